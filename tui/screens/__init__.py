@@ -1,0 +1,1 @@
+"""tapescope.tui.screens."""
