@@ -56,6 +56,12 @@ class Feed(ABC):
             asyncio.CancelledError: when cancelled; nothing else escapes.
         """
 
+    def request_resync(self, key: str, reason: str) -> None:
+        """The engine found this market's book impossible (crossed); rebuild it.
+
+        Feeds whose books cannot go wrong (the simulator, replay) ignore it.
+        """
+
     def symbol_health(self) -> list[SymbolHealth]:
         """Detached copies of per-market health, one per instrument."""
         return []
