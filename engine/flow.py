@@ -432,8 +432,18 @@ class FlowMetrics:
             self.roll(sec)
         L = self._L
         bids, asks = book.bids, book.asks
-        bp = top_bids(bids, L) if bids else []
-        ap = top_asks(asks, L) if asks else []
+        # top_bids / top_asks inlined: this runs at every book update.
+        lists = bids._list._lists
+        if lists and len(lists[-1]) >= L:
+            bp = lists[-1][-L:]
+            bp.reverse()
+        else:
+            bp = top_bids(bids, L)
+        lists = asks._list._lists
+        if lists and len(lists[0]) >= L:
+            ap = lists[0][:L]
+        else:
+            ap = top_asks(asks, L)
         if bp and ap and bp[0] >= ap[0]:
             # No spread samples from a book that cannot be the venue's.
             self.bid = NEG_INF
@@ -457,32 +467,40 @@ class FlowMetrics:
             return True
         e1 = em = 0.0
         pbp, pbq = self._pbp, self._pbq
-        if bp != pbp or bq != pbq:
-            first = True
+        if bp == pbp:
+            # Same prices (the common case): every level's e is q - q'.
+            if bq != pbq:
+                e1 = bq[0] - pbq[0]
+                em = sum(bq) - sum(pbq)
+                self._pbq = bq
+        else:
             for p, q, p0, q0 in zip(bp, bq, pbp, pbq, strict=True):
-                e = 0.0
-                if p >= p0:
-                    e = q
-                if p <= p0:
-                    e -= q0
-                if first:
-                    e1 = e
-                    first = False
-                em += e
+                if p > p0:
+                    em += q
+                elif p < p0:
+                    em -= q0
+                else:
+                    em += q - q0
+            p, p0 = bp[0], pbp[0]
+            e1 = bq[0] if p > p0 else (-pbq[0] if p < p0 else bq[0] - pbq[0])
             self._pbp, self._pbq = bp, bq
         pap, paq = self._pap, self._paq
-        if ap != pap or aq != paq:
-            first = True
+        if ap == pap:
+            if aq != paq:
+                e1 -= aq[0] - paq[0]
+                em -= sum(aq) - sum(paq)
+                self._paq = aq
+        else:
+            # Asks: -1[Pa<=Pa'] qa + 1[Pa>=Pa'] qa'.
             for p, q, p0, q0 in zip(ap, aq, pap, paq, strict=True):
-                e = 0.0
-                if p >= p0:
-                    e = q0
-                if p <= p0:
-                    e -= q
-                if first:
-                    e1 += e
-                    first = False
-                em += e
+                if p < p0:
+                    em -= q
+                elif p > p0:
+                    em += q0
+                else:
+                    em += q0 - q
+            p, p0 = ap[0], pap[0]
+            e1 += -aq[0] if p < p0 else (paq[0] if p > p0 else paq[0] - aq[0])
             self._pap, self._paq = ap, aq
         self._ofi.cur += e1
         self._ofi_multi.cur += em
