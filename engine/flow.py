@@ -41,6 +41,7 @@ with the change written down"):
   a flip is a significant reading whose sign is opposite to the previous
   significant reading. (A plain "sign changed at this second" test would
   almost never fire, because a rolling sum crosses zero through small values.)
+  A history with zero spread (a quiet spell) makes nothing significant.
 * **Volume bars.** The bar in progress when the first event arrives is
   partial, so it is not used as history. ``volume_ratio`` is ``nan`` until one
   closed bar exists or while the mean of the closed bars is 0.
@@ -84,10 +85,10 @@ def _windows_ok(ws: tuple[int, ...]) -> bool:
 class FlowParams:
     """Tunable parameters of the flow metrics (config section ``[flow]``)."""
 
-    session_reset: str = field(default="00:00", metadata={"pattern": r"^\d{2}:\d{2}$"})
+    session_reset: str = "00:00"
     """UTC time of day ``"HH:MM"`` at which CVD and the session open reset."""
-    delta_windows: tuple[int, ...] = field(default=(10, 60, 300), metadata={"min": 1, "max": 86_400})
-    """Rolling delta windows, seconds."""
+    delta_windows: tuple[int, ...] = (10, 60, 300)
+    """Rolling delta windows, seconds (each 1..86400)."""
     delta_flip_window: int = field(default=30, metadata={"min": 1, "max": 86_400})
     """Window of the rolling delta whose sign flips are detected, seconds."""
     delta_flip_k: float = field(default=1.5, metadata={"min": 0.0, "max": 100.0})
@@ -104,8 +105,8 @@ class FlowParams:
     """Closed bars averaged for the volume ratio."""
     volume_spike: float = field(default=2.5, metadata={"min": 1.0, "max": 1000.0})
     """Volume ratio at or above which the bar is a spike."""
-    ofi_windows: tuple[int, ...] = field(default=(10, 60), metadata={"min": 1, "max": 86_400})
-    """OFI summing windows, seconds."""
+    ofi_windows: tuple[int, ...] = (10, 60)
+    """OFI summing windows, seconds (each 1..86400)."""
     ofi_levels: int = field(default=5, metadata={"min": 1, "max": 50})
     """Levels L of the multi-level OFI."""
     imbalance_levels: int = field(default=10, metadata={"min": 1, "max": 1000})
@@ -167,6 +168,9 @@ def top_bids(bids: SortedDict, n: int) -> list[float]:
     when the best ``n`` keys span two sublists.
 
     Runtime complexity: ``O(n)`` (``O(log N + n)`` on the fallback).
+
+    >>> top_bids(SortedDict({1.0: 1, 3.0: 1, 2.0: 1}), 2)
+    [3.0, 2.0]
     """
     lists = bids._list._lists
     if lists:
@@ -179,7 +183,11 @@ def top_bids(bids: SortedDict, n: int) -> list[float]:
 
 
 def top_asks(asks: SortedDict, n: int) -> list[float]:
-    """Best ``n`` ask prices, best first. See :func:`top_bids`. ``O(n)``."""
+    """Best ``n`` ask prices, best first. See :func:`top_bids`. ``O(n)``.
+
+    >>> top_asks(SortedDict({5.0: 1, 4.0: 1, 6.0: 1}), 2)
+    [4.0, 5.0]
+    """
     lists = asks._list._lists
     if lists:
         first = lists[0]
@@ -282,7 +290,11 @@ class FlowMetrics:
 
     @property
     def second_delta(self) -> float:
-        """Volume delta booked in the open second so far. ``O(1)``."""
+        """Volume delta booked in the open second so far. ``O(1)``.
+
+        >>> f = FlowMetrics(); f.on_trade(5 * NS_PER_S, 1.0, 2.0, -1); f.second_delta
+        -2.0
+        """
         return self._delta.cur
 
     def roll(self, sec: int) -> None:
@@ -296,6 +308,12 @@ class FlowMetrics:
 
         Runtime complexity: ``O(w)`` per closed second, bounded by the ring
         capacities for a long jump.
+
+        >>> f = FlowMetrics(FlowParams(delta_windows=(2,)))
+        >>> f.on_trade(10 * NS_PER_S, 1.0, 2.0, 1); f.roll(11); f.snapshot(Book()).deltas
+        ((2, 2.0),)
+        >>> f.roll(12); f.snapshot(Book()).deltas
+        ((2, 0.0),)
         """
         h = self.sec
         if sec <= h:
@@ -354,7 +372,10 @@ class FlowMetrics:
         hist = self._flip_hist
         p = self.params
         verdict = 0
-        if d != 0.0 and len(hist) >= p.delta_flip_min_history and abs(d) > p.delta_flip_k * hist.std():
+        # sigma == 0 (a quiet spell filled the history with zeros) makes every
+        # non-zero delta "infinitely" significant; treat it as no evidence.
+        sigma = hist.std() if len(hist) >= p.delta_flip_min_history else 0.0
+        if d != 0.0 and sigma > 0.0 and abs(d) > p.delta_flip_k * sigma:
             sign = 1 if d > 0.0 else -1
             if self._flip_sign and sign != self._flip_sign:
                 verdict = sign
@@ -380,6 +401,10 @@ class FlowMetrics:
         the current session).
 
         Runtime complexity: ``O(1)`` (plus :meth:`roll` when a second closes).
+
+        >>> f = FlowMetrics(); f.on_trade(NS_PER_S, 10.0, 2.0, 1); f.on_trade(NS_PER_S, 11.0, 1.0, -1)
+        >>> f.cvd, f.cvd_quote, f.trades
+        (1.0, 9.0, 2)
         """
         sec = ts // NS_PER_S
         if sec != self.sec:
@@ -426,6 +451,15 @@ class FlowMetrics:
             caller should treat the book as invalid until a snapshot.
 
         Runtime complexity: ``O(L)`` for ``L`` OFI levels; no depth scan.
+
+        >>> f = FlowMetrics(FlowParams(ofi_windows=(10,)))
+        >>> b = Book(); b.apply_snapshot([(9.0, 1.0)], [(10.0, 1.0)])
+        >>> f.on_book(NS_PER_S, b, snapshot=True)
+        True
+        >>> _ = b.apply_delta([(9.0, 4.0)], []); f.on_book(NS_PER_S, b)   # bid size +3
+        True
+        >>> f.snapshot(b).ofi
+        ((10, 3.0),)
         """
         sec = ts // NS_PER_S
         if sec > self.sec:
@@ -518,6 +552,11 @@ class FlowMetrics:
 
         Runtime complexity: ``O(w + log n + k)`` for ``k`` levels inside the
         imbalance bands; nothing proportional to history.
+
+        >>> b = Book(); b.apply_snapshot([(99.0, 3.0)], [(101.0, 1.0)])
+        >>> s = FlowMetrics(tick_size=0.5).snapshot(b)
+        >>> s.imbalance_levels, s.microprice, s.spread_ticks, s.spread_bps
+        (0.5, 100.5, 4.0, 200.0)
         """
         p = self.params
         tick = self.tick_size if tick_size is None else tick_size

@@ -61,7 +61,11 @@ class Hub:
 
     @property
     def keys(self) -> list[str]:
-        """Market keys in watchlist order. ``O(markets)``."""
+        """Market keys in watchlist order. ``O(markets)``.
+
+        >>> Hub([Instrument("sim", "B"), Instrument("sim", "A")]).keys
+        ['sim:B', 'sim:A']
+        """
         return list(self.markets)
 
     def add(self, instrument: Instrument) -> Market:
@@ -69,6 +73,9 @@ class Hub:
 
         Raises:
             ValueError: if a different instrument already uses the same key.
+
+        >>> hub = Hub([]); m = hub.add(Instrument("sim", "A")); hub.add(Instrument("sim", "A")) is m
+        True
         """
         key = instrument.key
         market = self.markets.get(key)
@@ -81,7 +88,14 @@ class Hub:
         return market
 
     def on_event(self, event: Event) -> None:
-        """Route one event to its market; unknown keys are counted and ignored. ``O(1)`` + the market's work."""
+        """Route one event to its market; unknown keys are counted and ignored. ``O(1)`` + the market's work.
+
+        >>> from tapescope.engine.events import OpenInterest
+        >>> hub = Hub([Instrument("okx", "BTC-USDT-SWAP")])
+        >>> hub.on_event(OpenInterest("okx:BTC-USDT-SWAP", 1, 1, 42.0))
+        >>> hub.markets["okx:BTC-USDT-SWAP"].open_interest, hub.unknown
+        (42.0, 0)
+        """
         self.events += 1
         market = self.markets.get(event[0])
         if market is None:
@@ -95,12 +109,18 @@ class Hub:
         market.on_event(event)
 
     def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
-        """Raw messages are the recorder's business; the hub ignores them. ``O(1)``."""
+        """Raw messages are the recorder's business; the hub ignores them. ``O(1)``.
+
+        >>> Hub([]).on_raw("sim#0", 0, b"{}")
+        """
 
     def snapshot(self, key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40) -> MarketSnapshot:
         """The snapshot of market ``key`` (cached by the market).
 
         Raises:
             KeyError: for a key with no market.
+
+        >>> hub = Hub([Instrument("sim", "A")]); hub.snapshot("sim:A") is hub.snapshot("sim:A")
+        True
         """
         return self.markets[key].snapshot(ladder_step_ticks, ladder_rows)

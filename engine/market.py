@@ -182,6 +182,12 @@ class Market:
 
         Raises:
             TypeError: for an object that is not an engine event.
+
+        >>> m = Market(Instrument("sim", "X"))
+        >>> m.on_event(BookSnapshot("sim:X", 10**9, 0, [(1.0, 1.0)], [(1.01, 2.0)]))
+        >>> m.on_event(BookDelta("sim:X", 10**9, 0, [(1.02, 1.0)], []))   # crosses 1.01
+        >>> m.state.name, m.reason, m.crossed
+        ('RESYNCING', 'crossed book', 1)
         """
         handler = self._dispatch.get(type(ev))
         if handler is None:
@@ -207,7 +213,11 @@ class Market:
             session = flow.session
             for t in range(first, sec):
                 series.append((t, mid, cvd if flow.session_of(t) == session else 0.0, 0.0))
-        self.flow.roll(sec)
+        flow = self.flow
+        flow.roll(sec)
+        if flow.session != self._session:
+            # A new session has no open price until its first trade.
+            self.session_open = NAN
         self._sec = sec
         for a in self.analyzers:
             a.on_second(sec, self)
@@ -305,7 +315,13 @@ class Market:
 
     @property
     def valid(self) -> bool:
-        """True when the book may be shown as the venue's (``LIVE`` and not crossed). ``O(1)``."""
+        """True when the book may be shown as the venue's (``LIVE`` and not crossed). ``O(1)``.
+
+        >>> m = Market(Instrument("sim", "X")); m.valid
+        False
+        >>> m.on_event(BookSnapshot("sim:X", 1, 0, [(1.0, 1.0)], [(1.01, 1.0)])); m.valid
+        True
+        """
         return self.state is FeedState.LIVE and not self._invalid
 
     def series_snapshot(self) -> Series:
@@ -313,6 +329,12 @@ class Market:
 
         Cached until another second closes. Runtime complexity: ``O(rows)``
         when rebuilt, ``O(1)`` otherwise.
+
+        >>> m = Market(Instrument("sim", "X"))
+        >>> m.on_event(Trade("sim:X", 10**9, 0, 5.0, 2.0, 1))
+        >>> m.on_event(Trade("sim:X", 3 * 10**9, 0, 5.0, 1.0, -1))
+        >>> s = m.series_snapshot(); s.t.tolist(), s.cvd.tolist(), s.delta.tolist()
+        ([1, 2], [2.0, 2.0], [2.0, 0.0])
         """
         count, cached = self._series_cache
         if count == self.series.count:
@@ -336,6 +358,11 @@ class Market:
         Runtime complexity: ``O(1)`` when cached; otherwise
         ``O(rows + trades + log n + k)`` plus ``O(history)`` when a second
         closed since the last build.
+
+        >>> m = Market(Instrument("sim", "X", tick_size=0.5))
+        >>> m.on_event(BookSnapshot("sim:X", 1, 0, [(10.5, 1.0), (10.0, 2.0)], [(11.0, 1.0)]))
+        >>> m.snapshot(ladder_step_ticks=2, ladder_rows=2).ladder
+        Ladder(step=1.0, bids=((10.0, 3.0), (9.0, 0.0)), asks=((11.0, 1.0), (12.0, 0.0)))
         """
         key = (self.messages, ladder_step_ticks, ladder_rows)
         if self._cache is not None and key == self._cache_key:

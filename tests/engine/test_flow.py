@@ -333,3 +333,62 @@ def test_config_toml_flow_section_matches_defaults() -> None:
     defaults = {f.name: f.default for f in dataclasses.fields(FlowParams)}
     assert set(section) == set(defaults)
     assert FlowParams(**section) == FlowParams()
+
+
+def naive_e(prev, cur, levels: int) -> tuple[float, float]:
+    """Reference OFI of one update from two (bids, asks) tops, written straight from the formula."""
+
+    def level(side, i, missing_price):
+        return side[i] if i < len(side) else (missing_price, 0.0)
+
+    e_levels = []
+    for i in range(levels):
+        pb, qb = level(cur[0], i, -math.inf)
+        pb0, qb0 = level(prev[0], i, -math.inf)
+        pa, qa = level(cur[1], i, math.inf)
+        pa0, qa0 = level(prev[1], i, math.inf)
+        e = (qb if pb >= pb0 else 0.0) - (qb0 if pb <= pb0 else 0.0)
+        e += -(qa if pa <= pa0 else 0.0) + (qa0 if pa >= pa0 else 0.0)
+        e_levels.append(e)
+    return e_levels[0], sum(e_levels)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_ofi_matches_naive_formula_on_random_updates(seed: int) -> None:
+    rng = random.Random(seed)
+    L = rng.choice((1, 3, 5))
+    f = FlowMetrics(FlowParams(ofi_levels=L, ofi_windows=(100,)), tick_size=1.0)
+    b = Book()
+    snap(f, b, T, [(99.0, 1.0)], [(101.0, 1.0)])
+    want1 = wantm = 0.0
+    for i in range(2000):
+        prev = b.top(L)
+        bids, asks = [], []
+        for _ in range(rng.randint(1, 4)):
+            # Bids 90..99.5 and asks 100..110 never cross; sizes repeat often so
+            # equal-price, equal-size cases occur.
+            if rng.random() < 0.5:
+                bids.append((90.0 + rng.randint(0, 19) * 0.5, rng.choice((0.0, 0.0, 1.0, 2.0, 3.5))))
+            else:
+                asks.append((100.0 + rng.randint(0, 20) * 0.5, rng.choice((0.0, 0.0, 1.0, 2.0, 3.5))))
+        delta(f, b, T + i // 50, bids, asks)
+        e1, em = naive_e(prev, b.top(L), L)
+        want1 += e1
+        wantm += em
+        single, multi = ofi(f, b)
+        assert single[100] == pytest.approx(want1, abs=1e-9)
+        assert multi[100] == pytest.approx(wantm, abs=1e-9)
+
+
+def test_delta_flip_needs_spread_in_the_history() -> None:
+    p = FlowParams(delta_flip_window=2, delta_flip_history=10, delta_flip_min_history=3)
+    f = FlowMetrics(p, tick_size=1.0)
+    for i in range(4):
+        trade(f, T + i, 100.0, 1.0, 1)
+    trade(f, T + 100, 100.0, 1.0, -1)
+    # Closing T+3 made +1 the significant sign (see test_delta_flip); then a
+    # quiet spell leaves ten zeros (sigma 0) in the history.
+    assert f._flip_hist.last().tolist() == [0.0] * 10
+    trade(f, T + 101, 100.0, 1.0, -1)
+    # Closing T+100: D = -1 against sigma 0 is no evidence, so no flip.
+    assert f.delta_flip == 0 and f.flips == 0

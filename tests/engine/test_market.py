@@ -162,6 +162,10 @@ def test_tape_last_price_and_session_open() -> None:
     assert s.trades[-1] == TradePrint(int((MIDNIGHT - 300 + (TRADES_KEPT + 4) * 0.5) * NS), 100.0 + TRADES_KEPT + 4, 1.0, -1)
     assert s.trades[0].price == 105.0  # the first five fell off
     assert s.session_open == 100.0 and s.last_price == 100.0 + TRADES_KEPT + 4
+    m.on_event(OpenInterest(KEY, (MIDNIGHT + 1) * NS, 0, 5.0))
+    s = m.snapshot()
+    # Past midnight without a trade: no open price yet, so no change figure.
+    assert math.isnan(s.session_open) and math.isnan(s.change) and s.flow.cvd == 0.0
     m.on_event(trade_ev(MIDNIGHT + 1, 90.0, 1.0, 1))
     s = m.snapshot()
     assert s.session_open == 90.0 and s.flow.cvd == 1.0 and s.change == 0.0
