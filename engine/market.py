@@ -164,6 +164,7 @@ class Market:
         self._cache: MarketSnapshot | None = None
         self._cache_key: tuple[int, int, int] = (-1, 0, 0)
         self._series_cache: tuple[int, Series] = (-1, Series())
+        self._ladder_cache: tuple[tuple[int, int, int], Ladder] = ((-1, 0, 0), Ladder(1.0))
         self._dispatch = {
             BookDelta: self._on_delta,
             BookSnapshot: self._on_snapshot,
@@ -370,8 +371,15 @@ class Market:
         if ladder_step_ticks < 1 or ladder_rows < 0:
             raise ValueError(f"ladder step {ladder_step_ticks} ticks / {ladder_rows} rows out of range")
         book = self.book
-        step = ladder_step_ticks * self.instrument.tick_size
-        bids, asks = book.aggregated(step, ladder_rows) if ladder_rows else ([], [])
+        lkey = (book.updates, ladder_step_ticks, ladder_rows)
+        if self._ladder_cache[0] == lkey:
+            ladder = self._ladder_cache[1]
+        else:
+            # Trades and status changes leave the book alone: reuse its ladder.
+            step = ladder_step_ticks * self.instrument.tick_size
+            bids, asks = book.aggregated(step, ladder_rows) if ladder_rows else ([], [])
+            ladder = Ladder(step, tuple(bids), tuple(asks))
+            self._ladder_cache = (lkey, ladder)
         snap = MarketSnapshot(
             instrument=self.instrument,
             version=self.messages,
@@ -384,7 +392,7 @@ class Market:
             last_price=self.last_price,
             session_open=self.session_open,
             depth=book.depth(),
-            ladder=Ladder(step, tuple(bids), tuple(asks)),
+            ladder=ladder,
             trades=tuple(self.trades),
             flow=self.flow.snapshot(book),
             series=self.series_snapshot(),

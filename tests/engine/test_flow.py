@@ -8,7 +8,8 @@ import random
 import pytest
 
 from tapescope.engine.book import Book
-from tapescope.engine.flow import FlowMetrics, FlowParams, top_asks, top_bids
+from tapescope.engine.book_view import ask_size_to, bid_size_from, top_asks, top_bids
+from tapescope.engine.flow import FlowMetrics, FlowParams
 
 NS = 1_000_000_000
 #: An arbitrary second of event time, a multiple of 60 (bars align to it).
@@ -321,6 +322,11 @@ def test_top_levels_across_sublists() -> None:
             bids, asks = b.top(n)
             assert top_bids(b.bids, n) == [p for p, _ in bids]
             assert top_asks(b.asks, n) == [p for p, _ in asks]
+        # Band sums: inside the touch sublist, across sublists, and beyond the book.
+        for bps in (1.0, 10.0, 2500.0, 20_000.0):
+            mid = b.mid()
+            band = mid * bps * 1e-4
+            assert (bid_size_from(b.bids, mid - band), ask_size_to(b.asks, mid + band)) == b.size_within_bps(bps)
 
 
 def test_config_toml_flow_section_matches_defaults() -> None:
@@ -392,3 +398,20 @@ def test_delta_flip_needs_spread_in_the_history() -> None:
     trade(f, T + 101, 100.0, 1.0, -1)
     # Closing T+100: D = -1 against sigma 0 is no evidence, so no flip.
     assert f.delta_flip == 0 and f.flips == 0
+
+
+def test_book_measures_agree_with_book_queries() -> None:
+    rng = random.Random(41)
+    p = FlowParams(imbalance_levels=7, imbalance_bps=25.0)
+    f = FlowMetrics(p, tick_size=0.5)
+    b = Book()
+    b.apply_snapshot([(5000.0 - i * 0.5, 1.0 + i % 3) for i in range(2500)],
+                     [(5000.5 + i * 0.5, 1.0 + i % 5) for i in range(2500)])
+    for _ in range(200):
+        b.apply_delta([(5000.0 - rng.randint(0, 40) * 0.5, rng.choice((0.0, 1.0, 2.5)))],
+                      [(5000.5 + rng.randint(0, 40) * 0.5, rng.choice((0.0, 1.0, 2.5)))])
+        s = f.snapshot(b)
+        bl, al = b.size_within_levels(7)
+        bb, ab = b.size_within_bps(25.0)
+        assert s.imbalance_levels == pytest.approx((bl - al) / (bl + al), abs=1e-12)
+        assert s.imbalance_bps == pytest.approx((bb - ab) / (bb + ab), abs=1e-12)

@@ -137,6 +137,11 @@ def test_snapshot_is_cached_until_next_event_or_new_arguments() -> None:
     c = m.snapshot(2, 10)
     assert c is not b and c.version == b.version + 1 == 2
     assert c.messages == 2 and c.ts == T * NS and c.recv_ts == T * NS + 5
+    # A trade leaves the book alone: the new snapshot reuses the ladder object.
+    assert c.ladder is b.ladder
+    feed(m, delta_ev(T, [(100.0, 5.0)]))
+    d = m.snapshot(2, 10)
+    assert d.ladder is not c.ladder and d.ladder.bids[:2] == ((100.0, 5.0), (99.0, 2.0))  # 99.5 bins down to 99
     with pytest.raises(ValueError):
         m.snapshot(0, 10)
 
