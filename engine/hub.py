@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Hub:
     """All markets of a session, keyed by ``"venue:SYMBOL"``."""
 
-    __slots__ = ("markets", "params", "on_invalid", "events", "unknown", "_unknown_keys")
+    __slots__ = ("markets", "params", "_on_invalid", "events", "unknown", "_unknown_keys")
 
     def __init__(
         self,
@@ -49,8 +49,7 @@ class Hub:
         """Markets by key, in watchlist order."""
         self.params: FlowParams = params if params is not None else FlowParams()
         """Flow parameters."""
-        self.on_invalid: InvalidCallback | None = on_invalid
-        """Crossed-book callback handed to every market."""
+        self._on_invalid = on_invalid
         self.events: int = 0
         """Events received (routed and unknown)."""
         self.unknown: int = 0
@@ -58,6 +57,22 @@ class Hub:
         self._unknown_keys: set[str] = set()
         for inst in instruments:
             self.add(inst)
+
+    @property
+    def on_invalid(self) -> InvalidCallback | None:
+        """Crossed-book callback handed to every market; setting it rewires all of them.
+
+        >>> hub = Hub([Instrument("sim", "A")]); hub.on_invalid = print
+        >>> hub.markets["sim:A"].on_invalid is print
+        True
+        """
+        return self._on_invalid
+
+    @on_invalid.setter
+    def on_invalid(self, callback: InvalidCallback | None) -> None:
+        self._on_invalid = callback
+        for market in self.markets.values():
+            market.on_invalid = callback
 
     @property
     def keys(self) -> list[str]:

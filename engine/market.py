@@ -8,7 +8,9 @@ Sync state rules (architecture.md rule 5):
 
 * A market starts ``CONNECTING``.
 * A :class:`~tapescope.engine.events.StatusChange` always wins: it sets the
-  state and reason, whatever the engine thought.
+  state and reason, whatever the engine thought, with one exception: a
+  ``LIVE`` status cannot make a book the engine found crossed look live
+  before a fresh snapshot has been applied (architecture.md rule 5).
 * A feed that never emits status (the simulator, tests) must still work: a
   ``BookSnapshot`` applied while no StatusChange has ever been seen moves
   ``CONNECTING`` to ``LIVE``. Once the feed has spoken, snapshots do not
@@ -306,9 +308,16 @@ class Market:
         # Status times come from the feed's own clock bookkeeping; they do
         # not advance event time (a reconnect notice must not close seconds).
         self._status_seen = True
-        self._engine_resync = False
-        self.state = FeedState(ev.state)
-        self.reason = ev.reason
+        state = FeedState(ev.state)
+        if state is FeedState.LIVE and self._invalid:
+            # The feed believes its book is fine, but the copy here is crossed
+            # and has had no snapshot since: never show it as live (rule 5).
+            self.state = FeedState.RESYNCING
+            self.reason = CROSSED
+        else:
+            self._engine_resync = False
+            self.state = state
+            self.reason = ev.reason
         self.messages += 1
         self.recv_ts = ev.recv_ts
 

@@ -108,6 +108,9 @@ def test_crossed_book_with_a_status_feed_waits_for_live() -> None:
     feed(m, status_ev(T, FeedState.LIVE), snapshot_ev(T, BIDS, ASKS))
     feed(m, delta_ev(T, [], [(99.0, 1.0)]))
     assert m.state is FeedState.RESYNCING and calls == [KEY]
+    # A feed that says LIVE without sending a snapshot cannot unhide a crossed book.
+    feed(m, status_ev(T, FeedState.LIVE))
+    assert (m.state, m.reason) == (FeedState.RESYNCING, "crossed book") and not m.valid
     feed(m, status_ev(T, FeedState.RESYNCING, "engine request"))
     feed(m, snapshot_ev(T + 1, BIDS, ASKS))
     assert m.state is FeedState.RESYNCING  # the feed has not said LIVE yet
