@@ -55,7 +55,11 @@ Per-event work is proportional to what the event changed: a trade is a few
 float additions; a book update reads the top ``L`` levels (``O(L)``, no depth
 or history scan) and does the OFI arithmetic only for a side whose top
 ``L`` changed. Once per second of event time the rings close their second
-(``O(windows)``).
+(``O(windows)``). There is no numba kernel here on purpose: per event the
+work is a handful of scalar float operations on values already held as
+Python objects, where a jitted call (dispatch plus boxing the lists) costs
+more than the arithmetic it would replace; numpy is used where whole arrays
+are touched (ring recomputation, history copies).
 """
 
 from __future__ import annotations

@@ -415,3 +415,43 @@ def test_book_measures_agree_with_book_queries() -> None:
         bb, ab = b.size_within_bps(25.0)
         assert s.imbalance_levels == pytest.approx((bl - al) / (bl + al), abs=1e-12)
         assert s.imbalance_bps == pytest.approx((bb - ab) / (bb + ab), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [51, 52])
+def test_trade_metrics_match_naive_recomputation(seed: int) -> None:
+    """Rolling trade metrics against a brute-force recomputation from the full history."""
+    rng = random.Random(seed)
+    p = FlowParams(delta_windows=(3, 20), tbsr_window=7, trades_window=5, volume_bar_s=10, volume_bars=4)
+    f = FlowMetrics(p, tick_size=1.0)
+    history: list[tuple[int, float, float, int]] = []
+    t = (MIDNIGHT - 150) * NS
+    for _ in range(1500):
+        t += int(rng.choice((0.0, 0.01, 0.3, 1.0, 2.5, 12.0, 40.0)) * NS)
+        price, qty, side = rng.uniform(99, 101), rng.uniform(0.1, 3.0), rng.choice((1, -1))
+        f.on_trade(t, price, qty, side)
+        history.append((t // NS, price, qty, side))
+        now = t // NS
+        s = f.snapshot(Book())
+
+        def window(w, now=now):
+            return [h for h in history if now - w < h[0] <= now]
+
+        session = (now // 86_400)
+        cvd = sum(q * sd for sec, _, q, sd in history if sec // 86_400 == session)
+        assert s.cvd == pytest.approx(cvd, abs=1e-9)
+        for w, d in s.deltas:
+            assert d == pytest.approx(sum(q * sd for _, _, q, sd in window(w)), abs=1e-9)
+        buys = sum(q for _, _, q, sd in window(7) if sd > 0)
+        sells = sum(q for _, _, q, sd in window(7) if sd < 0)
+        if buys + sells > 0:
+            assert s.tbsr == pytest.approx(buys / (buys + sells), abs=1e-9)
+        assert s.trades_per_s == pytest.approx(len(window(5)) / 5)
+        bars: dict[int, float] = {}
+        for sec, _, q, _ in history:
+            bars[sec // 10] = bars.get(sec // 10, 0.0) + q
+        first, cur = history[0][0] // 10, now // 10
+        closed = [bars.get(b, 0.0) for b in range(first + 1, cur)][-4:]
+        if closed and sum(closed) > 0:
+            assert s.volume_ratio == pytest.approx(bars.get(cur, 0.0) / (sum(closed) / len(closed)), rel=1e-9)
+        else:
+            assert math.isnan(s.volume_ratio)
