@@ -81,7 +81,13 @@ class Analyzer(Protocol):
     """
 
     def on_book(self, ts: int, market: Market) -> None:
-        """A snapshot or delta was applied and the book is valid (not crossed)."""
+        """A snapshot or delta was applied and the book is valid (not crossed).
+
+        ``market.last_book_event`` is the event just applied: a
+        ``BookSnapshot`` (the book was replaced; vanished levels are not
+        cancels) or a ``BookDelta`` whose ``bids``/``asks`` are the changed
+        levels, so the analyzer's work can stay proportional to them.
+        """
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """A trade was booked."""
@@ -158,6 +164,8 @@ class Market:
         """Recent trades, oldest first."""
         self.series: RecordRing = RecordRing(SERIES_DTYPE, SERIES_SECONDS)
         """Per-second history (closed seconds)."""
+        self.last_book_event: BookSnapshot | BookDelta | None = None
+        """The last snapshot or delta applied (analyzers read its changed levels)."""
         self._sec = -1
         self._session = -1
         self._status_seen = False
@@ -231,6 +239,7 @@ class Market:
         if sec > self._sec:
             self._tick(sec)
         self.book.apply_delta(bids, asks, seq)
+        self.last_book_event = ev
         self.messages += 1
         self.ts = ts
         self.recv_ts = recv
@@ -248,6 +257,7 @@ class Market:
         if sec > self._sec:
             self._tick(sec)
         self.book.apply_snapshot(bids, asks, seq)
+        self.last_book_event = ev
         self.messages += 1
         self.ts = ts
         self.recv_ts = recv

@@ -224,7 +224,7 @@ class Recorder:
         self.calls: list[tuple] = []
 
     def on_book(self, ts, market):
-        self.calls.append(("book", ts // NS, market.book.best_bid()))
+        self.calls.append(("book", ts // NS, market.book.best_bid(), type(market.last_book_event).__name__))
 
     def on_trade(self, trade, market):
         self.calls.append(("trade", trade.ts // NS, market.flow.cvd))
@@ -247,10 +247,10 @@ def test_analyzers_see_each_event_after_the_market() -> None:
     )
     assert rec.calls == [
         ("second", T, 0.0),
-        ("book", T, (100.0, 1.0)),
+        ("book", T, (100.0, 1.0), "BookSnapshot"),
         ("trade", T, 1.0),
         ("second", T + 3, 1.0),  # once per crossing, before the event applies
-        ("book", T + 3, (100.0, 5.0)),
+        ("book", T + 3, (100.0, 5.0), "BookDelta"),
         ("trade", T + 3, -1.0),
     ]
 
