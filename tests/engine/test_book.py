@@ -7,7 +7,6 @@ import random
 
 import pytest
 from sortedcontainers import SortedDict
-
 from tapescope.engine.book import Book
 
 
@@ -52,7 +51,10 @@ def test_size_within_bps_hand_computed() -> None:
 
 
 def test_aggregated_rows_bin_bids_down_asks_up() -> None:
-    b = make([(100.4, 1.0), (100.0, 2.0), (99.6, 4.0), (97.1, 8.0)], [(100.6, 1.5), (101.5, 2.5), (101.6, 0.5)])
+    b = make(
+        [(100.4, 1.0), (100.0, 2.0), (99.6, 4.0), (97.1, 8.0)],
+        [(100.6, 1.5), (101.5, 2.5), (101.6, 0.5)],
+    )
     bids, asks = b.aggregated(0.5, 4)
     assert bids == [(100.0, 3.0), (99.5, 4.0), (99.0, 0.0), (98.5, 0.0)]
     assert asks == [(101.0, 1.5), (101.5, 2.5), (102.0, 0.5), (102.5, 0.0)]
