@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable
 
 from sortedcontainers import SortedDict
+
 from tapescope.engine.events import Level
 
 

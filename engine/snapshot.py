@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+
 from tapescope.engine.events import FeedState, Level
 from tapescope.engine.instrument import Instrument
 

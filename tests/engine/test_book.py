@@ -7,6 +7,7 @@ import random
 
 import pytest
 from sortedcontainers import SortedDict
+
 from tapescope.engine.book import Book
 
 

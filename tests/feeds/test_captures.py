@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from tapescope.feeds.captures import (
     CaptureError,
     companion_http,
