@@ -1,4 +1,4 @@
-"""Parameters of the flow metrics: the ``[flow]`` section of config.toml.
+"""Parameters of the flow metrics and per-market history: the ``[flow]`` section of config.toml.
 
 Defaults are detectors.md's (section Flow); every field is documented on the
 line below it, with range constraints in ``metadata`` where they matter.
@@ -57,6 +57,10 @@ class FlowParams:
     """Z-score above which the spread is widening."""
     trades_window: int = field(default=10, metadata={"min": 1, "max": 86_400})
     """Window for trades per second, seconds."""
+    tape_trades: int = field(default=200, metadata={"min": 1, "max": 100_000})
+    """Recent trades kept per market for the tape."""
+    series_seconds: int = field(default=3600, metadata={"min": 1, "max": 604_800})
+    """Seconds of per-second history (mid, CVD, delta) kept per market for charts."""
 
     def __post_init__(self) -> None:
         """Refuse inconsistent values (the config loader reports them with the key)."""

@@ -58,10 +58,6 @@ from tapescope.engine.snapshot import Ladder, MarketSnapshot, Series, TradePrint
 log = logging.getLogger(__name__)
 
 NAN = math.nan
-#: Trades kept for the tape.
-TRADES_KEPT = 200
-#: Seconds of per-second history kept for charts (one hour).
-SERIES_SECONDS = 3600
 #: Row layout of the per-second history (whole seconds of venue time).
 SERIES_DTYPE = np.dtype([("t", "i8"), ("mid", "f8"), ("cvd", "f8"), ("delta", "f8")])
 #: Reason given when the engine finds a crossed book.
@@ -134,7 +130,8 @@ class Market:
         """Market key, ``"venue:SYMBOL"``."""
         self.book: Book = Book()
         """The L2 book."""
-        self.flow: FlowMetrics = FlowMetrics(params, instrument.tick_size)
+        p = params if params is not None else FlowParams()
+        self.flow: FlowMetrics = FlowMetrics(p, instrument.tick_size)
         """Flow metrics."""
         self.analyzers: list[Analyzer] = []
         """Attached detectors, called in order."""
@@ -160,9 +157,9 @@ class Market:
         """Last open interest, base units."""
         self.open_interest_ts: int = 0
         """Venue time of :attr:`open_interest`, ns."""
-        self.trades: deque[TradePrint] = deque(maxlen=TRADES_KEPT)
+        self.trades: deque[TradePrint] = deque(maxlen=p.tape_trades)
         """Recent trades, oldest first."""
-        self.series: RecordRing = RecordRing(SERIES_DTYPE, SERIES_SECONDS)
+        self.series: RecordRing = RecordRing(SERIES_DTYPE, p.series_seconds)
         """Per-second history (closed seconds)."""
         self.last_book_event: BookSnapshot | BookDelta | None = None
         """The last snapshot or delta applied (analyzers read its changed levels)."""

@@ -18,7 +18,7 @@ from tapescope.engine.events import (
 )
 from tapescope.engine.flow import FlowParams
 from tapescope.engine.instrument import Instrument
-from tapescope.engine.market import TRADES_KEPT, Market
+from tapescope.engine.market import Market
 from tapescope.engine.snapshot import TradePrint
 
 NS = 1_000_000_000
@@ -161,6 +161,9 @@ def test_ladder_aggregates_by_step_in_ticks() -> None:
     assert one.step == 0.5 and one.bids == ((100.5, 1.0), (100.0, 2.0)) and one.asks == ((101.0, 1.0), (101.5, 2.0))
 
 
+TRADES_KEPT = FlowParams().tape_trades
+
+
 def test_tape_last_price_and_session_open() -> None:
     m = Market(INST)
     for i in range(TRADES_KEPT + 5):
@@ -208,6 +211,11 @@ def test_series_is_bounded_by_its_capacity() -> None:
     feed(m, snapshot_ev(T, BIDS, ASKS), trade_ev(T + 10_000, 100.5, 1.0, 1))
     ser = m.snapshot().series
     assert len(ser.t) == 3600 and ser.t[-1] == T + 9_999 and ser.t[0] == T + 6_400
+    small = Market(INST, FlowParams(tape_trades=3, series_seconds=5))
+    for i in range(10):
+        small.on_event(trade_ev(T + i, 100.0, 1.0, 1))
+    s = small.snapshot()
+    assert len(s.trades) == 3 and s.series.t.tolist() == [T + 4, T + 5, T + 6, T + 7, T + 8]
     assert np.all(np.diff(ser.t) == 1)
 
 
