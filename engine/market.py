@@ -2,7 +2,10 @@
 
 :class:`Market` consumes the normalised events of one symbol in order and
 builds an immutable :class:`~tapescope.engine.snapshot.MarketSnapshot` on
-request. Later detectors attach through the :class:`Analyzer` protocol.
+request. Detectors attach through the :class:`Analyzer` protocol
+(``market.analyzers``: book, trade and per-second hooks) and, when they need
+every level's old and new size, one :class:`LevelObserver`
+(``market.level_observer``).
 
 Sync state rules (architecture.md rule 5):
 
@@ -97,6 +100,27 @@ class Analyzer(Protocol):
         """
 
 
+class LevelObserver(Protocol):
+    """Sees every level of every delta as it is applied (``Market.level_observer``).
+
+    For detectors that need each level's old and new size (fill/cancel
+    attribution, walls, spoofing, icebergs) without a second pass over the
+    message; the signatures match ``engine.detectors.micro.Microstructure``.
+    Not called while the book is known to be crossed (old sizes are then
+    meaningless) nor for snapshots (the book is replaced, nothing was
+    cancelled); analyzers learn about snapshots from ``on_book``.
+    """
+
+    def begin_update(self, ts: int, book: Book) -> None:
+        """A delta is about to be applied to ``book`` (still in its previous state)."""
+
+    def on_level(self, side: int, price: float, old: float, new: float) -> object:
+        """One level changed: ``side`` +1 bid / -1 ask, sizes before and after."""
+
+    def end_update(self, ts: int) -> None:
+        """The delta is fully applied."""
+
+
 class Market:
     """Book, flow metrics, tape and history of one instrument.
 
@@ -135,6 +159,8 @@ class Market:
         """Flow metrics."""
         self.analyzers: list[Analyzer] = []
         """Attached detectors, called in order."""
+        self.level_observer: LevelObserver | None = None
+        """Optional per-level observer of deltas (see :class:`LevelObserver`)."""
         self.on_invalid: InvalidCallback | None = on_invalid
         """Crossed-book callback."""
         self.state: FeedState = FeedState.CONNECTING
@@ -235,7 +261,13 @@ class Market:
         sec = ts // NS_PER_S
         if sec > self._sec:
             self._tick(sec)
-        self.book.apply_delta(bids, asks, seq)
+        obs = self.level_observer
+        if obs is None or self._invalid:
+            self.book.apply_delta(bids, asks, seq)
+        else:
+            obs.begin_update(ts, self.book)
+            self.book.apply_delta(bids, asks, seq, on_level=obs.on_level)
+            obs.end_update(ts)
         self.last_book_event = ev
         self.messages += 1
         self.ts = ts

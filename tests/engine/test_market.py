@@ -303,3 +303,37 @@ def test_random_stress_keeps_invariants() -> None:
         if not math.isnan(s.flow.tbsr):
             assert 0.0 <= s.flow.tbsr <= 1.0
     assert m.crossed == len(crossed) > 0
+
+
+class Levels:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def begin_update(self, ts, book):
+        self.calls.append(("begin", ts // NS, book.best_bid()))
+
+    def on_level(self, side, price, old, new):
+        self.calls.append((side, price, old, new))
+
+    def end_update(self, ts):
+        self.calls.append(("end", ts // NS))
+
+
+def test_level_observer_sees_old_and_new_sizes() -> None:
+    m = Market(INST)
+    obs = Levels()
+    m.level_observer = obs
+    feed(m, snapshot_ev(T, BIDS, ASKS))
+    assert obs.calls == []  # a snapshot replaces the book: no level events
+    feed(m, delta_ev(T, [(100.0, 0.0), (99.0, 4.0)], [(100.5, 3.0)]))
+    assert obs.calls == [
+        ("begin", T, (100.0, 1.0)),  # the touch before the update
+        (1, 100.0, 1.0, 0.0),
+        (1, 99.0, 0.0, 4.0),
+        (-1, 100.5, 1.0, 3.0),
+        ("end", T),
+    ]
+    obs.calls.clear()
+    feed(m, delta_ev(T, [(101.0, 1.0)]))  # crosses: observed (the book was valid before)
+    feed(m, delta_ev(T, [(101.0, 0.0)]))  # invalid book: not observed
+    assert [c for c in obs.calls if c[0] in (1, -1)] == [(1, 101.0, 0.0, 1.0)]
