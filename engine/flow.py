@@ -428,6 +428,22 @@ class FlowMetrics:
 
     # -- read -------------------------------------------------------------
 
+    def spread_z(self, spread_ticks: float) -> float:
+        """Z-score of a spread (ticks) against the per-second samples (``nan`` too early). ``O(1)``.
+
+        For per-second detectors that need the z-score without a full
+        :meth:`snapshot`: ``flow.spread_z((ask - bid) / tick)``.
+
+        >>> f = FlowMetrics(FlowParams(spread_min_samples=2, spread_min_std_ticks=0.5), tick_size=1.0)
+        >>> f._spread.fill(1.0, 5); f.spread_z(3.0)    # sigma 0 floored at 0.5
+        4.0
+        """
+        sp = self._spread
+        p = self.params
+        if len(sp) < p.spread_min_samples:
+            return NAN
+        return (spread_ticks - sp.mean()) / max(sp.std(), p.spread_min_std_ticks)
+
     def snapshot(self, book: Book, tick_size: float | None = None) -> FlowSnapshot:
         """Flow metrics now, plus the instantaneous book measures of ``book``.
 
@@ -482,9 +498,7 @@ class FlowMetrics:
             a = ask_size_to(asks, mid + band)
             if b + a > 0.0:
                 imb_bps = (b - a) / (b + a)
-            sp = self._spread
-            if len(sp) >= p.spread_min_samples:
-                s_z = (s_ticks - sp.mean()) / max(sp.std(), p.spread_min_std_ticks)
+            s_z = self.spread_z(s_ticks)
         return FlowSnapshot(
             cvd=self.cvd,
             cvd_quote=self.cvd_quote,
