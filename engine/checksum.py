@@ -38,7 +38,9 @@ def to_signed32(value: int) -> int:
     return value - 0x1_0000_0000 if value >= 0x8000_0000 else value
 
 
-def okx_checksum_string(bids: Sequence[StrLevel], asks: Sequence[StrLevel], depth: int = OKX_DEPTH) -> str:
+def okx_checksum_string(
+    bids: Sequence[StrLevel], asks: Sequence[StrLevel], depth: int = OKX_DEPTH
+) -> str:
     """The string OKX hashes: ``bidPx:bidSz:askPx:askSz:...`` over the best ``depth`` levels.
 
     When one side is shorter its missing entries are skipped and the other
@@ -90,7 +92,9 @@ def kraken_digits(text: str) -> str:
     return text.replace(".", "").lstrip("0")
 
 
-def kraken_checksum_string(asks: Sequence[StrLevel], bids: Sequence[StrLevel], depth: int = KRAKEN_DEPTH) -> str:
+def kraken_checksum_string(
+    asks: Sequence[StrLevel], bids: Sequence[StrLevel], depth: int = KRAKEN_DEPTH
+) -> str:
     """The string Kraken hashes: top ``depth`` asks then top ``depth`` bids, digits only.
 
     Args:

@@ -27,7 +27,15 @@ from typing import Any
 
 import orjson
 
-from tapescope.engine.events import Aggressor, BookDelta, BookSnapshot, FeedState, Level, OpenInterest, Trade
+from tapescope.engine.events import (
+    Aggressor,
+    BookDelta,
+    BookSnapshot,
+    FeedState,
+    Level,
+    OpenInterest,
+    Trade,
+)
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
 from tapescope.feeds.venues.base import BadMessage, MsgKind, Routed, SyncOutput, VenueProtocol
@@ -149,14 +157,22 @@ class BybitSync(SyncBase):
             self.prev_u = msg.u
             out.events.append(BookSnapshot(self.key, msg.ts, recv_ns, msg.bids, msg.asks, msg.u))
             if msg.u == 1 and not msg.bids and not msg.asks:
-                self._set_state(out, FeedState.SYNCING, "u=1 reset with an empty book (delisting or pre-market)", msg.ts, recv_ns)
+                self._set_state(
+                    out,
+                    FeedState.SYNCING,
+                    "u=1 reset with an empty book (delisting or pre-market)",
+                    msg.ts,
+                    recv_ns,
+                )
             else:
                 self._live(out, f"snapshot u={msg.u}", msg.ts, recv_ns)
             return out
         if prev is None:
             return out  # deltas before the (re)subscription snapshot are stale
         if msg.u != prev + 1:
-            return self._break(out, "gaps", f"gap: u={msg.u} after u={prev} (expected {prev + 1})", msg.ts, recv_ns)
+            return self._break(
+                out, "gaps", f"gap: u={msg.u} after u={prev} (expected {prev + 1})", msg.ts, recv_ns
+            )
         self.prev_u = msg.u
         out.events.append(BookDelta(self.key, msg.ts, recv_ns, msg.bids, msg.asks, msg.u))
         if self.health.state != FeedState.LIVE:
@@ -197,7 +213,11 @@ class BybitProtocol(VenueProtocol):
         frames = []
         for i in range(0, len(topics), step):
             self._req += 1
-            frames.append(orjson.dumps({"op": op, "req_id": f"{op[:5]}{self._req}", "args": topics[i : i + step]}).decode())
+            frames.append(
+                orjson.dumps(
+                    {"op": op, "req_id": f"{op[:5]}{self._req}", "args": topics[i : i + step]}
+                ).decode()
+            )
         return frames
 
     def connect_url(self, base_url: str, symbols: list[str]) -> str:
@@ -258,11 +278,17 @@ class BybitProtocol(VenueProtocol):
     def _control(self, msg: dict[str, Any]) -> Routed:
         op = msg.get("op")
         if msg.get("success") is False:
-            return Routed(MsgKind.ERROR, "", error_text("bybit", op, "refused:", msg.get("ret_msg")))
+            return Routed(
+                MsgKind.ERROR, "", error_text("bybit", op, "refused:", msg.get("ret_msg"))
+            )
         if op in ("subscribe", "unsubscribe", "ping", "pong", "auth"):
-            return Routed(MsgKind.CONTROL, "", {"op": op, "req_id": str(msg.get("req_id", ""))[:40]})
+            return Routed(
+                MsgKind.CONTROL, "", {"op": op, "req_id": str(msg.get("req_id", ""))[:40]}
+            )
         if "ret_msg" in msg or "retMsg" in msg:
-            return Routed(MsgKind.ERROR, "", error_text("bybit", msg.get("ret_msg") or msg.get("retMsg")))
+            return Routed(
+                MsgKind.ERROR, "", error_text("bybit", msg.get("ret_msg") or msg.get("retMsg"))
+            )
         return Routed(MsgKind.IGNORED)
 
     def _depth(self, msg: dict[str, Any], key: str) -> BybitDepth:
@@ -273,7 +299,9 @@ class BybitProtocol(VenueProtocol):
         u = integer(data.get("u"), "bybit", "u", key)
         seq = integer(data.get("seq", 0), "bybit", "seq", key)
         ts = ms_to_ns(msg.get("cts", msg.get("ts")), "bybit", key)
-        return BybitDepth(kind == "snapshot", u, seq, ts, _levels(data.get("b"), key), _levels(data.get("a"), key))
+        return BybitDepth(
+            kind == "snapshot", u, seq, ts, _levels(data.get("b"), key), _levels(data.get("a"), key)
+        )
 
     def _trades(self, msg: dict[str, Any], key: str, recv_ns: int) -> list[Routed]:
         data = require(msg, "data", "bybit", list)
@@ -313,10 +341,16 @@ class BybitProtocol(VenueProtocol):
         oi = data.get("openInterest")
         if oi is None or self.category != "linear":
             return Routed(MsgKind.IGNORED, key)
-        return Routed(MsgKind.EVENT, key, OpenInterest(key, ms_to_ns(msg.get("ts"), "bybit"), recv_ns, size(oi, "bybit")))
+        return Routed(
+            MsgKind.EVENT,
+            key,
+            OpenInterest(key, ms_to_ns(msg.get("ts"), "bybit"), recv_ns, size(oi, "bybit")),
+        )
 
 
-def bybit_protocol(venue: str, config: BybitLinearConfig | BybitSpotConfig | None = None) -> BybitProtocol:
+def bybit_protocol(
+    venue: str, config: BybitLinearConfig | BybitSpotConfig | None = None
+) -> BybitProtocol:
     """The protocol for ``"bybit-linear"`` or ``"bybit-spot"`` with default or given settings.
 
     Raises:

@@ -113,7 +113,12 @@ def integer(value: object, venue: str, what: str, key: str = "", signed: bool = 
     tv = type(value)
     if tv is int:
         v = value
-    elif tv is str and 0 < len(value) <= 20 and (value.isdigit() or (signed and value[:1] == "-" and value[1:].isdigit())) and value.isascii():  # type: ignore[union-attr]
+    elif (
+        tv is str
+        and 0 < len(value) <= 20
+        and (value.isdigit() or (signed and value[:1] == "-" and value[1:].isdigit()))
+        and value.isascii()
+    ):  # type: ignore[union-attr]
         v = int(value)  # type: ignore[arg-type]
     else:
         raise bad(venue, f"bad {what}", value, key)
@@ -218,14 +223,18 @@ class SyncBase(BookSync):
             self.last_ts = ts
             h.venue_latency_ns = recv_ns - ts
 
-    def _set_state(self, out: SyncOutput, state: FeedState, reason: str, ts: int, recv_ns: int) -> None:
+    def _set_state(
+        self, out: SyncOutput, state: FeedState, reason: str, ts: int, recv_ns: int
+    ) -> None:
         """Move to ``state``; emit a StatusChange when the state actually changes."""
         h = self.health
         reason = sanitize(reason)
         if h.state != state:
             h.state = state
             h.reason = reason
-            out.events.append(StatusChange(self.key, ts or self.last_ts or recv_ns, recv_ns, state, reason))
+            out.events.append(
+                StatusChange(self.key, ts or self.last_ts or recv_ns, recv_ns, state, reason)
+            )
         else:
             h.reason = reason
 
@@ -237,7 +246,9 @@ class SyncBase(BookSync):
             self.synced_once = True
             self._set_state(out, FeedState.LIVE, reason, ts, recv_ns)
 
-    def _break(self, out: SyncOutput, counter: str, reason: str, ts: int, recv_ns: int) -> SyncOutput:
+    def _break(
+        self, out: SyncOutput, counter: str, reason: str, ts: int, recv_ns: int
+    ) -> SyncOutput:
         """The book broke (gap, checksum, crossed): count it, drop state, ask for a resubscribe."""
         h = self.health
         setattr(h, counter, getattr(h, counter) + 1)
@@ -321,7 +332,9 @@ class StrBook:
 
     def is_crossed(self) -> bool:
         """Best bid >= best ask. ``O(1)``."""
-        return bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        return (
+            bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        )
 
     def float_levels(self) -> tuple[list[Level], list[Level]]:
         """Every level as ``(price, size)`` floats (for a BookSnapshot). ``O(n)``."""
