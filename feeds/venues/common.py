@@ -23,7 +23,7 @@ from sortedcontainers import SortedDict
 from tapescope.engine.events import NS_PER_S, FeedState, Level, StatusChange
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
-from tapescope.feeds.sanitize import sanitize, sanitize_symbol
+from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput
 
 #: ASCII digits: the first and last character of every numeric string.
@@ -77,7 +77,9 @@ def number(value: object) -> float | None:
             return None
         # Cheaper than a regex: the first and last characters must be ASCII digits
         # (rules out signs, spaces, "inf", "nan", "1."), and no "_" or non-ASCII digit inside.
-        if not (value[0] in _DIGITS and value[-1] in _DIGITS and value.isascii() and "_" not in value):  # type: ignore[index,union-attr,operator]
+        if not (
+            value[0] in _DIGITS and value[-1] in _DIGITS and value.isascii() and "_" not in value
+        ):  # type: ignore[index,union-attr,operator]
             return None
     elif tv is float or tv is int or tv is Decimal:
         v = float(value)  # type: ignore[arg-type]
@@ -353,8 +355,3 @@ class StrBook:
             [(p, float(s[1])) for p, s in self.bids.items()],
             [(p, float(s[1])) for p, s in self.asks.items()],
         )
-
-
-def symbol_text(symbol: object) -> str:
-    """A network symbol made safe for a message (re-exported for the adapters)."""
-    return sanitize_symbol(symbol)

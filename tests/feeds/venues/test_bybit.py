@@ -402,3 +402,13 @@ def test_capture_mutations_are_detected_and_recovered_by_next_snapshot(
         for k in driver.health
         if k != key
     )
+
+
+def test_a_full_connection_stays_inside_bybit_args_limits() -> None:
+    """Spot: at most 10 args per request; any public connection: args under 21,000 characters."""
+    for venue in ("bybit-linear", "bybit-spot"):
+        proto = bybit_protocol(venue)
+        symbols = [f"1000000BABYDOGE{i:03d}USDT" for i in range(proto.max_symbols_per_connection)]
+        args = [a for f in proto.subscribe_frames(symbols) for a in orjson.loads(f)["args"]]
+        assert all(len(orjson.loads(f)["args"]) <= 10 for f in proto.subscribe_frames(symbols))
+        assert len(orjson.dumps(args)) < 21_000

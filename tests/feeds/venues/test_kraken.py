@@ -412,3 +412,26 @@ def test_capture_duplicate_update_is_a_no_op(frames, books_equal) -> None:
     assert kraken_checksum(
         d.syncs["kraken:XMR/USD"].book.top_asks(10), d.syncs["kraken:XMR/USD"].book.top_bids(10)
     ) == int(_checksum(clean[_updates(clean, "XMR/USD")[-1]][1]))
+
+
+def test_v2_without_instrument_channel_falls_back_to_tick_and_lot(caplog) -> None:
+    proto = KrakenProtocol(KrakenConfig(instrument_channel=False))
+    assert [json.loads(f)["params"]["channel"] for f in proto.subscribe_frames(["BTC/USD"])] == [
+        "book",
+        "trade",
+    ]
+    sync = proto.new_sync(
+        Instrument("kraken", "BTC/USD", tick_size=0.1, lot_size=1e-8), SymbolHealth(KEY)
+    )
+    assert proto.precision["BTC/USD"] == (1, 8)
+    (r,) = proto.decode(
+        v2_book(
+            "snapshot",
+            lv("45285.0", "0.5"),
+            lv("45285.2", "0.001"),
+            crc("452852" + "100000" + "452850" + "50000000"),
+        ),
+        1,
+    )
+    assert sync.on_depth(r.payload, 1).events[-1].state == FeedState.LIVE
+    assert "before its instrument precisions" in caplog.text
