@@ -412,3 +412,13 @@ def test_a_full_connection_stays_inside_bybit_args_limits() -> None:
         args = [a for f in proto.subscribe_frames(symbols) for a in orjson.loads(f)["args"]]
         assert all(len(orjson.loads(f)["args"]) <= 10 for f in proto.subscribe_frames(symbols))
         assert len(orjson.dumps(args)) < 21_000
+
+
+def test_engine_found_crossed_book_is_counted_and_resynced() -> None:
+    driver = OfflineDriver(bybit_protocol("bybit-spot"), [Instrument("bybit-spot", "BTCUSDT")])
+    key = "bybit-spot:BTCUSDT"
+    driver.feed(book_msg("snapshot", 10, [["100", "1"]], [["101", "1"]]), 1)
+    driver.feed(book_msg("delta", 11, [["102", "1"]], []), 2)  # a bid above the ask: impossible
+    h = driver.health[key]
+    assert (h.crossed, h.state, h.gaps) == (1, FeedState.RESYNCING, 0)
+    assert driver.resubscribes == [(2, key)] and "crossed book" in h.reason
