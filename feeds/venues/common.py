@@ -24,7 +24,7 @@ from tapescope.engine.events import NS_PER_S, FeedState, Level, StatusChange
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
 from tapescope.feeds.sanitize import sanitize
-from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput
+from tapescope.feeds.venues.base import BadMessage, BookSync, MsgKind, Routed, SyncOutput
 
 #: ASCII digits: the first and last character of every numeric string.
 _DIGITS = frozenset("0123456789")
@@ -204,6 +204,38 @@ def require(obj: object, field: str, venue: str, kind: type, key: str = "") -> A
 def error_text(venue: str, *parts: object) -> str:
     """One sanitised line describing a venue error frame."""
     return sanitize(f"{venue}: " + " ".join(str(p) for p in parts if p not in (None, "")), 200)
+
+
+def error_routes(text: str, keys: dict[str, str], named: object = None) -> list[Routed]:
+    """ERROR messages for a refusal, one per registered symbol it names, else one for the connection.
+
+    The live layer attributes a refused subscription to the markets in
+    ``Routed.key``. ``named`` is a symbol field the venue put in the frame
+    (Kraken's ``symbol``/``pair``); otherwise registered symbols are looked
+    for as whole tokens in ``text`` (``BTC-USD`` does not match inside
+    ``BTC-USD-SWAP``).
+
+    Args:
+        text: the sanitised error line to deliver.
+        keys: registered venue symbol -> market key.
+        named: a symbol field from the frame, if any.
+
+    >>> [r.key for r in error_routes("okx: error 60018 channel:books,instId:BTC-USDT doesn't exist",
+    ...                              {"BTC-USDT": "okx:BTC-USDT", "BTC-USDT-SWAP": "okx:BTC-USDT-SWAP"})]
+    ['okx:BTC-USDT']
+    >>> [r.key for r in error_routes("bybit: bad request", {"BTCUSDT": "bybit-spot:BTCUSDT"})]
+    ['']
+    """
+    if type(named) is str and named in keys:
+        return [Routed(MsgKind.ERROR, keys[named], text)]
+    hits = [
+        key
+        for symbol, key in keys.items()
+        if symbol in text and re.search(rf"(?<![\w/-]){re.escape(symbol)}(?![\w/-])", text)
+    ]
+    if not hits:
+        return [Routed(MsgKind.ERROR, "", text)]
+    return [Routed(MsgKind.ERROR, key, text) for key in hits]
 
 
 class SyncBase(BookSync):

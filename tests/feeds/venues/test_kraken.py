@@ -435,3 +435,22 @@ def test_v2_without_instrument_channel_falls_back_to_tick_and_lot(caplog) -> Non
     )
     assert sync.on_depth(r.payload, 1).events[-1].state == FeedState.LIVE
     assert "before its instrument precisions" in caplog.text
+
+
+def test_refused_pairs_are_attributed_in_v2_and_v1() -> None:
+    proto = KrakenProtocol()
+    proto.new_sync(Instrument("kraken", "BTC/USD"), SymbolHealth(KEY))
+    routed = proto.decode(
+        '{"error":"Currency pair not supported BTC/USD","method":"subscribe","success":false,"symbol":"BTC/USD"}',
+        1,
+    )
+    assert [(r.kind, r.key) for r in routed] == [(MsgKind.ERROR, KEY)]
+    other = proto.decode('{"error":"Unsupported method","method":"ping2","success":false}', 1)
+    assert [(r.kind, r.key) for r in other] == [(MsgKind.ERROR, "")]
+    v1 = KrakenV1Protocol()
+    v1.new_sync(Instrument("kraken", "SC/EUR"), SymbolHealth("kraken:SC/EUR"))
+    (r,) = v1.decode(
+        '{"errorMessage":"Subscription depth not supported","event":"subscriptionStatus","pair":"SC/EUR","status":"error"}',
+        1,
+    )
+    assert (r.kind, r.key) == (MsgKind.ERROR, "kraken:SC/EUR")
