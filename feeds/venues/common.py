@@ -260,13 +260,10 @@ class SyncBase(BookSync):
         """Forget the book baseline (subclasses drop their sequence and level state)."""
 
     def _touch(self, ts: int, recv_ns: int) -> None:
-        """Count one depth message in the health record."""
-        h = self.health
-        h.messages += 1
-        h.last_recv_ns = recv_ns
+        """Note the venue time of a depth message (``messages``/``last_recv_ns`` are the live layer's to count)."""
         if ts:
             self.last_ts = ts
-            h.venue_latency_ns = recv_ns - ts
+            self.health.venue_latency_ns = recv_ns - ts
 
     def _set_state(
         self, out: SyncOutput, state: FeedState, reason: str, ts: int, recv_ns: int
