@@ -128,7 +128,9 @@ class Book:
         >>> b = Book(); b.apply_snapshot([(10.0, 1.0)], [(10.0, 1.0)]); b.is_crossed()
         True
         """
-        return bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        return (
+            bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        )
 
     def depth(self) -> tuple[int, int]:
         """Number of ``(bid, ask)`` levels. ``O(1)``."""
@@ -248,4 +250,3 @@ class Book:
                 assert size > 0.0, f"non-positive size {size} at {price}"
                 assert math.isfinite(price) and price > 0.0, f"bad price {price}"
         assert not self.is_crossed(), f"crossed: {self.best_bid()} >= {self.best_ask()}"
-
