@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
 from tapescope.engine.events import Trade
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
@@ -235,7 +236,7 @@ class _BinanceProtocol(VenueProtocol):
             if e == "trade" or e == "aggTrade":
                 return [self._trade(data, e, recv_ns)]
             if e is None:
-                return [self._other(obj, data)]
+                return [self._other(data)]
             if e.__class__ is not _str:
                 raise BadMessage("bad event type")
             if e == "bookTicker":
@@ -285,10 +286,10 @@ class _BinanceProtocol(VenueProtocol):
         }
         return Routed(_IGNORED, self._key(d["s"]), top)
 
-    def _other(self, obj: dict, data: dict) -> Routed:
+    def _other(self, obj: dict) -> Routed:
         """Frames without ``e``: spot bookTicker, acks, errors."""
-        if "A" in data and "B" in data and "u" in data:
-            return self._book_ticker(data)
+        if "A" in obj and "B" in obj and "u" in obj:
+            return self._book_ticker(obj)
         text = error_text(obj)
         if text is not None:
             return Routed(MsgKind.ERROR, "", text)

@@ -35,6 +35,7 @@ import math
 from typing import Any
 
 import orjson
+
 from tapescope.feeds.venues.base import BadMessage
 
 #: Positive infinity, bound once for the level checks.

@@ -74,11 +74,13 @@ class _BinanceSync(BookSync):
     # -- helpers ----------------------------------------------------------
 
     def _status(self, out: SyncOutput, state: FeedState, reason: str, recv_ns: int) -> None:
+        # The reason is always kept current for the health screen; an event goes
+        # out only when the state itself changes.
         h = self.health
-        if h.state == state and h.reason == reason:
+        h.reason = reason
+        if h.state == state:
             return
         h.state = state
-        h.reason = reason
         out.events.append(StatusChange(self.key, self._last_ts or recv_ns, recv_ns, state, reason))
 
     def _ask_snapshot(self, out: SyncOutput) -> None:
@@ -126,7 +128,7 @@ class _BinanceSync(BookSync):
             self._prev_u = msg.u
             out.events.append(BookDelta(self.key, ts, recv_ns, msg.bids, msg.asks, msg.u))
             return out
-        if h.state != FeedState.RESYNCING:
+        if h.state != FeedState.RESYNCING and h.state != FeedState.SYNCING:
             self._status(out, FeedState.SYNCING, "waiting for REST snapshot", recv_ns)
         buf = self._buf
         if buf and not self._chains(buf[-1], msg):
