@@ -293,3 +293,13 @@ def test_delta_event_types() -> None:
     snap_ev, delta = out.events[:2]
     assert snap_ev == BookSnapshot("binance-usdm:BTCUSDT", 3_000_000, 12, [(9.0, 1.0)], [(11.0, 1.0)], 100)
     assert delta == BookDelta("binance-usdm:BTCUSDT", 3_000_000, 12, [(5.0, 0.0)], [(6.0, 2.0)], 105)
+
+
+def test_config_toml_mirrors_the_dataclasses() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    venues = tomllib.loads((root / "config.toml").read_text(encoding="utf-8"))["venues"]
+    for section, cls in (("binance-spot", BinanceSpotConfig), ("binance-usdm", BinanceUsdmConfig)):
+        assert venues[section] == dataclasses.asdict(cls()), section
