@@ -63,6 +63,7 @@ _DEPTH = MsgKind.DEPTH
 _EVENT = MsgKind.EVENT
 _IGNORED = MsgKind.IGNORED
 _dict = dict
+_loads = orjson.loads
 _str = str
 _int = int
 
@@ -206,7 +207,8 @@ class _BinanceProtocol(VenueProtocol):
         key = self._keys.get(sym)
         if key is not None:
             return key
-        if sym.__class__ is not _str or not (sym.isascii() and sym.isalnum()) or len(sym) > 40:
+        # Delivery contracts carry an underscore (BTCUSDT_240927); nothing else is allowed.
+        if sym.__class__ is not _str or not (sym.isascii() and sym.replace("_", "").isalnum()) or len(sym) > 40:
             raise BadMessage(f"bad symbol: {sanitise(sym, 40)}")
         key = self._prefix + sym.upper()
         if len(self._keys) < _KEY_CACHE_MAX:
@@ -221,7 +223,10 @@ class _BinanceProtocol(VenueProtocol):
         Raises:
             BadMessage: malformed frame (bad JSON, missing field, bad number, wrong type).
         """
-        obj = loads(payload)
+        try:
+            obj = _loads(payload)
+        except (orjson.JSONDecodeError, TypeError):
+            obj = loads(payload)  # raises the sanitised BadMessage
         if obj.__class__ is not _dict:
             raise BadMessage("frame is not a JSON object")
         data = obj.get("data")

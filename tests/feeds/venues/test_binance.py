@@ -303,3 +303,9 @@ def test_config_toml_mirrors_the_dataclasses() -> None:
     venues = tomllib.loads((root / "config.toml").read_text(encoding="utf-8"))["venues"]
     for section, cls in (("binance-spot", BinanceSpotConfig), ("binance-usdm", BinanceUsdmConfig)):
         assert venues[section] == dataclasses.asdict(cls()), section
+
+
+def test_delivery_symbol_with_underscore_is_accepted() -> None:
+    frame = b'{"e":"depthUpdate","E":1,"s":"BTCUSDT_240927","U":1,"u":2,"pu":0,"b":[],"a":[]}'
+    (r,) = BinanceUsdmProtocol().decode(frame, 0)
+    assert r.key == "binance-usdm:BTCUSDT_240927"
