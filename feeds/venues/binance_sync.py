@@ -155,11 +155,22 @@ class _BinanceSync(BookSync):
 
         Runtime complexity: ``O(n + b)`` for ``n`` snapshot levels and ``b`` buffered events.
 
+        ``need_snapshot`` is raised once per sync attempt; when a fetch fails the
+        live layer retries it (with its backoff) or calls :meth:`reset`. A
+        buffer overflow also asks again.
+
         Raises:
-            BadMessage: the body is not a valid snapshot (a new one is asked for with
-                the next diff event).
+            BadMessage: the body is not a valid snapshot (counted in
+                ``health.malformed``; a new one is asked for with the next diff event).
         """
         self._snapshot_pending = False
+        try:
+            return self._parse_snapshot(payload, recv_ns)
+        except BadMessage:
+            self.health.malformed += 1
+            raise
+
+    def _parse_snapshot(self, payload: bytes, recv_ns: int) -> SyncOutput:
         obj = loads(payload)
         if not isinstance(obj, dict):
             raise BadMessage("snapshot is not an object")

@@ -252,6 +252,7 @@ def test_bad_snapshot_raises_and_is_asked_again() -> None:
         with pytest.raises(BadMessage):
             s.on_rest_snapshot(body, 2)
     assert s.on_depth(dep(106, 107), 3).need_snapshot
+    assert s.health.malformed == 5
 
 
 def test_reset_forgets_and_reports_state() -> None:
