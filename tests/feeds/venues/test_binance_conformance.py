@@ -227,6 +227,25 @@ def test_clean_capture_matches_book_ticker_on_every_event(name: str) -> None:
     assert run.malformed == 0 and run.chain_breaks == 0
 
 
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", list(CASES))
+def test_capture_id_chains_are_unbroken(name: str) -> None:
+    """Independent of the sync: every symbol's depth events chain (pu on futures, U on spot)."""
+    futures = CASES[name][1] is BinanceUsdmProtocol
+    prev: dict[str, int] = {}
+    links = 0
+    for r in records(name):
+        if r.kind != "recv" or "depthUpdate" not in r.data:
+            continue
+        d = orjson.loads(r.data)["data"]
+        sym = d["s"]
+        if sym in prev:
+            assert (d["pu"] == prev[sym]) if futures else (d["U"] == prev[sym] + 1), (sym, d["U"], d["u"])
+            links += 1
+        prev[sym] = d["u"]
+    assert links == {"spot": 3450, "usdm": 6550, "cryptofeed-usdm": 760}[name]
+
+
 def _depth_indices(recs: list[CaptureRecord], key_symbol: str) -> list[int]:
     return [i for i, r in enumerate(recs) if r.kind == "recv" and "depthUpdate" in r.data and f'"s":"{key_symbol}"' in r.data]
 
