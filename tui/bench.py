@@ -54,7 +54,7 @@ from tapescope.tui.bench_report import hot_spot_table, print_report, report_tabl
 
 __all__ = [
     "BenchParams", "BenchReport", "HotSpot", "PathResult", "PATHS", "TARGET_RATIO",
-    "hot_spot_table", "print_report", "profile_engine", "report_table", "run_bench",
+    "bench", "hot_spot_table", "print_report", "profile_engine", "report_table", "run_bench",
 ]
 
 #: Engine messages/s as a share of the bare book's that the engine path should reach.
@@ -469,4 +469,19 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
     )
     if p.profile:
         report.hot_spots = profile_engine(stream, p.profile_top)
+    return report
+
+
+def bench(params: BenchParams | None = None, console: Any = None) -> BenchReport:
+    """Run the benchmark and print its tables (what ``tapescope bench`` calls).
+
+    Args:
+        params: what to generate and measure (defaults: :class:`BenchParams`).
+        console: a ``rich.console.Console`` to print on (stdout by default).
+
+    Returns:
+        The report, for callers that also want the figures (README, JSON).
+    """
+    report = run_bench(params)
+    print_report(report, console)
     return report

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from tapescope.feeds.venues.synth import SynthParams, final_book, generate
-from tapescope.tui.bench import PATHS, BenchParams, BenchReport, print_report, run_bench
+from tapescope.tui.bench import PATHS, BenchParams, BenchReport, bench, print_report, run_bench
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,11 @@ def test_synth_is_deterministic_shaped_and_replayable() -> None:
     bids, asks = final_book(s)
     assert 150 < len(bids) < 260 and 150 < len(asks) < 260  # depth held near the target
     assert max(bids) < min(asks)
+
+
+def test_bench_entry_point_prints_and_returns_in_process() -> None:
+    buf = io.StringIO()
+    rep = bench(BenchParams(messages=200, levels=30, changes=5, repeats=1, isolate=False),
+                Console(file=buf, width=160, color_system=None))
+    assert isinstance(rep, BenchReport) and "cumulative" in rep.rss_method
+    assert rep.engine_books_match and "(c) decode + sync + Market" in buf.getvalue()
