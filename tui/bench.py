@@ -404,9 +404,11 @@ def profile_engine(stream: SynthStream, top: int = 12) -> list[HotSpot]:
     rows = []
     for (filename, line, func), (cc, _nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         short = filename
-        for marker in ("/tapescope/", "/engine/", "/feeds/", "site-packages/"):
+        for marker in ("/tapescope/", "/site-packages/"):
             if marker in filename:
-                short = filename[filename.rindex(marker) + 1 :]
+                start = filename.rindex(marker)
+                # Keep "tapescope/..." but drop the "site-packages/" prefix itself.
+                short = filename[start + 1 :] if marker == "/tapescope/" else filename[start + len(marker) :]
                 break
         rows.append(HotSpot(f"{short}:{line}({func})", cc, tt, ct, tt / total))
     rows.sort(key=lambda h: h.tottime_s, reverse=True)
