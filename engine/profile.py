@@ -7,7 +7,9 @@ prices in that sense (VAH is the lower edge of the highest value-area bin).
 
 * Volume profile: traded base volume (and its signed delta) per bin, over the
   session (reset at the session boundary, default 00:00 UTC) and over a
-  rolling window ``(now - W, now]`` (default 1 h; trades expire from a deque).
+  rolling window of whole seconds: trades whose second is in ``(s - W, s]``
+  for the current second ``s`` (default W = 1 h; per-second aggregates
+  expire from a deque, so memory does not grow with the trade rate).
 * POC and value area (default 70 %): the standard expansion, documented in
   :mod:`tapescope.engine.profile_kernels`.
 * Nodes, on the profile smoothed by a centred moving average of
@@ -191,13 +193,15 @@ class VolumeProfile:
         self.step = tick * cfg.bin_ticks
         self._session_id: int | None = None
         self._session: dict[int, list[float]] = {}  # bin -> [volume, delta]
-        self._rolling: dict[int, list[float]] = {}  # bin -> [volume, delta, trades]
-        self._window: deque[tuple[int, int, float, float]] = deque()  # ts, bin, qty, signed qty
+        self._rolling: dict[int, list[float]] = {}  # bin -> [volume, delta, seconds holding it]
+        # one entry per second with trades: (second, {bin: [volume, delta]}); memory is bounded by
+        # the window in seconds, not by the trade rate
+        self._window: deque[tuple[int, dict[int, list[float]]]] = deque()
         self._ts = 0
         self._snap: VolumeProfileSnapshot | None = None
 
     def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:
-        """Add a trade to both profiles. O(1) amortised (expired trades leave one by one)."""
+        """Add a trade to both profiles. O(1) amortised (expired seconds leave one by one)."""
         if not (qty > 0.0) or not (price > 0.0):
             return
         cfg = self.config
@@ -213,26 +217,38 @@ class VolumeProfile:
         else:
             cell[0] += qty
             cell[1] += sq
+        sec = ts_ns // NS_PER_S
+        win = self._window
+        if not win or win[-1][0] != sec:
+            win.append((sec, {}))
+        per_sec = win[-1][1]
         roll = self._rolling
-        cell = roll.get(b)
+        cell = per_sec.get(b)
         if cell is None:
-            roll[b] = [qty, sq, 1]
+            per_sec[b] = [qty, sq]
+            rc = roll.get(b)
+            if rc is None:
+                roll[b] = [qty, sq, 1]
+            else:
+                rc[0] += qty
+                rc[1] += sq
+                rc[2] += 1
         else:
             cell[0] += qty
             cell[1] += sq
-            cell[2] += 1
-        win = self._window
-        win.append((ts_ns, b, qty, sq))
-        cutoff = ts_ns - cfg.rolling_window_s * NS_PER_S
+            rc = roll[b]
+            rc[0] += qty
+            rc[1] += sq
+        cutoff = sec - cfg.rolling_window_s
         while win[0][0] <= cutoff:
-            _t, ob, oq, osq = win.popleft()
-            cell = roll[ob]
-            cell[2] -= 1
-            if cell[2] == 0:
-                del roll[ob]  # exact removal: no float residue left in empty bins
-            else:
-                cell[0] -= oq
-                cell[1] -= osq
+            for ob, (oq, osq) in win.popleft()[1].items():
+                rc = roll[ob]
+                rc[2] -= 1
+                if rc[2] == 0:
+                    del roll[ob]  # exact removal: no float residue left in empty bins
+                else:
+                    rc[0] -= oq
+                    rc[1] -= osq
         self._ts = ts_ns
         self._snap = None
 

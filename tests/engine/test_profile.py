@@ -95,12 +95,13 @@ def test_session_and_rolling_against_slow(seed: int) -> None:
 def _check(vp: VolumeProfile, trades: list, now: int, cfg: ProfileConfig) -> None:
     step = 0.1 * cfg.bin_ticks
     snap = vp.snapshot()
-    recent = [(p, q) for t, p, q, _s in trades if t > now - cfg.rolling_window_s * NS_PER_S]
+    cut = now // NS_PER_S - cfg.rolling_window_s  # whole seconds: keep second > cut
+    recent = [(p, q) for t, p, q, _s in trades if t // NS_PER_S > cut]
     for stats, sample in ((snap.session, [(p, q) for _t, p, q, _s in trades]), (snap.rolling, recent)):
         poc, val, vah = slow_profile(sample, step, cfg.value_area)
         assert (stats.poc, stats.val, stats.vah) == pytest.approx((poc, val, vah))
         assert stats.total == pytest.approx(sum(q for _p, q in sample))
-    delta = sum(q * s for t, _p, q, s in trades if t > now - cfg.rolling_window_s * NS_PER_S)
+    delta = sum(q * s for t, _p, q, s in trades if t // NS_PER_S > cut)
     assert snap.rolling.deltas.sum() == pytest.approx(delta, abs=1e-9)
 
 

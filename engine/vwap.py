@@ -1,0 +1,205 @@
+"""VWAP: session, rolling and anchored, each with volume-weighted 1 and 2 sigma bands.
+
+For the trades ``(p_i, q_i)`` in scope::
+
+    VWAP  = sum(q p) / sum(q)
+    sigma = sqrt(sum(q p^2) / sum(q) - VWAP^2)      (volume-weighted standard deviation)
+    bands = VWAP +- k * sigma, k in band_sigmas (default 1 and 2)
+
+Sums are kept on ``p - ref`` (``ref`` = the first traded price) so the
+variance does not cancel catastrophically at BTC price levels.
+
+* Session: trades since the session boundary (default 00:00 UTC).
+* Rolling: trades in the whole seconds ``(s - W, s]`` of the current second
+  ``s`` (default W = 1 h); per-second sums expire from a deque.
+* Anchored: trades from an anchor time set by the user
+  (:meth:`Vwap.set_anchor`). An anchor in the past is resolved at 1 s
+  resolution from the per-second history (``anchor_history_s``, default one
+  day); an anchor older than that history starts at its oldest second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from tapescope.engine.events import NS_PER_S
+
+NAN = math.nan
+_DAY_NS = 86400 * NS_PER_S
+
+
+@dataclass(frozen=True)
+class VwapConfig:
+    """``[levels.vwap]``: VWAP windows and bands."""
+
+    rolling_window_s: int = field(default=3600, metadata={"min": 1, "max": 7 * 86400})
+    """Rolling VWAP window, seconds."""
+    session_offset_s: int = field(default=0, metadata={"min": 0, "max": 86399})
+    """Session start, seconds after 00:00 UTC."""
+    anchor_history_s: int = field(default=86400, metadata={"min": 0, "max": 7 * 86400})
+    """Per-second history kept for anchors set in the past, seconds."""
+    band_sigmas: tuple[float, ...] = (1.0, 2.0)
+    """Band multiples of the volume-weighted sigma."""
+
+
+@dataclass(frozen=True, slots=True)
+class VwapBands:
+    """One VWAP with its bands."""
+
+    vwap: float = NAN
+    """Volume-weighted average price."""
+    sigma: float = NAN
+    """Volume-weighted standard deviation of price."""
+    volume: float = 0.0
+    """Base volume in scope."""
+    bands: tuple[tuple[float, float, float], ...] = ()
+    """``((k, lower, upper), ...)`` for each band multiple."""
+
+
+@dataclass(frozen=True, slots=True)
+class VwapSnapshot:
+    """Outputs of :class:`Vwap`."""
+
+    ts: int = 0
+    """Event time of the last trade, ns."""
+    session: VwapBands = field(default_factory=VwapBands)
+    """Session VWAP."""
+    rolling: VwapBands = field(default_factory=VwapBands)
+    """Rolling-window VWAP."""
+    anchored: VwapBands = field(default_factory=VwapBands)
+    """Anchored VWAP (empty when no anchor is set)."""
+    anchor_ts: int | None = None
+    """Anchor time, ns (``None`` when unset)."""
+
+
+class Vwap:
+    """Session, rolling and anchored VWAP with sigma bands.
+
+    >>> v = Vwap()
+    >>> v.on_trade(0, 100.0, 1.0, 1)
+    >>> v.on_trade(1, 103.0, 2.0, -1)   # VWAP (100 + 206) / 3 = 102; E[p^2] - 102^2 = 2
+    >>> s = v.snapshot().session
+    >>> s.vwap, round(s.sigma ** 2, 9), round(s.bands[0][2], 6)
+    (102.0, 2.0, 103.414214)
+    """
+
+    def __init__(self, config: VwapConfig | None = None) -> None:
+        self.config = config or VwapConfig()
+        self._ref = NAN
+        self._session_id: int | None = None
+        self._sess = [0.0, 0.0, 0.0]  # sum q, sum q x, sum q x^2 (x = p - ref)
+        self._roll = [0.0, 0.0, 0.0]
+        self._rwin: deque[list] = deque()  # [second, q, qx, qx2], shared with _hist
+        self._hist: deque[list] = deque()
+        self._anchor: int | None = None
+        self._anchor_sec = 0
+        self._anch = [0.0, 0.0, 0.0]
+        self._since_resum = 0
+        self._ts = 0
+        self._snap: VwapSnapshot | None = None
+
+    def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:
+        """Add a trade to every VWAP. O(1) amortised."""
+        if not (qty > 0.0) or not (price > 0.0):
+            return
+        cfg = self.config
+        if self._ref != self._ref:
+            self._ref = price
+        x = price - self._ref
+        qx = qty * x
+        qx2 = qx * x
+        sid = (ts_ns - cfg.session_offset_s * NS_PER_S) // _DAY_NS
+        if sid != self._session_id:
+            self._session_id = sid
+            self._sess = [0.0, 0.0, 0.0]
+        for acc in (self._sess, self._roll):
+            acc[0] += qty
+            acc[1] += qx
+            acc[2] += qx2
+        sec = ts_ns // NS_PER_S
+        if self._anchor is not None and sec >= self._anchor_sec:
+            a = self._anch
+            a[0] += qty
+            a[1] += qx
+            a[2] += qx2
+        rwin = self._rwin
+        if rwin and rwin[-1][0] == sec:
+            e = rwin[-1]
+            e[1] += qty
+            e[2] += qx
+            e[3] += qx2
+        else:
+            e = [sec, qty, qx, qx2]
+            rwin.append(e)
+            self._hist.append(e)  # same list: one per-second record serves both deques
+        cutoff = sec - cfg.rolling_window_s
+        roll = self._roll
+        while rwin[0][0] <= cutoff:
+            _s, q, a1, a2 = rwin.popleft()
+            roll[0] -= q
+            roll[1] -= a1
+            roll[2] -= a2
+            self._since_resum += 1
+        if self._since_resum >= cfg.rolling_window_s:
+            self._since_resum = 0  # exact re-sum once per window turn bounds the drift (amortised O(1))
+            self._roll = [sum(e[1] for e in rwin), sum(e[2] for e in rwin), sum(e[3] for e in rwin)]
+        hist, hcut = self._hist, sec - cfg.anchor_history_s
+        while hist and hist[0][0] <= hcut:
+            hist.popleft()
+        self._ts = ts_ns
+        self._snap = None
+
+    def set_anchor(self, ts_ns: int) -> None:
+        """Anchor the anchored VWAP at ``ts_ns`` (1 s resolution). O(history seconds).
+
+        >>> v = Vwap()
+        >>> for s, p in enumerate([10.0, 20.0, 30.0]):
+        ...     v.on_trade(s * 1_000_000_000, p, 1.0, 1)
+        >>> v.set_anchor(1_000_000_000); v.snapshot().anchored.vwap
+        25.0
+        """
+        self._anchor = ts_ns
+        self._anchor_sec = ts_ns // NS_PER_S
+        a = [0.0, 0.0, 0.0]
+        for sec, q, qx, qx2 in self._hist:
+            if sec >= self._anchor_sec:
+                a[0] += q
+                a[1] += qx
+                a[2] += qx2
+        self._anch = a
+        self._snap = None
+
+    def clear_anchor(self) -> None:
+        """Remove the anchor. O(1)."""
+        self._anchor = None
+        self._anch = [0.0, 0.0, 0.0]
+        self._snap = None
+
+    def _bands(self, acc: list[float]) -> VwapBands:
+        q = acc[0]
+        if not (q > 0.0):
+            return VwapBands()
+        mx = acc[1] / q
+        var = max(acc[2] / q - mx * mx, 0.0)
+        sd = math.sqrt(var)
+        vwap = self._ref + mx
+        return VwapBands(
+            vwap=vwap,
+            sigma=sd,
+            volume=q,
+            bands=tuple((k, vwap - k * sd, vwap + k * sd) for k in self.config.band_sigmas),
+        )
+
+    def snapshot(self) -> VwapSnapshot:
+        """Current VWAPs and bands (cached until the next trade or anchor change). O(bands)."""
+        if self._snap is None:
+            self._snap = VwapSnapshot(
+                ts=self._ts,
+                session=self._bands(self._sess),
+                rolling=self._bands(self._roll),
+                anchored=self._bands(self._anch) if self._anchor is not None else VwapBands(),
+                anchor_ts=self._anchor,
+            )
+        return self._snap
