@@ -147,8 +147,8 @@ def profile_stats(
         poc=p0 + poc * step,
         val=p0 + lo * step,
         vah=p0 + hi * step,
-        hvn=tuple(float(p0 + i * step) for i in hv),
-        lvn=tuple(float(p0 + i * step) for i in lv),
+        hvn=tuple((p0 + np.asarray(hv, dtype=float) * step).tolist()),
+        lvn=tuple((p0 + np.asarray(lv, dtype=float) * step).tolist()),
     )
 
 
@@ -159,9 +159,9 @@ def _dense(bins: dict[int, list[float]]) -> tuple[int, np.ndarray, np.ndarray]:
     lo = int(keys.min())
     n = int(keys.max()) - lo + 1
     w, d = np.zeros(n), np.zeros(n)
-    vals = np.array(list(bins.values()))
-    w[keys - lo] = vals[:, 0]
-    d[keys - lo] = vals[:, 1]
+    vals = bins.values()
+    w[keys - lo] = np.fromiter((c[0] for c in vals), float, len(bins))
+    d[keys - lo] = np.fromiter((c[1] for c in vals), float, len(bins))
     return lo, w, d
 
 
@@ -297,6 +297,7 @@ class TpoProfile:
         self.step = tick * cfg.bin_ticks
         self._session_id: int | None = None
         self._marks: dict[int, int] = {}  # bin -> bitmask of periods
+        self._letters: dict[int, str] = {}  # bitmask -> its letters
         self._period = -1
         self._lo = self._hi = 0
         self._ts = 0
@@ -338,8 +339,15 @@ class TpoProfile:
         self._ts = ts_ns
         self._snap = None
 
+    def _spell(self, mask: int) -> str:
+        word = "".join(TPO_LETTERS[p % len(TPO_LETTERS)] for p in range(mask.bit_length()) if mask >> p & 1)
+        if len(self._letters) > 4096:
+            self._letters.clear()  # masks repeat heavily within a session; bound the memo anyway
+        self._letters[mask] = word
+        return word
+
     def snapshot(self) -> TpoSnapshot:
-        """Letters, counts, TPO POC and value area (cached until the next price). O(bins x periods)."""
+        """Letters, counts, TPO POC and value area (cached until the next price). O(bins), letters memoised."""
         if self._snap is not None:
             return self._snap
         if not self._marks:
@@ -348,10 +356,9 @@ class TpoProfile:
         lo = min(self._marks)
         n = max(self._marks) - lo + 1
         masks = [self._marks.get(lo + i, 0) for i in range(n)]
-        counts = np.array([m.bit_count() for m in masks], dtype=float)
-        letters = tuple(
-            "".join(TPO_LETTERS[p % len(TPO_LETTERS)] for p in range(m.bit_length()) if m >> p & 1) for m in masks
-        )
+        counts = np.fromiter((m.bit_count() for m in masks), float, n)
+        cache = self._letters
+        letters = tuple(cache[m] if m in cache else self._spell(m) for m in masks)
         cfg = self.config
         stats = profile_stats(lo, self.step, counts, np.empty(0), cfg, with_nodes=False)
         self._snap = TpoSnapshot(

@@ -187,3 +187,13 @@ def test_on_mid_builds_one_minute_bars_and_fills_silent_bars() -> None:
     g.on_mid(185 * NS_PER_S, 99.0)  # closes bar 1; bar 2 silent (close 102); now in bar 3
     assert np.allclose(g.window(), [math.log(102 / 101), 0.0])
 
+
+
+def test_warm_up_loads_both_kernel_modules() -> None:
+    import sys
+
+    from tapescope.engine.volatility import warm_up_kernels
+
+    warm_up_kernels()
+    assert "tapescope.engine.garch_kernels" in sys.modules
+    assert "tapescope.engine.profile_kernels" in sys.modules
