@@ -157,6 +157,13 @@ class LocalLinearTrend:
         self._n += 1
         self._last = sec
 
+    def _check(self) -> None:
+        """Assert the invariants: the covariance is symmetric positive semi-definite."""
+        if self._n:
+            assert self._p00 >= 0.0 and self._p11 >= 0.0
+            assert self._p00 * self._p11 - self._p01 * self._p01 >= -1e-30
+            assert self._scale > 0.0
+
     @property
     def state(self) -> tuple[float, float, float, float, float]:
         """``(level, slope, P00, P01, P11)`` of the filter (log-price units)."""

@@ -222,6 +222,13 @@ class OpenInterestTracker:
             quadrant=quad,
         )
 
+    def _check(self) -> None:
+        """Assert the invariants: baseline sums equal the baseline deltas; window lengths bounded."""
+        d = self._deltas
+        assert len(d) <= self.config.spike_window
+        scale = max((abs(x) for x in d), default=0.0)
+        assert abs(self._dsum - math.fsum(d)) <= 1e-9 * max(scale, 1.0) * max(len(d), 1)
+
     def snapshot(self) -> OpenInterestSnapshot:
         """Outputs as of the last closed bucket. O(1)."""
         return self._snap

@@ -252,6 +252,23 @@ class VolumeProfile:
         self._ts = ts_ns
         self._snap = None
 
+    def _check(self) -> None:
+        """Assert the invariants: the rolling profile is exactly the sum of its window's seconds."""
+        agg: dict[int, list[float]] = {}
+        secs = [sec for sec, _ in self._window]
+        assert secs == sorted(set(secs)), "window seconds must be strictly increasing"
+        for _sec, per in self._window:
+            for b, (q, sq) in per.items():
+                cell = agg.setdefault(b, [0.0, 0.0, 0])
+                cell[0] += q
+                cell[1] += sq
+                cell[2] += 1
+        assert agg.keys() == self._rolling.keys()
+        for b, (q, sq, n) in agg.items():
+            rq, rsq, rn = self._rolling[b]
+            assert rn == n and abs(rq - q) <= 1e-9 * q and abs(rsq - sq) <= 1e-9 * q, b
+        assert all(c[0] > 0.0 for c in self._session.values())
+
     def snapshot(self) -> VolumeProfileSnapshot:
         """Profiles with POC, value area and nodes (cached until the next trade). O(bins)."""
         if self._snap is None:
@@ -338,6 +355,15 @@ class TpoProfile:
                 self._hi = b
         self._ts = ts_ns
         self._snap = None
+
+    def _check(self) -> None:
+        """Assert the invariants: the current period marks every bin of its range, and only them."""
+        if self._period < 0:
+            return
+        bit = 1 << self._period
+        assert self._lo <= self._hi
+        marked = sorted(b for b, m in self._marks.items() if m & bit)
+        assert marked == list(range(self._lo, self._hi + 1)), (marked, self._lo, self._hi)
 
     def _spell(self, mask: int) -> str:
         word = "".join(TPO_LETTERS[p % len(TPO_LETTERS)] for p in range(mask.bit_length()) if mask >> p & 1)

@@ -132,6 +132,11 @@ class Velocity:
             trade_rate_accel=(rates[-1] - rates[0]) / cfg.accel_s if full else NAN,
         )
 
+    def _check(self) -> None:
+        """Assert the invariants: the running trade count equals the counted window."""
+        assert self._count_sum == sum(self._counts) and self._count >= 0
+        assert len(self._vels) == len(self._rates) <= self.config.accel_s + 1
+
     def snapshot(self) -> VelocitySnapshot:
         """Outputs as of the last closed second. O(1)."""
         return self._snap

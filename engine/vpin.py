@@ -188,6 +188,16 @@ class Vpin:
             self._hsum, self._hsq = float(arr.sum()), float((arr * arr).sum())
         self._vpin = vpin
 
+    def _check(self) -> None:
+        """Assert the invariants: open bucket below V, running sums equal their windows."""
+        v = self._v
+        if v == v:
+            assert not self._pending and 0.0 <= self._buy + self._sell < v * (1 + FULL_EPS)
+        held = min(self._buckets, self.config.window)
+        assert abs(self._imb_sum - float(self._imb.sum())) <= 1e-9 * max(held, 1)
+        assert len(self._hist) <= self.config.z_window
+        assert abs(self._hsum - sum(self._hist)) <= 1e-9 * max(len(self._hist), 1)
+
     def snapshot(self) -> VpinSnapshot:
         """Current outputs (cached until the next trade). O(1)."""
         if self._snap is None:

@@ -151,6 +151,17 @@ class Vwap:
         self._ts = ts_ns
         self._snap = None
 
+    def _check(self) -> None:
+        """Assert the invariants: rolling sums equal the window's per-second sums; volumes positive."""
+        rwin = list(self._rwin)
+        assert [e[0] for e in rwin] == sorted({e[0] for e in rwin})
+        exact = [sum(e[i] for e in rwin) for i in (1, 2, 3)]
+        scale = max(abs(x) for x in exact) if rwin else 0.0
+        for got, want in zip(self._roll, exact, strict=True):
+            assert abs(got - want) <= 1e-9 * max(scale, 1.0), (got, want)
+        assert self._sess[0] >= 0.0 and self._anch[0] >= 0.0
+        assert not self._hist or not self._rwin or self._hist[-1] is self._rwin[-1]
+
     def set_anchor(self, ts_ns: int) -> None:
         """Anchor the anchored VWAP at ``ts_ns`` (1 s resolution). O(history seconds).
 

@@ -208,16 +208,31 @@ class Zones:
             self._add_base(Zone(ZoneKind.SUPPLY, "base", lo - pad, hi + pad, ts_ns, (lo - close) / atr))
 
     def _add_base(self, zone: Zone) -> None:
-        for i, z in enumerate(self._base):
-            if z.kind == zone.kind and z.low <= zone.high and zone.low <= z.high:
-                merged = replace(
-                    z, low=min(z.low, zone.low), high=max(z.high, zone.high), strength=max(z.strength, zone.strength)
-                )
-                self._inside[id(merged)] = self._inside.pop(id(z), True)
-                self._base[i] = merged
-                return
+        # merge with every live zone of the same kind it overlaps (a union can bridge two zones);
+        # the merged zone keeps the oldest one's place, creation time and touch count
+        keep: list[Zone] = []
+        first = -1
+        merged = zone
+        inside = True  # the move leaves the zone; re-entry is the first touch
+        for z in self._base:
+            if z.kind == merged.kind and z.low <= merged.high and merged.low <= z.high:
+                if first < 0:
+                    first = len(keep)
+                    merged = replace(z, low=min(z.low, merged.low), high=max(z.high, merged.high),
+                                     strength=max(z.strength, merged.strength))
+                else:
+                    merged = replace(merged, low=min(z.low, merged.low), high=max(z.high, merged.high),
+                                     strength=max(z.strength, merged.strength), touches=max(z.touches, merged.touches))
+                inside = inside and self._inside.pop(id(z), True)
+            else:
+                keep.append(z)
+        if first >= 0:
+            keep.insert(first, merged)
+            self._inside[id(merged)] = inside
+            self._base = keep
+            return
         self._base.append(zone)
-        self._inside[id(zone)] = True  # the move leaves the zone; re-entry is the first touch
+        self._inside[id(zone)] = True
         if len(self._base) > self.config.max_zones:
             old = self._base.pop(0)
             self._inside.pop(id(old), None)
@@ -244,6 +259,16 @@ class Zones:
             Zone(ZoneKind.SUPPLY if (lo + hi) / 2 > last else ZoneKind.DEMAND, "hvn", lo, hi, self._ts)
             for lo, hi in bands
         ]
+
+    def _check(self) -> None:
+        """Assert the invariants: ordered edges, bounded base zones, same-kind base zones disjoint."""
+        assert len(self._base) <= self.config.max_zones
+        for z in self._base + self._hvn:
+            assert z.low <= z.high and z.touches >= 0, z
+        for i, a in enumerate(self._base):
+            for b in self._base[i + 1 :]:
+                assert a.kind != b.kind or a.high < b.low or b.high < a.low, (a, b)
+        assert abs(self._tr_sum - math.fsum(self._trs)) <= 1e-9 * max(self._tr_sum, 1.0)
 
     def snapshot(self) -> ZonesSnapshot:
         """Live zones, sorted by low (cached until the next bar or node change). O(zones log zones)."""

@@ -41,11 +41,12 @@ def simulate(n: int, mu: float, omega: float, alpha: float, beta: float, seed: i
 
 
 def feed(returns: np.ndarray, cfg: GarchConfig) -> Garch:
-    """Drive a Garch with the bar closes whose log-returns are ``returns``."""
+    """Drive a Garch with the bar closes whose log-returns are ``returns``, checking invariants."""
     g = Garch(cfg)
     closes = 50_000.0 * np.exp(np.concatenate(([0.0], np.cumsum(returns))))
     for i, c in enumerate(closes):
         g.on_bar(i * 60 * NS_PER_S, float(c))
+        g._check()
     return g
 
 
@@ -197,3 +198,19 @@ def test_warm_up_loads_both_kernel_modules() -> None:
     warm_up_kernels()
     assert "tapescope.engine.garch_kernels" in sys.modules
     assert "tapescope.engine.profile_kernels" in sys.modules
+
+
+def test_a_gap_of_silent_bars_refits_once() -> None:
+    r = simulate(200, 0.0, 2e-8, 0.1, 0.85, 6)
+    g = Garch(GarchConfig(window_bars=300, min_bars=150, refit_every=15))
+    closes = 50_000.0 * np.exp(np.cumsum(r))
+    for i, c in enumerate(closes):
+        g.on_mid(i * 60 * NS_PER_S + 1, float(c))
+    before = g.snapshot().refits  # fits at 150, 165, 180, 195 returns
+    assert before == 4
+    g.on_mid((199 + 100) * 60 * NS_PER_S + 1, float(closes[-1]))  # 100 minutes of silence
+    s = g.snapshot()
+    # closes bar 199 (its return is real) and 99 silent bars (zero returns): 298 returns, one refit
+    assert s.refits == before + 1 and s.bars == 298
+    assert np.count_nonzero(g.window()[-100:]) == 1 and np.count_nonzero(g.window()[-99:]) == 0
+    g._check()

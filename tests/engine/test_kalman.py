@@ -48,6 +48,7 @@ def test_matches_matrix_filter_on_seeded_stream_with_gaps() -> None:
             continue  # silent second: the filter predicts over dt = 2, 3 ...
         p *= math.exp(rng.standard_normal() * 2e-4 + 1e-5)
         k.observe(sec, p)
+        k._check()
         samples.append((sec, p))
         states.append(np.array(k.state))
     ref = matrix_filter(samples, cfg)

@@ -61,7 +61,9 @@ def test_spike_z_against_direct_computation() -> None:
         # bounded noise: |z| of a uniform delta stays below about 2, so only the jump can spike
         oi += rng.uniform(-3.0, 3.0) if k != 150 else 60.0  # one jump at bucket 150
         t.on_oi(k * B, oi)
+        t._check()
         t.on_price(k * B, 100.0)
+        t._check()
         ois.append(oi)
         if k == 151:  # bucket 150 just closed
             s = t.snapshot()

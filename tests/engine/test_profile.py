@@ -78,6 +78,7 @@ def test_session_and_rolling_against_slow(seed: int) -> None:
     rng = np.random.default_rng(seed)
     tick, cfg = 0.1, ProfileConfig(bin_ticks=5, rolling_window_s=600)
     vp = VolumeProfile(tick, cfg)
+    tpo = TpoProfile(tick, ProfileConfig(bin_ticks=5, tpo_period_s=60))  # many short periods
     ts, price = 0, 1000.0
     trades = []
     for _ in range(3000):
@@ -86,6 +87,9 @@ def test_session_and_rolling_against_slow(seed: int) -> None:
         qty = float(np.round(rng.lognormal(0, 1), 3) + 0.001)
         side = 1 if rng.random() < 0.5 else -1
         vp.on_trade(ts, price, qty, side)
+        vp._check()
+        tpo.on_trade(ts, price, qty, side)
+        tpo._check()
         trades.append((ts, price, qty, side))
         if rng.random() < 0.02:  # check mid-stream too, not only at the end
             _check(vp, trades, ts, cfg)

@@ -50,6 +50,7 @@ def test_against_slow_grid_on_seeded_stream() -> None:
         else:
             v.on_trade(t, mid, 1.0, 1)
             events.append((t, "t", 0.0))
+        v._check()
     last_sec = t // NS_PER_S - 1
     first = events[0][0] // NS_PER_S
     mids, counts = [], []

@@ -83,6 +83,7 @@ def test_realised_vol_against_slow_on_seeded_random_stream() -> None:
             t += 20 * NS_PER_S  # silent gap
         p *= math.exp(rng.standard_normal() * 3e-4)
         rv.on_mid(t, p)
+        rv._check()
         secs.append(t // NS_PER_S)
         mids.append(p)
     end = t // NS_PER_S  # the current second is still open

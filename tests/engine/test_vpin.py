@@ -66,6 +66,7 @@ def test_against_slow_on_seeded_random_stream(seed: int) -> None:
     v = Vpin(cfg)
     for i in range(m):
         v.on_trade(i, 100.0, float(qty[i]), int(side[i]))
+        v._check()
     k, vpins = slow_vpin(qty, side, V, 20)
     s = v.snapshot()
     assert s.buckets == k

@@ -44,6 +44,7 @@ def test_against_slow_on_seeded_stream() -> None:
         p += rng.standard_normal() * 5.0
         q = float(rng.lognormal(-2, 1))
         v.on_trade(t, p, q, 1)
+        v._check()
         trades.append((t, p, q))
         if i == 3000:
             anchor = t - 1500 * NS_PER_S  # in the past, within history

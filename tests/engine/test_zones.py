@@ -13,6 +13,7 @@ CFG = ZonesConfig(atr_bars=4, base_min_bars=3, base_max_bars=6, base_range_atr=1
 def feed(z: Zones, bars: list[tuple[float, float, float, float]], start: int = 0) -> None:
     for i, b in enumerate(bars):
         z.on_bar((start + i) * M, *b)
+        z._check()
 
 
 def test_atr_by_hand() -> None:
