@@ -61,6 +61,7 @@ def per_event(label: str, fn, events) -> None:
 
 def costs() -> None:
     from tapescope.engine.kalman import LocalLinearTrend
+    from tapescope.engine.levels import LevelsMonitor
     from tapescope.engine.open_interest import OpenInterestTracker
     from tapescope.engine.profile import TpoProfile, VolumeProfile
     from tapescope.engine.regime import VolatilityMonitor
@@ -88,6 +89,15 @@ def costs() -> None:
     per_event("TpoProfile.on_trade", tpo.on_trade, trades)
     per_event("Vwap.on_trade", Vwap().on_trade, trades)
     per_event("Velocity.on_trade", Velocity().on_trade, trades)
+    lm = LevelsMonitor("x", tick=0.1)
+    per_event("LevelsMonitor.on_mid", lm.on_mid, mids)
+    per_event("LevelsMonitor.on_trade", lm.on_trade, trades)
+    lm.snapshot()
+    t0 = time.perf_counter()
+    for _ in range(100):
+        lm.profile._snap = lm.tpo._snap = None
+        lm.snapshot()
+    out(f"{'LevelsMonitor.snapshot (profiles recomputed)':<44s} {(time.perf_counter() - t0) / 100 * 1e6:8.2f} us")
 
     vp.snapshot()  # numba load outside the timing
     n = 200

@@ -1,0 +1,67 @@
+"""LevelsMonitor routes plain inputs to every level metric (engine.levels)."""
+
+from __future__ import annotations
+
+import numpy as np
+from tapescope.engine.events import NS_PER_S
+from tapescope.engine.levels import LevelsMonitor
+from tapescope.engine.open_interest import OpenInterestConfig, OpenInterestTracker
+from tapescope.engine.profile import ProfileConfig, TpoProfile, VolumeProfile
+from tapescope.engine.velocity import Velocity
+from tapescope.engine.vpin import Vpin, VpinConfig
+from tapescope.engine.vwap import Vwap
+from tapescope.engine.zones import Zones, ZonesConfig
+
+
+def test_bundle_equals_components_fed_directly() -> None:
+    rng = np.random.default_rng(2)
+    pcfg = ProfileConfig(bin_ticks=2, hvn_ratio=1.2)
+    vcfg = VpinConfig(bucket_volume=3.0, min_buckets=1)
+    zcfg = ZonesConfig(atr_bars=5)
+    ocfg = OpenInterestConfig(lookback=3)
+    m = LevelsMonitor("sim:X", tick=0.5, vpin=vcfg, profile=pcfg, open_interest=ocfg, zones=zcfg)
+    vp, tpo, vw, vel, vpin, zones = VolumeProfile(0.5, pcfg), TpoProfile(0.5, pcfg), Vwap(), Velocity(), Vpin(vcfg), Zones(zcfg)
+    oit = OpenInterestTracker(ocfg)
+    t, mid, oi = 0, 100.0, 5000.0
+    for _ in range(4000):
+        t += int(rng.exponential(0.5) * NS_PER_S)
+        mid = round(mid + rng.choice([-0.5, 0.0, 0.5]), 1)
+        kind = rng.random()
+        if kind < 0.5:
+            m.on_mid(t, mid)
+            vel.on_mid(t, mid)
+            zones.on_price(t, mid)
+            oit.on_price(t, mid)
+        elif kind < 0.95:
+            q, s = float(rng.lognormal(-1, 1)), 1 if rng.random() < 0.5 else -1
+            m.on_trade(t, mid, q, s)
+            for x in (vp, vw, vel, vpin):
+                x.on_trade(t, mid, q, s)
+            tpo.on_price(t, mid)
+        else:
+            oi += rng.normal(0, 10)
+            m.on_oi(t, oi)
+            oit.on_oi(t, oi)
+    snap = m.snapshot()
+    assert snap.vpin == vpin.snapshot()
+    assert snap.vwap == vw.snapshot()
+    assert snap.velocity == vel.snapshot()
+    assert snap.tpo.letters == tpo.snapshot().letters
+    assert snap.profile.session.poc == vp.snapshot().session.poc
+    assert snap.open_interest == oit.snapshot()
+    assert snap.open_interest.oi > 0 and snap.open_interest.quadrant in set(type(snap.open_interest.quadrant))
+    hvn = vp.snapshot().session.hvn
+    assert hvn  # the walk leaves several nodes
+    zones.set_nodes(hvn, 1.0)
+    assert snap.zones == zones.snapshot()
+    assert {z.origin for z in snap.zones.zones} >= {"hvn"}
+
+
+def test_anchor_passthrough() -> None:
+    m = LevelsMonitor("sim:X", tick=1.0)
+    m.on_trade(0, 10.0, 1.0, 1)
+    m.on_trade(2 * NS_PER_S, 20.0, 1.0, 1)
+    m.set_anchor(NS_PER_S)
+    assert m.snapshot().vwap.anchored.vwap == 20.0
+    m.clear_anchor()
+    assert m.snapshot().vwap.anchor_ts is None
