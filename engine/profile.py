@@ -25,12 +25,17 @@ prices in that sense (VAH is the lower edge of the highest value-area bin).
   between two trades count), the usual Market Profile convention. TPO count
   per bin = number of letters; TPO POC and value area by the same expansion.
 
-Statistics are computed on request (the UI's frame rate), not per trade.
+Statistics are computed on request (the UI's frame rate), not per trade. The
+value area runs in pure Python until
+:func:`tapescope.engine.volatility.warm_up_kernels` has loaded the numba
+kernel (both implementations are tested to agree), so a first frame never
+waits for numba.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -125,15 +130,56 @@ def nodes(w: np.ndarray, smooth: int, hvn_ratio: float, lvn_ratio: float) -> tup
     return hvn, np.nonzero(lmask)[0]
 
 
+def value_area_py(w: list[float], fraction: float) -> tuple[int, int, int]:
+    """Pure-Python twin of :func:`tapescope.engine.profile_kernels.value_area` (same algorithm). O(n).
+
+    Used until :func:`tapescope.engine.volatility.warm_up_kernels` has loaded the
+    numba kernel, so the first frames never wait for numba.
+
+    >>> value_area_py([1.0, 2.0, 4.0, 10.0, 6.0, 5.0, 1.0, 1.0], 0.7)
+    (3, 3, 5)
+    """
+    n = len(w)
+    total = sum(w)
+    if n == 0 or total <= 0.0:
+        return -1, -1, -1
+    best = max(w)
+    poc = min((i for i in range(n) if w[i] == best), key=lambda i: (abs(2 * i - (n - 1)), i))
+    target = fraction * total * (1.0 - 1e-12)
+    lo = hi = poc
+    acc = w[poc]
+    while acc < target and (lo > 0 or hi < n - 1):
+        k_up = min(2, n - 1 - hi)
+        k_dn = min(2, lo)
+        up = sum(w[hi + 1 : hi + 1 + k_up])
+        dn = sum(w[lo - k_dn : lo])
+        if k_dn == 0 or (k_up > 0 and up > dn):
+            hi += k_up
+            acc += up
+        elif k_up == 0 or dn > up:
+            lo -= k_dn
+            acc += dn
+        else:
+            hi += k_up
+            lo -= k_dn
+            acc += up + dn
+    return poc, lo, hi
+
+
+def _value_area(w: np.ndarray, fraction: float) -> tuple[int, int, int]:
+    kernels = sys.modules.get("tapescope.engine.profile_kernels")
+    if kernels is not None and kernels.READY:
+        return kernels.value_area(w, fraction)
+    return value_area_py(w.tolist(), fraction)
+
+
 def profile_stats(
     first_bin: int, step: float, w: np.ndarray, deltas: np.ndarray, cfg: ProfileConfig, with_nodes: bool = True
 ) -> ProfileStats:
     """POC, value area and (optionally) nodes of a dense profile starting at bin ``first_bin``. O(n)."""
-    from tapescope.engine.profile_kernels import value_area  # lazy: numba only when drawn
-
     if w.shape[0] == 0 or not (w.sum() > 0.0):
         return ProfileStats(step=step)
-    poc, lo, hi = value_area(w, cfg.value_area)
+    poc, lo, hi = _value_area(w, cfg.value_area)
     hv, lv = nodes(w, cfg.smooth_bins, cfg.hvn_ratio, cfg.lvn_ratio) if with_nodes else ((), ())
     w.flags.writeable = False
     deltas.flags.writeable = False

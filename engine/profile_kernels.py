@@ -1,7 +1,9 @@
 """numba kernel for profile statistics (POC and value area), used by :mod:`tapescope.engine.profile`.
 
-Imported lazily by the profile facade on its first statistics request, so a
-cold start pays nothing for numba until a profile panel is actually drawn.
+Loaded by :func:`tapescope.engine.volatility.warm_up_kernels` (meant for a
+worker thread after the first frame), which sets :data:`READY`; until then
+the profiles use the identical pure-Python ``value_area_py``, so no frame
+waits for numba.
 
 Algorithm (the standard Market Profile expansion, used for volume and TPO
 profiles alike), on a dense array of per-bin weights ordered by price:
@@ -20,6 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+#: True once the kernel has been compiled or loaded from cache (set by warm_up_kernels).
+READY = False
 
 
 @njit(cache=True)

@@ -475,7 +475,8 @@ def warm_up_kernels() -> None:
     """Load (or compile) the numba kernels now instead of at their first use.
 
     The kernels are imported lazily, so nothing numba-related runs before the
-    first GARCH refit (``min_bars`` bars in) or the first profile statistics.
+    first GARCH refit (``min_bars`` bars in); the profiles use a pure-Python
+    value area until this has run.
     Loading them from the on-disk cache takes about 0.3-1 s (a cold compile,
     once per install, 5-25 s); call this from a worker thread after the first
     frame to move that cost off the event path. O(1) after the first call.
@@ -488,3 +489,4 @@ def warm_up_kernels() -> None:
     gk.garch_filter(0.0, 1e-4, 0.1, 0.8, r, 1e-4)
     gk.garch_backcast(r)
     pk.value_area(np.ones(3), 0.7)
+    pk.READY = True

@@ -99,19 +99,23 @@ def costs() -> None:
         lm.snapshot()
     out(f"{'LevelsMonitor.snapshot (profiles recomputed)':<44s} {(time.perf_counter() - t0) / 100 * 1e6:8.2f} us")
 
-    vp.snapshot()  # numba load outside the timing
+    from tapescope.engine.volatility import warm_up_kernels
+
     n = 200
-    t0 = time.perf_counter()
-    for _ in range(n):
-        vp._snap = None  # force the recomputation a new trade would cause
-        vp.snapshot()
     b = len(vp.snapshot().session.volumes)
-    out(f"{'VolumeProfile.snapshot (recompute)':<44s} {(time.perf_counter() - t0) / n * 1e6:8.2f} us  ({b} bins x 2 profiles)")
-    t0 = time.perf_counter()
-    for _ in range(n):
-        tpo._snap = None
-        tpo.snapshot()
-    out(f"{'TpoProfile.snapshot (recompute)':<44s} {(time.perf_counter() - t0) / n * 1e6:8.2f} us")
+    for label in ("pure-Python value area", "numba value area"):
+        if label.startswith("numba"):
+            warm_up_kernels()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            vp._snap = None  # force the recomputation a new trade would cause
+            vp.snapshot()
+        out(f"VolumeProfile.snapshot, {label:<23s} {(time.perf_counter() - t0) / n * 1e6:8.2f} us  ({b} bins x 2 profiles)")
+        t0 = time.perf_counter()
+        for _ in range(n):
+            tpo._snap = None
+            tpo.snapshot()
+        out(f"TpoProfile.snapshot, {label:<27s} {(time.perf_counter() - t0) / n * 1e6:8.2f} us")
     t0 = time.perf_counter()
     for _ in range(1000):
         mon._key = None

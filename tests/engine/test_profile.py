@@ -150,3 +150,14 @@ def test_tpo_new_session_clears() -> None:
     tpo.on_price(86400 * NS_PER_S + 1, 200.0)
     s = tpo.snapshot()
     assert s.letters == ("A",) and s.stats.poc == 200.0
+
+
+def test_python_and_numba_value_area_agree() -> None:
+    from tapescope.engine.profile import value_area_py
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        w = np.floor(rng.exponential(3.0, n)) * (rng.random(n) < 0.8)  # ties and zero bins
+        frac = float(rng.choice([0.5, 0.7, 0.9, 1.0]))
+        assert value_area(w, frac) == value_area_py(w.tolist(), frac)
