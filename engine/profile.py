@@ -40,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from tapescope.engine.events import NS_PER_S
 
 NAN = math.nan

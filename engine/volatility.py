@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
+
 from tapescope.engine.events import NS_PER_S
 
 log = logging.getLogger(__name__)

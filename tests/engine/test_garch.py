@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.volatility import Garch, GarchConfig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.levels import LevelsMonitor
 from tapescope.engine.open_interest import OpenInterestConfig, OpenInterestTracker

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from tapescope.engine.kalman import KalmanConfig
 from tapescope.engine.open_interest import OpenInterestConfig
 from tapescope.engine.profile import ProfileConfig

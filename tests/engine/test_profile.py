@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.profile import ProfileConfig, TpoProfile, VolumeProfile, nodes
 from tapescope.engine.profile_kernels import value_area

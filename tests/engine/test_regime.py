@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.regime import (
     MarketRegime,

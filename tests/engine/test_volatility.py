@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.volatility import (
     SECONDS_PER_YEAR,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.zones import ZoneKind, Zones, ZonesConfig
 
