@@ -12,6 +12,7 @@ not per trade). The OI quadrant and the zones' bars use the mid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tapescope.engine.open_interest import (
     OpenInterestConfig,
@@ -29,6 +30,10 @@ from tapescope.engine.velocity import Velocity, VelocityConfig, VelocitySnapshot
 from tapescope.engine.vpin import Vpin, VpinConfig, VpinSnapshot
 from tapescope.engine.vwap import Vwap, VwapConfig, VwapSnapshot
 from tapescope.engine.zones import Zones, ZonesConfig, ZonesSnapshot
+
+if TYPE_CHECKING:
+    from tapescope.engine.events import Trade
+    from tapescope.engine.market import Market
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +128,41 @@ class LevelsMonitor:
             open_interest=self.open_interest.snapshot(),
             zones=self.zones.snapshot(),
         )
+
+
+class LevelsAnalyzer:
+    """Attaches a :class:`LevelsMonitor` to a Market (its ``Analyzer`` hook).
+
+    ``market.analyzers.append(LevelsAnalyzer(monitor))``: valid book updates
+    feed the mid, trades feed the trade metrics, and a new open-interest value
+    on the market (``market.open_interest_ts`` moved; the Market does not call
+    analyzers for OI events) is forwarded with its own timestamp at the next
+    hook call.
+    """
+
+    def __init__(self, monitor: LevelsMonitor) -> None:
+        self.monitor = monitor
+        """The wrapped monitor; read ``monitor.snapshot()`` at the frame rate."""
+        self._oi_ts = 0
+
+    def _poll_oi(self, market: Market) -> None:
+        ts = market.open_interest_ts
+        if ts != self._oi_ts:
+            self._oi_ts = ts
+            self.monitor.on_oi(ts, market.open_interest)
+
+    def on_book(self, ts: int, market: Market) -> None:
+        """Feed the mid of the just-updated book. O(1)."""
+        self._poll_oi(market)
+        mid = market.book.mid()
+        if mid is not None:
+            self.monitor.on_mid(ts, mid)
+
+    def on_trade(self, trade: Trade, market: Market) -> None:
+        """Feed a trade. O(1) amortised."""
+        self._poll_oi(market)
+        self.monitor.on_trade(trade.ts, trade.price, trade.qty, trade.side)
+
+    def on_second(self, ts_s: int, market: Market) -> None:
+        """Forward a pending OI sample. O(1)."""
+        self._poll_oi(market)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from tapescope.engine.kalman import KalmanConfig, LocalLinearTrend, TrendSnapshot
 from tapescope.engine.volatility import (
@@ -36,6 +37,10 @@ from tapescope.engine.volatility import (
     VolState,
     classify_regime,
 )
+
+if TYPE_CHECKING:
+    from tapescope.engine.events import Trade
+    from tapescope.engine.market import Market
 
 
 class MarketRegime(IntEnum):
@@ -156,3 +161,28 @@ class VolatilityMonitor:
         self._key = key
         self._snap = VolatilitySnapshot(rv, g, vol_regime, tr, self._regime)
         return self._snap
+
+
+class VolatilityAnalyzer:
+    """Attaches a :class:`VolatilityMonitor` to a Market (its ``Analyzer`` hook).
+
+    ``market.analyzers.append(VolatilityAnalyzer(monitor))``: every valid book
+    update feeds the book's mid; trades and second boundaries need nothing
+    (the monitor keeps its own 1 s grid and 1 m bars on event time).
+    """
+
+    def __init__(self, monitor: VolatilityMonitor) -> None:
+        self.monitor = monitor
+        """The wrapped monitor; read ``monitor.snapshot()`` at the frame rate."""
+
+    def on_book(self, ts: int, market: Market) -> None:
+        """Feed the mid of the just-updated book. O(1)."""
+        mid = market.book.mid()
+        if mid is not None:
+            self.monitor.on_mid(ts, mid)
+
+    def on_trade(self, trade: Trade, market: Market) -> None:
+        """Nothing: volatility is measured on mids."""
+
+    def on_second(self, ts_s: int, market: Market) -> None:
+        """Nothing: the monitor closes its own seconds on event time."""

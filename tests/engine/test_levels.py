@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.levels import LevelsMonitor
@@ -66,3 +67,31 @@ def test_anchor_passthrough() -> None:
     assert m.snapshot().vwap.anchored.vwap == 20.0
     m.clear_anchor()
     assert m.snapshot().vwap.anchor_ts is None
+
+
+def test_analyzers_attach_to_market() -> None:
+    from tapescope.engine.events import BookDelta, BookSnapshot, OpenInterest, Trade
+    from tapescope.engine.instrument import Instrument
+    from tapescope.engine.levels import LevelsAnalyzer
+    from tapescope.engine.market import Market
+    from tapescope.engine.regime import VolatilityAnalyzer, VolatilityMonitor
+
+    m = Market(Instrument("sim", "X", tick_size=0.5))
+    levels = LevelsMonitor("sim:X", tick=0.5, vpin=VpinConfig(bucket_volume=1.0, min_buckets=1))
+    vol = VolatilityMonitor("sim:X")
+    m.analyzers += [LevelsAnalyzer(levels), VolatilityAnalyzer(vol)]
+    m.on_event(BookSnapshot("sim:X", 0, 0, [(100.0, 1.0)], [(101.0, 1.0)]))
+    m.on_event(OpenInterest("sim:X", NS_PER_S // 2, 0, 5000.0))
+    m.on_event(Trade("sim:X", NS_PER_S, 0, 101.0, 2.0, 1))  # second 1: the trade also forwards OI
+    m.on_event(BookDelta("sim:X", 2 * NS_PER_S, 0, [(100.5, 1.0)], []))  # mid 100.75 in second 2
+    m.on_event(BookDelta("sim:X", 3 * NS_PER_S, 0, [], [(101.0, 0.0), (102.0, 1.0)]))  # mid 101.25
+    m.on_event(BookDelta("sim:X", 5 * NS_PER_S, 0, [(99.0, 1.0)], []))  # closes OI bucket [0, 5 s)
+    s = levels.snapshot()
+    assert s.vpin.buckets == 2 and s.vwap.session.vwap == 101.0
+    # velocity grid, seconds 0..4: trades 0, 1, 0, 0, 0 -> 1/5 per second
+    assert s.velocity.trade_rate == pytest.approx(1 / 5)
+    assert s.open_interest.ts == 0 and s.open_interest.oi == 5000.0
+    assert s.zones.atr != s.zones.atr  # no 1 m bar closed yet: nan
+    # Kalman samples: seconds 0 (100.5), 2 (100.75), 3 (101.25)
+    t = vol.snapshot().trend
+    assert t.samples == 3 and 100.5 < t.price < 101.25
