@@ -55,6 +55,22 @@ class LevelsSnapshot:
     zones: ZonesSnapshot = field(default_factory=ZonesSnapshot)
     """Supply and demand zones."""
 
+    def reference_levels(self) -> tuple[float, ...]:
+        """Reference prices for level-based signals, ascending and distinct.
+
+        The session value-area edges, session HVNs, the TPO value-area edges and
+        every zone's edges (POC and VWAP are separate fields of the signals'
+        features). O(levels log levels).
+
+        >>> LevelsSnapshot().reference_levels()
+        ()
+        """
+        p, t = self.profile.session, self.tpo.stats
+        out = {p.val, p.vah, t.val, t.vah, *p.hvn}
+        for z in self.zones.zones:
+            out.update((z.low, z.high))
+        return tuple(sorted(x for x in out if x == x))
+
 
 class LevelsMonitor:
     """Information and level metrics of one symbol.

@@ -8,6 +8,10 @@ Definitions (detectors.md, "Volatility and regime"):
   rolling windows; ``vol = sqrt(mean(r^2) * SECONDS_PER_YEAR)`` with
   ``SECONDS_PER_YEAR = 365 * 86400`` (crypto trades 24/7). Zero-mean
   estimator, as is usual for high-frequency returns.
+* ``short_z``: z-score of the short-window vol against its own values at the
+  previous ``z_history_s`` closed seconds (sample std; nan until
+  ``z_min_samples``); overlapping windows make it a descriptive, not an
+  i.i.d., score.
 * Volatility state: ``ratio = vol(short) / vol(long)`` (default 5 m / 60 m);
   COMPRESSED below 0.6, EXPANDING above 1.5, else NORMAL; UNKNOWN until the
   long window holds at least twice the short window's samples (before that
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -94,6 +99,10 @@ class RealisedVolConfig:
     """State EXPANDING when short/long vol is above this."""
     min_samples: int = field(default=30, metadata={"min": 2, "max": 86400})
     """A window reports nan until it holds this many 1 s returns (or is full)."""
+    z_history_s: int = field(default=3600, metadata={"min": 10, "max": 7 * 86400})
+    """Per-second values of the short-window vol kept for its z-score."""
+    z_min_samples: int = field(default=120, metadata={"min": 2, "max": 7 * 86400})
+    """The short-vol z-score is nan until this many past values exist."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,8 @@ class RealisedVolSnapshot:
     """short / long."""
     state: VolState = VolState.UNKNOWN
     """Volatility state from ``ratio``."""
+    short_z: float = NAN
+    """z-score of ``short`` against its values at the previous ``z_history_s`` closed seconds."""
 
 
 class RealisedVol:
@@ -210,6 +221,10 @@ class RealisedVol:
         self._sec = -1  # whole second being accumulated
         self._mid = NAN  # last mid seen (in self._sec)
         self._prev_close = NAN  # last mid of the previous closed second
+        self._zhist: deque[float] = deque()  # short vol at each closed second
+        self._zsum = 0.0
+        self._zsq = 0.0
+        self._short_z = NAN
         self._snap: RealisedVolSnapshot | None = None
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
@@ -231,10 +246,37 @@ class RealisedVol:
         if self._prev_close > 0.0:
             r = math.log(close / self._prev_close)
             self._push(r * r)
+            self._track_short()
             for _ in range(min(sec - self._sec - 1, self._cap)):
                 self._push(0.0)  # unchanged mid through the silent seconds
+                self._track_short()
         self._prev_close = close
         self._snap = None
+
+    def _track_short(self) -> None:
+        """z-score the short vol of the second just closed against the previous ones. O(1)."""
+        cfg = self.config
+        v = self.vol(cfg.short_window_s)
+        if v != v:
+            return
+        h = self._zhist
+        k = len(h)
+        self._short_z = NAN
+        if k >= max(cfg.z_min_samples, 2):
+            mean = self._zsum / k
+            var = max(self._zsq / k - mean * mean, 0.0) * k / (k - 1)
+            if var > 1e-12 * mean * mean:  # a constant history has no meaningful z
+                self._short_z = (v - mean) / math.sqrt(var)
+        h.append(v)
+        self._zsum += v
+        self._zsq += v * v
+        if k + 1 > cfg.z_history_s:
+            old = h.popleft()
+            self._zsum -= old
+            self._zsq -= old * old
+        if self._count % cfg.z_history_s == 0:
+            self._zsum = math.fsum(h)  # bound add/subtract drift once per history turn
+            self._zsq = math.fsum(x * x for x in h)
 
     def _push(self, x: float) -> None:
         ring, cap = self._ring, self._cap
@@ -291,6 +333,7 @@ class RealisedVol:
             long=long,
             ratio=ratio,
             state=classify_state(ratio, cfg.compressed_below, cfg.expanding_above),
+            short_z=self._short_z,
         )
         return self._snap
 

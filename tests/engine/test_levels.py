@@ -95,3 +95,19 @@ def test_analyzers_attach_to_market() -> None:
     # Kalman samples: seconds 0 (100.5), 2 (100.75), 3 (101.25)
     t = vol.snapshot().trend
     assert t.samples == 3 and 100.5 < t.price < 101.25
+
+
+def test_reference_levels_collects_edges_nodes_and_zones() -> None:
+    m = LevelsMonitor("sim:X", tick=1.0, profile=ProfileConfig(bin_ticks=1, smooth_bins=1))
+    for p, q in [(100.0, 1.0), (101.0, 5.0), (102.0, 1.0), (103.0, 0.5), (104.0, 4.0)]:
+        m.on_trade(0, p, q, 1)
+    s = m.snapshot()
+    prof = s.profile.session
+    # volumes 1, 5, 1, 0.5, 4 (total 11.5, 70 % = 8.05): POC 101; up 1 + 0.5 vs down 1 -> up (7.5),
+    # then up 4 vs down 1 -> up: VA 101..104
+    assert (prof.poc, prof.val, prof.vah) == (101.0, 101.0, 104.0)
+    # unsmoothed; mean 2.3: HVN local maxima >= 3.45: 101 (5), 104 (4, top end); LVN <= 1.15: 103
+    assert prof.hvn == (101.0, 104.0) and prof.lvn == (103.0,)
+    levels = s.reference_levels()
+    assert set(levels) >= {101.0, 104.0} and list(levels) == sorted(set(levels))
+    assert {z.low for z in s.zones.zones} <= set(levels)

@@ -132,3 +132,24 @@ def test_regime_thresholds_and_overrides() -> None:
     assert classify_regime(0.4501, low, high) == VolRegime.HIGH
     low, high = cfg.thresholds_for("v:ALT")
     assert classify_regime(0.5, low, high) == VolRegime.LOW
+
+
+def test_short_vol_z_score_against_direct_computation() -> None:
+    cfg = RealisedVolConfig(windows_s=(5,), short_window_s=5, long_window_s=20, min_samples=5, z_history_s=40, z_min_samples=10)
+    rv = RealisedVol(cfg)
+    rng = np.random.default_rng(12)
+    p = 100.0
+    mids = [p]
+    for s in range(1, 120):
+        p *= math.exp(rng.standard_normal() * (1e-4 if s < 115 else 8e-4))  # vol jumps at second 115
+        mids.append(p)
+    for s, m in enumerate(mids):
+        rv.on_mid(s * NS_PER_S, m)
+    # closed seconds 0..118 -> returns for seconds 1..118; short vol defined from the 5th return on
+    r2 = np.diff(np.log(mids[:119])) ** 2
+    short = [math.sqrt(r2[i - 4 : i + 1].mean() * SECONDS_PER_YEAR) for i in range(4, len(r2))]
+    hist = np.array(short[-41:-1])
+    snap = rv.snapshot()
+    assert snap.short == pytest.approx(short[-1])
+    assert snap.short_z == pytest.approx((short[-1] - hist.mean()) / hist.std(ddof=1), rel=1e-9)
+    assert snap.short_z > 3.0
