@@ -114,6 +114,8 @@ class LocalLinearTrend:
             if self._sec >= 0:
                 self.observe(self._sec, self._mid)
             self._sec = sec
+        elif sec < self._sec:
+            return  # late mid of a second already filtered
         self._mid = mid
 
     def observe(self, sec: int, price: float) -> None:

@@ -82,9 +82,10 @@ class Velocity:
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Record a mid. O(1); a jump of k seconds closes min(k, history) seconds."""
-        if not (mid > 0.0):
-            return
-        self._advance(ts_ns // NS_PER_S)
+        sec = ts_ns // NS_PER_S
+        if not (mid > 0.0) or sec < self._sec:
+            return  # late mids of closed seconds are dropped
+        self._advance(sec)
         self._mid = mid
 
     def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:

@@ -236,9 +236,11 @@ class RealisedVol:
             return
         sec = ts_ns // NS_PER_S
         if sec != self._sec:
-            if self._sec >= 0 and sec > self._sec:
+            if sec < self._sec:
+                return  # late mid of a second already closed: the closed return stands
+            if self._sec >= 0:
                 self._close_seconds(sec)
-            self._sec = max(sec, self._sec)
+            self._sec = sec
         self._mid = mid
 
     def _close_seconds(self, sec: int) -> None:
@@ -402,6 +404,8 @@ class Garch:
         if not (mid > 0.0):
             return
         bar = ts_ns // (self.config.bar_s * NS_PER_S)
+        if bar < self._bar:
+            return  # late mid of a closed bar
         if bar > self._bar:
             if self._bar >= 0:
                 end = (self._bar + 1) * self.config.bar_s * NS_PER_S

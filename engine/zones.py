@@ -139,6 +139,8 @@ class Zones:
         if not (price > 0.0):
             return
         bar = ts_ns // (self.config.bar_s * NS_PER_S)
+        if bar < self._bar:
+            return  # late price of a closed bar
         if bar > self._bar:
             if self._ohlc:
                 o, h, low, c = self._ohlc

@@ -69,3 +69,22 @@ def test_against_slow_grid_on_seeded_stream() -> None:
     assert s.accel == pytest.approx((vel[-1] - vel[-4]) / 3)
     assert s.trade_rate == pytest.approx(rate[-1])
     assert s.trade_rate_accel == pytest.approx((rate[-1] - rate[-4]) / 3)
+
+
+def test_late_mid_of_a_closed_second_is_dropped() -> None:
+    from tapescope.engine.kalman import LocalLinearTrend
+    from tapescope.engine.volatility import RealisedVol, RealisedVolConfig
+
+    v = Velocity(VelocityConfig(window_s=1, rate_window_s=1, accel_s=1))
+    rv = RealisedVol(RealisedVolConfig(windows_s=(2,), short_window_s=2, long_window_s=4, min_samples=1))
+    k = LocalLinearTrend()
+    for x in (v, rv, k):
+        x.on_mid(0, 100.0)
+        x.on_mid(NS_PER_S, 101.0)
+        x.on_mid(NS_PER_S // 2, 50.0)  # late: second 0 is closed
+        x.on_mid(2 * NS_PER_S, 102.0)
+    assert v.snapshot().velocity == 1.0  # (101 - 100) / 1
+    assert rv.snapshot().vols[0][1] == pytest.approx(
+        math.sqrt((math.log(1.01) ** 2) / 1 * 365 * 86400)
+    )  # one return, ln(101/100)
+    assert k.snapshot().samples == 2 and k.state[0] > math.log(100.0)
