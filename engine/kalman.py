@@ -168,7 +168,7 @@ class LocalLinearTrend:
 
     @property
     def state(self) -> tuple[float, float, float, float, float]:
-        """``(level, slope, P00, P01, P11)`` of the filter (log-price units)."""
+        """``(level, slope, P00, P01, P11)`` of the filter (log-price units). O(1)."""
         return self._x0, self._x1, self._p00, self._p01, self._p11
 
     def snapshot(self) -> TrendSnapshot:

@@ -122,11 +122,11 @@ class LevelsMonitor:
         self.open_interest.on_oi(ts_ns, open_interest)
 
     def set_anchor(self, ts_ns: int) -> None:
-        """Anchor the anchored VWAP (see :meth:`Vwap.set_anchor`)."""
+        """Anchor the anchored VWAP (see :meth:`Vwap.set_anchor`). O(history seconds)."""
         self.vwap.set_anchor(ts_ns)
 
     def clear_anchor(self) -> None:
-        """Remove the VWAP anchor."""
+        """Remove the VWAP anchor. O(1)."""
         self.vwap.clear_anchor()
 
     def snapshot(self) -> LevelsSnapshot:

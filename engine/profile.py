@@ -102,7 +102,7 @@ class ProfileStats:
     """Low-volume node bin prices, ascending."""
 
     def price(self, i: int) -> float:
-        """Price of bin ``i`` of ``volumes``."""
+        """Price of bin ``i`` of ``volumes``. O(1)."""
         return self.first_price + i * self.step
 
 
@@ -368,7 +368,7 @@ class TpoProfile:
         self._snap: TpoSnapshot | None = None
 
     def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:
-        """Same as :meth:`on_price` (TPOs count time at price, not volume)."""
+        """Same as :meth:`on_price` (TPOs count time at price, not volume). O(1) amortised."""
         self.on_price(ts_ns, price)
 
     def on_price(self, ts_ns: int, price: float) -> None:

@@ -137,7 +137,7 @@ class VolRegimeConfig:
     """Per-symbol ``"venue:SYMBOL" = [low, high]``."""
 
     def thresholds_for(self, symbol: str) -> tuple[float, float]:
-        """``(low, high)`` for ``symbol``: its override, else the defaults.
+        """``(low, high)`` for ``symbol``: its override, else the defaults. O(1).
 
         >>> VolRegimeConfig(overrides={"x:DOGE": (0.6, 0.9)}).thresholds_for("x:DOGE")
         (0.6, 0.9)

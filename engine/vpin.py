@@ -112,7 +112,7 @@ class Vpin:
 
     @property
     def bucket_volume(self) -> float:
-        """V, or nan while it is still being estimated."""
+        """V, or nan while it is still being estimated. O(1)."""
         return self._v
 
     def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:
