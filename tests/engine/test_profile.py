@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import numpy as np
+import orjson
 import pytest
 
 from tapescope.engine.events import NS_PER_S
@@ -98,7 +102,7 @@ def test_session_and_rolling_against_slow(seed: int) -> None:
 
 
 def _check(vp: VolumeProfile, trades: list, now: int, cfg: ProfileConfig) -> None:
-    step = 0.1 * cfg.bin_ticks
+    step = round(0.1 * cfg.bin_ticks, 12)
     snap = vp.snapshot()
     cut = now // NS_PER_S - cfg.rolling_window_s  # whole seconds: keep second > cut
     recent = [(p, q) for t, p, q, _s in trades if t // NS_PER_S > cut]
@@ -162,3 +166,26 @@ def test_python_and_numba_value_area_agree() -> None:
         w = np.floor(rng.exponential(3.0, n)) * (rng.random(n) < 0.8)  # ties and zero bins
         frac = float(rng.choice([0.5, 0.7, 0.9, 1.0]))
         assert value_area(w, frac) == value_area_py(w.tolist(), frac)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CAPTURE = ROOT.parent / "shared" / "data" / "binance_usdm" / "btcusdt_20240808.gz"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not CAPTURE.exists(), reason=f"capture {CAPTURE} absent (../shared/data not present)")
+def test_against_slow_on_real_binance_trades() -> None:
+    """BTCUSDT futures trades (tick 0.1) in $1 bins: session and 60 s rolling POC / VA vs the slow ladder."""
+    cfg = ProfileConfig(bin_ticks=10, rolling_window_s=60)
+    vp = VolumeProfile(0.1, cfg)
+    trades = []
+    with gzip.open(CAPTURE, "rb") as fh:
+        for line in fh:
+            if b'"trade"' in line:
+                d = orjson.loads(line.split(b" ", 1)[1])["data"]
+                t = (d["T"] * 1_000_000, float(d["p"]), float(d["q"]), -1 if d["m"] else 1)
+                vp.on_trade(*t)
+                trades.append(t)
+    assert len(trades) > 20_000
+    _check(vp, trades, trades[-1][0], cfg)
+    vp._check()

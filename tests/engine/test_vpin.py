@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import math
+from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from tapescope.engine.events import NS_PER_S
@@ -74,3 +77,29 @@ def test_against_slow_on_seeded_random_stream(seed: int) -> None:
     assert s.vpin == pytest.approx(vpins[-1], rel=1e-9)
     hist = np.array(vpins[-51:-1])
     assert s.z == pytest.approx((vpins[-1] - hist.mean()) / hist.std(ddof=1), rel=1e-6)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CAPTURE = ROOT.parent / "shared" / "data" / "binance_usdm" / "btcusdt_20240808.gz"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not CAPTURE.exists(), reason=f"capture {CAPTURE} absent (../shared/data not present)")
+def test_against_slow_on_real_binance_trades() -> None:
+    """21,313 BTCUSDT futures trades; aggressor from the buyer-is-maker flag ``m``."""
+    qty, side = [], []
+    with gzip.open(CAPTURE, "rb") as fh:
+        for line in fh:
+            if b'"trade"' in line:
+                d = orjson.loads(line.split(b" ", 1)[1])["data"]
+                qty.append(float(d["q"]))
+                side.append(-1 if d["m"] else 1)
+    q, s = np.array(qty), np.array(side)
+    V = float(q.sum() / 80.5)  # 80 full buckets and half of an 81st
+    v = Vpin(VpinConfig(bucket_volume=V, window=50, min_buckets=1, z_min=10))
+    for i in range(len(q)):
+        v.on_trade(i, 60_000.0, float(q[i]), int(s[i]))
+    k, vpins = slow_vpin(q, s, V, 50)
+    snap = v.snapshot()
+    assert snap.buckets == k == 80 and snap.fill == pytest.approx(0.5)
+    assert snap.vpin == pytest.approx(vpins[-1], rel=1e-9)
