@@ -11,7 +11,8 @@ variance does not cancel catastrophically at BTC price levels.
 
 * Session: trades since the session boundary (default 00:00 UTC).
 * Rolling: trades in the whole seconds ``(s - W, s]`` of the current second
-  ``s`` (default W = 1 h); per-second sums expire from a deque.
+  ``s`` (default W = 1 h); per-second sums sit in a numpy ring (one slot per
+  second with trades, 32 bytes) and leave the running sums as the window moves.
 * Anchored: trades from an anchor time set by the user
   (:meth:`Vwap.set_anchor`). An anchor in the past is resolved at 1 s
   resolution from the per-second history (``anchor_history_s``, default one
@@ -21,8 +22,9 @@ variance does not cancel catastrophically at BTC price levels.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from tapescope.engine.events import NS_PER_S
 
@@ -91,8 +93,16 @@ class Vwap:
         self._session_id: int | None = None
         self._sess = [0.0, 0.0, 0.0]  # sum q, sum q x, sum q x^2 (x = p - ref)
         self._roll = [0.0, 0.0, 0.0]
-        self._rwin: deque[list] = deque()  # [second, q, qx, qx2], shared with _hist
-        self._hist: deque[list] = deque()
+        # per-second sums in a numpy ring: second, q, q*x, q*x^2 (x = p - ref); one slot per second
+        # with trades, so memory is bounded by the history length in seconds, not by the trade rate
+        cap = max(self.config.anchor_history_s, self.config.rolling_window_s) + 1
+        self._cap = cap
+        self._rs = np.zeros(cap, dtype=np.int64)
+        self._rq = np.zeros(cap)
+        self._rqx = np.zeros(cap)
+        self._rqx2 = np.zeros(cap)
+        self._n = 0  # slots ever written; the open second is slot n - 1
+        self._tail = 0  # oldest slot inside the rolling window
         self._anchor: int | None = None
         self._anchor_sec = 0
         self._anch = [0.0, 0.0, 0.0]
@@ -101,7 +111,11 @@ class Vwap:
         self._snap: VwapSnapshot | None = None
 
     def on_trade(self, ts_ns: int, price: float, qty: float, side: int) -> None:
-        """Add a trade to every VWAP. O(1) amortised."""
+        """Add a trade to every VWAP. O(1) amortised.
+
+        A trade time-stamped in a second before the open one (out of order
+        across streams) is counted in the open second.
+        """
         if not (qty > 0.0) or not (price > 0.0):
             return
         cfg = self.config
@@ -114,56 +128,71 @@ class Vwap:
         if sid != self._session_id:
             self._session_id = sid
             self._sess = [0.0, 0.0, 0.0]
-        for acc in (self._sess, self._roll):
+        sec = ts_ns // NS_PER_S
+        cap, n = self._cap, self._n
+        rs = self._rs
+        if n == 0 or sec > rs[(n - 1) % cap]:
+            self._expire(sec)  # before writing: the slot about to be reused is outside the window
+            i = n % cap
+            rs[i] = sec
+            self._rq[i] = self._rqx[i] = self._rqx2[i] = 0.0
+            self._n = n = n + 1
+        i = (n - 1) % cap
+        self._rq[i] += qty
+        self._rqx[i] += qx
+        self._rqx2[i] += qx2
+        accs = [self._sess, self._roll]
+        if self._anchor is not None and sec >= self._anchor_sec:
+            accs.append(self._anch)
+        for acc in accs:
             acc[0] += qty
             acc[1] += qx
             acc[2] += qx2
-        sec = ts_ns // NS_PER_S
-        if self._anchor is not None and sec >= self._anchor_sec:
-            a = self._anch
-            a[0] += qty
-            a[1] += qx
-            a[2] += qx2
-        rwin = self._rwin
-        if rwin and rwin[-1][0] == sec:
-            e = rwin[-1]
-            e[1] += qty
-            e[2] += qx
-            e[3] += qx2
-        else:
-            e = [sec, qty, qx, qx2]
-            rwin.append(e)
-            self._hist.append(e)  # same list: one per-second record serves both deques
-        cutoff = sec - cfg.rolling_window_s
-        roll = self._roll
-        while rwin[0][0] <= cutoff:
-            _s, q, a1, a2 = rwin.popleft()
-            roll[0] -= q
-            roll[1] -= a1
-            roll[2] -= a2
-            self._since_resum += 1
-        if self._since_resum >= cfg.rolling_window_s:
-            self._since_resum = 0  # exact re-sum once per window turn bounds the drift (amortised O(1))
-            self._roll = [sum(e[1] for e in rwin), sum(e[2] for e in rwin), sum(e[3] for e in rwin)]
-        hist, hcut = self._hist, sec - cfg.anchor_history_s
-        while hist and hist[0][0] <= hcut:
-            hist.popleft()
         self._ts = ts_ns
         self._snap = None
 
+    def _expire(self, sec: int) -> None:
+        """Drop slots whose second left the rolling window ``(sec - W, sec]``. O(1) amortised."""
+        cfg = self.config
+        cap, n, tail = self._cap, self._n, self._tail
+        rs, roll = self._rs, self._roll
+        cutoff = sec - cfg.rolling_window_s
+        while tail < n and rs[tail % cap] <= cutoff:
+            j = tail % cap
+            roll[0] -= float(self._rq[j])
+            roll[1] -= float(self._rqx[j])
+            roll[2] -= float(self._rqx2[j])
+            tail += 1
+            self._since_resum += 1
+        self._tail = tail
+        if self._since_resum >= cfg.rolling_window_s:
+            self._since_resum = 0  # exact re-sum once per window turn bounds the drift (amortised O(1))
+            idx = np.arange(tail, n) % cap
+            self._roll = [float(self._rq[idx].sum()), float(self._rqx[idx].sum()), float(self._rqx2[idx].sum())]
+
+    def _held(self) -> np.ndarray:
+        """Ring slots of the held seconds, oldest first."""
+        return np.arange(max(0, self._n - self._cap), self._n) % self._cap
+
     def _check(self) -> None:
-        """Assert the invariants: rolling sums equal the window's per-second sums; volumes positive."""
-        rwin = list(self._rwin)
-        assert [e[0] for e in rwin] == sorted({e[0] for e in rwin})
-        exact = [sum(e[i] for e in rwin) for i in (1, 2, 3)]
-        scale = max(abs(x) for x in exact) if rwin else 0.0
-        for got, want in zip(self._roll, exact, strict=True):
-            assert abs(got - want) <= 1e-9 * max(scale, 1.0), (got, want)
+        """Assert the invariants: rolling sums equal the window's slots; seconds strictly increasing."""
+        held = self._held()
+        secs = self._rs[held]
+        assert np.all(np.diff(secs) > 0), "one slot per second, in order"
+        if self._n:
+            last = int(secs[-1])
+            win = np.arange(self._tail, self._n) % self._cap
+            assert np.all(self._rs[win] > last - self.config.rolling_window_s)
+            if self._tail > max(0, self._n - self._cap):
+                assert self._rs[(self._tail - 1) % self._cap] <= last - self.config.rolling_window_s
+            exact = [float(a[win].sum()) for a in (self._rq, self._rqx, self._rqx2)]
+            scale = max(abs(v) for v in exact)
+            for got, want in zip(self._roll, exact, strict=True):
+                assert abs(got - want) <= 1e-9 * max(scale, 1.0), (got, want)
         assert self._sess[0] >= 0.0 and self._anch[0] >= 0.0
-        assert not self._hist or not self._rwin or self._hist[-1] is self._rwin[-1]
 
     def set_anchor(self, ts_ns: int) -> None:
-        """Anchor the anchored VWAP at ``ts_ns`` (1 s resolution). O(history seconds).
+        """Anchor the anchored VWAP at ``ts_ns`` (1 s resolution). O(history seconds), vectorised.
 
         >>> v = Vwap()
         >>> for s, p in enumerate([10.0, 20.0, 30.0]):
@@ -174,11 +203,12 @@ class Vwap:
         self._anchor = ts_ns
         self._anchor_sec = ts_ns // NS_PER_S
         a = [0.0, 0.0, 0.0]
-        for sec, q, qx, qx2 in self._hist:
-            if sec >= self._anchor_sec:
-                a[0] += q
-                a[1] += qx
-                a[2] += qx2
+        if self._n:
+            held = self._held()
+            secs = self._rs[held]
+            last = int(secs[-1])
+            sel = held[(secs >= self._anchor_sec) & (secs > last - self.config.anchor_history_s)]
+            a = [float(self._rq[sel].sum()), float(self._rqx[sel].sum()), float(self._rqx2[sel].sum())]
         self._anch = a
         self._snap = None
 

@@ -86,3 +86,17 @@ def test_anchor_older_than_history_starts_at_oldest_second() -> None:
     v.set_anchor(0)
     a = v.snapshot().anchored  # history holds seconds 20..29 (second > 29 - 10)
     assert a.volume == 10.0 and a.vwap == pytest.approx(24.5)
+
+
+def test_rolling_window_by_hand_and_plain_floats() -> None:
+    v = Vwap(VwapConfig(rolling_window_s=2))
+    v.on_trade(0, 10.0, 1.0, 1)  # second 0
+    v.on_trade(NS_PER_S, 20.0, 1.0, 1)  # second 1: window (-1, 1] -> 15
+    assert v.snapshot().rolling.vwap == 15.0
+    v.on_trade(2 * NS_PER_S, 30.0, 2.0, 1)  # second 2: window (0, 2] -> (20 + 60) / 3
+    r = v.snapshot().rolling
+    assert r.vwap == pytest.approx(80 / 3) and r.volume == 3.0
+    assert type(r.vwap) is float and type(r.sigma) is float
+    v.on_trade(10 * NS_PER_S, 40.0, 1.0, 1)  # long gap: only second 10 remains
+    assert v.snapshot().rolling.vwap == 40.0 and v.snapshot().session.volume == 5.0
+    v._check()
