@@ -181,10 +181,11 @@ class Recording:
         try:
             for file in resolve_parts(path):
                 conn, meta = open_readonly(file, check_integrity=check_integrity)
-                lo, hi = conn.execute("SELECT min(id), max(id) FROM messages").fetchone()
-                part = _Part(file, conn, meta, lo or 0, hi or 0)
-                part.conn_names = dict(conn.execute("SELECT id, conn_id FROM connections"))
+                part = _Part(file, conn, meta, 0, 0)
                 parts.append(part)
+                lo, hi = _fetch(part, "SELECT min(id), max(id) FROM messages", ())[0]
+                part.first_id, part.last_id = lo or 0, hi or 0
+                part.conn_names = dict(_fetch(part, "SELECT id, conn_id FROM connections", ()))
             _check_set(parts)
         except BaseException:
             for p in parts:
@@ -284,7 +285,8 @@ class Recording:
         part = self._part_of(msg_id)
         if part is None:
             return None
-        row = part.conn.execute("SELECT id, conn, recv_ns, payload FROM messages WHERE id = ?", (msg_id,)).fetchone()
+        rows = _fetch(part, "SELECT id, conn, recv_ns, payload FROM messages WHERE id = ?", (msg_id,))
+        row = rows[0] if rows else None
         return Message(row[0], part.conn_names.get(row[1], f"#{row[1]}"), row[2], row[3]) if row else None
 
     def iter_messages(
@@ -317,10 +319,11 @@ class Recording:
             cursor_id = max(start_id, part.first_id)
             stop = min(hi, part.last_id)
             while cursor_id <= stop:
-                rows = part.conn.execute(
+                rows = _fetch(
+                    part,
                     "SELECT id, conn, recv_ns, payload FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?",
                     (cursor_id, stop, chunk),
-                ).fetchall()
+                )
                 if not rows:
                     break
                 for mid, conn, recv_ns, payload in rows:
@@ -394,12 +397,14 @@ class Recording:
     def checkpoint_at(self, symbol: str, t_ns: int) -> Checkpoint | None:
         """Latest checkpoint of ``symbol`` with ``recv_ns <= t_ns``, decoded. ``O(log c + levels)``."""
         for part in reversed(self._parts):
-            row = part.conn.execute(
+            rows = _fetch(
+                part,
                 "SELECT recv_ns, msg_id, book FROM checkpoints WHERE symbol = ? AND recv_ns <= ? "
                 "ORDER BY recv_ns DESC, id DESC LIMIT 1",
                 (symbol, t_ns),
-            ).fetchone()
-            if row:
+            )
+            if rows:
+                row = rows[0]
                 seq, bids, asks = decode_book(row[2])
                 return Checkpoint(symbol, row[0], row[1], seq, bids, asks)
         return None
@@ -459,6 +464,14 @@ class Recording:
                 for r in part.conn.execute("SELECT from_ns, to_ns, dropped, after_msg_id FROM gaps ORDER BY id")
             )
         return out
+
+
+def _fetch(part: _Part, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    """Run a query on one part; SQLite damage becomes :class:`CorruptRecordingError`."""
+    try:
+        return part.conn.execute(sql, args).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise CorruptRecordingError(f"{part.path}: damaged ({exc})") from None
 
 
 def _check_set(parts: list[_Part]) -> None:
