@@ -109,7 +109,9 @@ class RecordConfig:
     synchronous: str = field(default="NORMAL", metadata={"choices": ["OFF", "NORMAL", "FULL"]})
     """SQLite synchronous mode; NORMAL in WAL mode loses at most the last commits on power loss."""
     status_interval_s: float = field(default=1.0, metadata={"min": 0.1, "max": 60.0})
-    """How often the record runner refreshes its status line or logs a status line."""
+    """How often the record runner refreshes its one-line status on a terminal."""
+    log_interval_s: float = field(default=30.0, metadata={"min": 1.0, "max": 3600.0})
+    """How often the record runner logs a status line when stderr is not a terminal."""
 
     def __post_init__(self) -> None:
         # Parse eagerly so a bad value is refused at start, not at the first rotation.
