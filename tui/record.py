@@ -177,6 +177,7 @@ async def record_session(
         app_config=app_config if app_config is not None else {"record": asdict(cfg)},
         checkpoint_source=_checkpoint_source_for(sink_hub),
         sqlite_pragmas=sqlite_pragmas,
+        instruments=[{**asdict(i), "kind": i.kind.value} for i in instruments],
     )
     try:
         await rec.start(started_ns=time.time_ns())

@@ -93,6 +93,13 @@ class DecoderRegistry:
         self._by_conn[conn_id] = dec
         return dec
 
+    def decoders(self) -> list[RecordDecoder]:
+        """Every registered prefix's decoder, built now if not yet built. ``O(prefixes)``."""
+        for prefix in self._prefixes:
+            if prefix not in self._by_prefix:
+                self._by_prefix[prefix] = self.factories[prefix](prefix)
+        return [self._by_prefix[p] for p in self._prefixes]
+
     def decode(self, record: Record) -> list[Event]:
         """Events for one record (gap markers give none). ``O(message)``."""
         if isinstance(record, Message):

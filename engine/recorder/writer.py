@@ -122,6 +122,7 @@ class Recorder:
         app_version: str | None = None,
         checkpoint_source: CheckpointSource | None = None,
         sqlite_pragmas: dict[str, int | str] | None = None,
+        instruments: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Prepare a recorder; nothing touches the disk until :meth:`start`.
 
@@ -135,11 +136,14 @@ class Recorder:
             checkpoint_source: ``key -> (seq, bids, asks) | None``; no checkpoints when None.
             sqlite_pragmas: extra ``PRAGMA name = value`` applied to each file (ops/tests,
                 e.g. ``{"max_page_count": 100}``).
+            instruments: instrument details (tick, lot, kind...) as JSON-able dicts, stored in
+                meta so a replay rebuilds the same instruments.
         """
         self.path = Path(path)
         self.config = config or RecordConfig()
         self.venues = list(venues)
         self.symbols = list(symbols)
+        self.instruments = [dict(i) for i in instruments]
         self.app_config = app_config if app_config is not None else {"record": asdict(self.config)}
         self.app_version = app_version or default_app_version()
         self.checkpoint_source = checkpoint_source
@@ -497,6 +501,7 @@ class Recorder:
                     "file_index": index,
                     "venues": self.venues,
                     "symbols": self.symbols,
+                    "instruments": self.instruments,
                     "config": self.app_config,
                     "started_ns": self._started_ns,
                     "ended_ns": None,
