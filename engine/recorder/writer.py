@@ -531,7 +531,10 @@ class Recorder:
         try:
             if ended_ns is not None:
                 await db.execute("BEGIN")
-                await self._set_meta(db, {"ended_ns": ended_ns, "last_recv_ns": self._file_last_ns})
+                # Symbols may have been added while recording (add_symbol).
+                await self._set_meta(
+                    db, {"ended_ns": ended_ns, "last_recv_ns": self._file_last_ns, "symbols": self.symbols}
+                )
                 await db.execute("COMMIT")
                 await _query(db, "PRAGMA wal_checkpoint(TRUNCATE)")
                 # DELETE mode leaves one self-contained file, safe to copy or mail.
