@@ -48,6 +48,8 @@ class RecordBench:
     """File size after close."""
     dropped: int
     """Messages dropped (should be 0)."""
+    max_stall_ms: float = 0.0
+    """Longest event-loop stall seen by a 1 ms ticker, in ms (includes the feeding loop's own 1000-message bursts)."""
 
     @property
     def rate(self) -> float:
@@ -65,7 +67,8 @@ class RecordBench:
         return (
             f"record: {self.messages:,} msgs (avg payload {avg:.0f} B) in {self.seconds:.2f} s = "
             f"{self.rate:,.0f} msg/s; {self.disk_bytes_per_million / 1e6:,.1f} MB on disk per million "
-            f"({self.disk_bytes_per_million / 1e6 / avg:.2f} x payload); dropped {self.dropped}"
+            f"({self.disk_bytes_per_million / 1e6 / avg:.2f} x payload); dropped {self.dropped}; "
+            f"max loop stall {self.max_stall_ms:.1f} ms"
         )
 
 
@@ -116,6 +119,16 @@ def bench_record(
         half = rec.config.max_queue_messages // 2
         m = len(pool)
         on_raw = rec.on_raw
+        stall = [0]
+
+        async def ticker() -> None:
+            # How late a 1 ms sleep wakes up = how long something held the loop.
+            while True:
+                a = clock()
+                await asyncio.sleep(0.001)
+                stall[0] = max(stall[0], clock() - a - 1_000_000)
+
+        tick = asyncio.create_task(ticker())
         t0 = clock()
         recv = DEFAULT_T0
         for i in range(n):
@@ -127,7 +140,9 @@ def bench_record(
                     await asyncio.sleep(0.001)
         await rec.close()
         seconds = (clock() - t0) / 1e9
-        return RecordBench(rec.stats.written, seconds, rec.stats.payload_bytes, path.stat().st_size, rec.stats.dropped)
+        tick.cancel()
+        return RecordBench(rec.stats.written, seconds, rec.stats.payload_bytes, path.stat().st_size,
+                           rec.stats.dropped, stall[0] / 1e6)
 
     return asyncio.run(run())
 

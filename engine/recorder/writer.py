@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 #: the rest of the id is the market key (``"rest:binance-usdm:BTCUSDT"``).
 REST_CONN_PREFIX = "rest:"
 
+#: Rows per executemany call (bounds how long the writer thread holds the GIL at once).
+_INSERT_CHUNK = 5000
+_INSERT_MESSAGE = "INSERT INTO messages(id, conn, recv_ns, payload) VALUES (?, ?, ?, ?)"
+_NONES = [None] * _INSERT_CHUNK
+
 # Marker kinds queued beside messages.
 _CHECKPOINT, _SNAPSHOT, _GAP, _ROTATE = range(4)
 
@@ -421,7 +426,7 @@ class Recorder:
         start = 0
         for pos, kind, data in markers:
             if pos > start:
-                await self._insert_messages(msgs[start:pos])
+                await self._insert_messages(msgs, start, pos)
                 start = pos
             if kind == _ROTATE:
                 await db.execute("COMMIT")
@@ -446,7 +451,7 @@ class Recorder:
                     "INSERT INTO gaps(from_ns, to_ns, dropped, after_msg_id) VALUES (?, ?, ?, ?)", data
                 )
         if start < len(msgs):
-            await self._insert_messages(msgs[start:])
+            await self._insert_messages(msgs, start, len(msgs))
         await db.execute("COMMIT")
         self.stats.batches += 1
         self.stats.written += len(msgs)
@@ -456,19 +461,32 @@ class Recorder:
             if pages * size >= self._rotate_bytes:
                 self._rotate_requested = True
 
-    async def _insert_messages(self, rows: list[tuple[int, int, int, bytes | str]]) -> None:
+    async def _insert_messages(self, batch: list[Any], start: int, end: int) -> None:
+        """Insert ``batch[start:end]``, releasing each chunk's rows as soon as it is written.
+
+        Bounded executemany calls keep each hop to aiosqlite's thread short,
+        and overwriting written rows with None frees them a chunk at a time:
+        freeing a 100k-row batch in one go would stall the event loop for tens of ms.
+        """
         db = self._db
         assert db is not None
         if self._file_first_ns is None:
-            first = self._file_first_ns = rows[0][2]
+            first = self._file_first_ns = batch[start][2]
             values: dict[str, Any] = {"first_recv_ns": first}
             if self._started_ns is None:
                 # No caller clock: the session starts with its first message.
                 self._started_ns = values["started_ns"] = first
             await self._set_meta(db, values)
-        await db.executemany("INSERT INTO messages(id, conn, recv_ns, payload) VALUES (?, ?, ?, ?)", rows)
-        self._file_last_ns = rows[-1][2]
-        self.stats.payload_bytes += sum(len(r[3]) for r in rows)
+        self._file_last_ns = batch[end - 1][2]
+        step = _INSERT_CHUNK
+        stats = self.stats
+        for i in range(start, end, step):
+            j = min(i + step, end)
+            chunk = batch[i:j]
+            batch[i:j] = _NONES[: j - i]
+            await db.executemany(_INSERT_MESSAGE, chunk)
+            stats.payload_bytes += sum([len(r[3]) for r in chunk])
+            del chunk
 
     @staticmethod
     async def _set_meta(db: aiosqlite.Connection, values: dict[str, Any]) -> None:
