@@ -25,7 +25,6 @@ feed passes in (and ``started_ns``/``ended_ns`` the caller may pass).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -38,8 +37,17 @@ import aiosqlite
 
 from tapescope.engine.recorder.checkpoint import CheckpointSource, encode_book
 from tapescope.engine.recorder.config import RecordConfig
-from tapescope.engine.recorder.errors import DiskFullError, OutputPathError, RecordingError
-from tapescope.engine.recorder.schema import APPLICATION_ID, SCHEMA_SQL, SCHEMA_VERSION
+from tapescope.engine.recorder.errors import RecordingError
+from tapescope.engine.recorder.schema import SCHEMA_VERSION
+from tapescope.engine.recorder.storage import (
+    create_file,
+    default_app_version,
+    finish_file,
+    map_write_error,
+    part_path,
+    query,
+    set_meta,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,26 +88,6 @@ class RecorderStats:
     """Files opened so far."""
     last_recv_ns: int = 0
     """Receive time of the last message accepted."""
-
-
-def default_app_version() -> str:
-    """The installed tapescope version, or ``"dev"`` when running from a checkout."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tapescope")
-    except PackageNotFoundError:
-        return "dev"
-
-
-def part_path(path: Path, index: int) -> Path:
-    """Numbered file name of part ``index`` (1-based) of a rotated recording.
-
-    >>> part_path(Path("/data/s.db"), 3).name
-    's.0003.db'
-    """
-    stem = path.name[:-3] if path.name.endswith(".db") else path.name
-    return path.with_name(f"{stem}.{index:04d}.db")
 
 
 class Recorder:
@@ -402,14 +390,7 @@ class Recorder:
                 self._cond.notify_all()
 
     def _map_error(self, exc: BaseException) -> RecordingError:
-        where = self.files[-1] if self.files else self.path
-        if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
-            return DiskFullError(
-                f"{where}: disk full after {self.stats.written} messages (SQLITE_FULL); recording stopped"
-            )
-        if isinstance(exc, OSError):
-            return OutputPathError(f"{where}: cannot write ({exc.strerror or exc})")
-        return RecordingError(f"{where}: write failed ({exc})")
+        return map_write_error(exc, self.files[-1] if self.files else self.path, self.stats.written)
 
     async def _write_batch(
         self,
@@ -456,8 +437,8 @@ class Recorder:
         self.stats.batches += 1
         self.stats.written += len(msgs)
         if self._rotate_bytes and not self._rotate_requested:
-            pages = (await _query(db, "PRAGMA page_count"))[0][0]
-            size = (await _query(db, "PRAGMA page_size"))[0][0]
+            pages = (await query(db, "PRAGMA page_count"))[0][0]
+            size = (await query(db, "PRAGMA page_size"))[0][0]
             if pages * size >= self._rotate_bytes:
                 self._rotate_requested = True
 
@@ -476,7 +457,7 @@ class Recorder:
             if self._started_ns is None:
                 # No caller clock: the session starts with its first message.
                 self._started_ns = values["started_ns"] = first
-            await self._set_meta(db, values)
+            await set_meta(db, values)
         self._file_last_ns = batch[end - 1][2]
         step = _INSERT_CHUNK
         stats = self.stats
@@ -488,98 +469,32 @@ class Recorder:
             stats.payload_bytes += sum([len(r[3]) for r in chunk])
             del chunk
 
-    @staticmethod
-    async def _set_meta(db: aiosqlite.Connection, values: dict[str, Any]) -> None:
-        await db.executemany(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-            [(k, json.dumps(v)) for k, v in values.items()],
-        )
-
     async def _open_file(self, index: int) -> None:
         path = part_path(self.path, index) if self.config.rotates else self.path
-        _check_output_path(path)
-        try:
-            db = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise OutputPathError(f"{path}: cannot create ({exc})") from None
-        try:
-            await _query(db, "PRAGMA journal_mode=WAL")
-            await _query(db, f"PRAGMA synchronous={self.config.synchronous}")
-            await _query(db, f"PRAGMA application_id={APPLICATION_ID}")
-            for name, value in self.sqlite_pragmas.items():
-                await _query(db, f"PRAGMA {name}={int(value) if isinstance(value, bool) else value}")
-            await db.executescript(SCHEMA_SQL)
-            await db.execute("BEGIN")
-            await self._set_meta(
-                db,
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "app_version": self.app_version,
-                    "session_id": self.session_id,
-                    "file_index": index,
-                    "venues": self.venues,
-                    "symbols": self.symbols,
-                    "instruments": self.instruments,
-                    "config": self.app_config,
-                    "started_ns": self._started_ns,
-                    "ended_ns": None,
-                },
-            )
-            await db.executemany(
-                "INSERT INTO connections(id, conn_id) VALUES (?, ?)",
-                [(n, c) for c, n in self._conns.items()],
-            )
-            await db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            await db.close()
-            if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
-                raise DiskFullError(f"{path}: disk full while creating the file (SQLITE_FULL)") from None
-            raise OutputPathError(f"{path}: cannot create ({exc})") from None
-        self._db = db
+        meta = {
+            "schema_version": SCHEMA_VERSION,
+            "app_version": self.app_version,
+            "session_id": self.session_id,
+            "file_index": index,
+            "venues": self.venues,
+            "symbols": self.symbols,
+            "instruments": self.instruments,
+            "config": self.app_config,
+            "started_ns": self._started_ns,
+            "ended_ns": None,
+        }
+        pragmas = {"synchronous": self.config.synchronous, **self.sqlite_pragmas}
+        self._db = await create_file(path, meta, [(n, c) for c, n in self._conns.items()], pragmas)
         self._file_first_ns = None
         self.files.append(path)
         self.stats.files = len(self.files)
         log.info("recording to %s", path)
 
     async def _close_file(self, ended_ns: int | None) -> None:
-        """Finish the current file: ``ended_ns``, WAL folded back, single-file DELETE mode."""
+        """Finish the current file (see :func:`finish_file`); ``None`` just closes it."""
         db = self._db
         assert db is not None
         self._db = None
-        try:
-            if ended_ns is not None:
-                await db.execute("BEGIN")
-                # Symbols may have been added while recording (add_symbol).
-                await self._set_meta(
-                    db, {"ended_ns": ended_ns, "last_recv_ns": self._file_last_ns, "symbols": self.symbols}
-                )
-                await db.execute("COMMIT")
-                await _query(db, "PRAGMA wal_checkpoint(TRUNCATE)")
-                # DELETE mode leaves one self-contained file, safe to copy or mail.
-                await _query(db, "PRAGMA journal_mode=DELETE")
-        finally:
-            await db.close()
-
-
-async def _query(db: aiosqlite.Connection, sql: str) -> list[Any]:
-    """Run one statement and drain its cursor (an open cursor would pin a transaction)."""
-    async with db.execute(sql) as cur:
-        return list(await cur.fetchall())
-
-
-def _check_output_path(path: Path) -> None:
-    """Refuse an output path that cannot work, with a one-line reason.
-
-    Raises:
-        OutputPathError: folder missing or not a folder, not writable, or file exists.
-    """
-    parent = path.parent
-    if not parent.exists():
-        raise OutputPathError(f"{path}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise OutputPathError(f"{path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{path}: folder {parent} is not writable")
-    if path.exists():
-        raise OutputPathError(f"{path}: already exists; refusing to overwrite a recording")
-
+        # Symbols may have been added while recording (add_symbol).
+        meta = {"ended_ns": ended_ns, "last_recv_ns": self._file_last_ns, "symbols": self.symbols}
+        await finish_file(db, meta if ended_ns is not None else None)
