@@ -334,7 +334,11 @@ class Recorder:
         for key, when in due.items():
             if not force and recv_ns < when:
                 continue
-            state = source(key)
+            try:
+                state = source(key)
+            except Exception:  # the tap must never raise into a feed
+                log.exception("checkpoint source failed for %s; checkpoint skipped", key)
+                state = None
             if state is None:
                 due[key] = recv_ns + self._cp_retry
                 continue

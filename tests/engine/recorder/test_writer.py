@@ -211,3 +211,21 @@ async def test_full_disk_stops_recording_with_a_clear_error(tmp_path: Path) -> N
         n = r.message_count
         assert 0 < n < 20_000
         assert [m.payload for m in r.iter_messages()] == [p for _, _, p in synthetic_stream(n)]
+
+
+async def test_file_is_in_wal_mode_while_recording_and_a_failing_source_never_raises(tmp_path: Path) -> None:
+    out = tmp_path / "s.db"
+
+    def broken(key: str):
+        raise RuntimeError("hub exploded")
+
+    rec = Recorder(out, symbols=["k"], checkpoint_source=broken)
+    await rec.start()
+    rec.on_raw("c", 1, b"x")  # must not raise
+    await rec.flush()
+    header = out.read_bytes()[:20]
+    assert header[18] == 2 and header[19] == 2  # file format read/write version 2 = WAL
+    await rec.close()
+    assert out.read_bytes()[18] == 1  # back to a rollback-journal single file after close
+    with Recording.open(out) as r:
+        assert r.message_count == 1 and r.checkpoints() == []
