@@ -10,12 +10,16 @@ payload reads.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from tapescope.engine.events import NS_PER_S
+from tapescope.engine.recorder.errors import CorruptRecordingError
 from tapescope.engine.recorder.reader import GapMarker, Recording
 
 #: ``(conn_id, payload) -> type name`` used to count messages by type.
@@ -122,6 +126,59 @@ class RecordingSummary:
         return "\n".join(lines)
 
 
+def message_type(conn_id: str, payload: bytes | str) -> str:
+    """Best-effort message type of a venue frame, prefixed with the connection's venue.
+
+    Reads the fields venues use to say what a frame is: Binance ``data.e``
+    or ``e``, Bybit ``topic``, OKX ``arg.channel``, Coinbase ``channel``,
+    Kraken v1 channel names inside arrays, and the simulator's one-letter
+    array tags. Anything else is ``json``, ``text`` or ``binary``.
+
+    >>> message_type("binance-usdm#0", b'{"stream":"x@trade","data":{"e":"trade"}}')
+    'binance-usdm:trade'
+    >>> message_type("bybit#1", '{"topic":"orderbook.200.BTCUSDT","type":"delta"}')
+    'bybit:orderbook'
+    >>> message_type("okx#0", '{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update"}')
+    'okx:books'
+    >>> message_type("kraken#0", '[336,{"a":[]},"book-1000","XBT/CHF"]')
+    'kraken:book'
+    >>> message_type("x#0", bytes([255, 0])), message_type("x#0", "pong")
+    ('x:binary', 'x:text')
+    """
+    venue = conn_id.split("#", 1)[0]
+    try:
+        msg = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return f"{venue}:{'text' if isinstance(payload, str) or payload.isascii() else 'binary'}"
+    kind = "json"
+    if isinstance(msg, dict):
+        data = msg.get("data")
+        arg = msg.get("arg")
+        if isinstance(data, dict) and isinstance(data.get("e"), str):
+            kind = data["e"]
+        elif isinstance(msg.get("e"), str):
+            kind = msg["e"]
+        elif isinstance(msg.get("topic"), str):
+            kind = msg["topic"].split(".", 1)[0]
+        elif isinstance(arg, dict) and isinstance(arg.get("channel"), str):
+            kind = arg["channel"] if "event" not in msg else f"event-{msg['event']}"
+        elif isinstance(msg.get("channel"), str):
+            kind = msg["channel"]
+        elif isinstance(msg.get("event"), str):
+            kind = f"event-{msg['event']}"
+        elif "lastUpdateId" in msg:
+            kind = "rest-depth"
+        elif isinstance(msg.get("type"), str):
+            kind = msg["type"]
+    elif isinstance(msg, list):
+        names = [x for x in msg if isinstance(x, str)]
+        if names and len(names[0]) == 1 and msg and msg[0] == names[0]:
+            kind = names[0]  # the simulator's tagged arrays
+        elif names:
+            kind = names[0].split("-", 1)[0]
+    return f"{venue}:{kind}"
+
+
 def _human(n: float) -> str:
     """Bytes as ``"12.3 MB"``.
 
@@ -147,6 +204,13 @@ def inspect(path: Path | str, classify: Classifier | None = None) -> RecordingSu
     Raises:
         RecordingError: any subclass from :meth:`Recording.open` (empty recordings included).
     """
+    try:
+        return _summarise(path, classify)
+    except sqlite3.DatabaseError as exc:
+        raise CorruptRecordingError(f"{path}: damaged ({exc})") from None
+
+
+def _summarise(path: Path | str, classify: Classifier | None) -> RecordingSummary:
     with Recording.open(path) as rec:
         by_conn: Counter[str] = Counter()
         hours: dict[int, list[int]] = {}

@@ -61,3 +61,19 @@ async def test_import_cryptofeed_jsonl(tmp_path: Path) -> None:
     with Recording.open(res.files[0]) as r:
         assert [m.payload for m in r.iter_messages()] == [x.data for x in recv]
         assert {s.symbol for s in r.snapshots()} == {"bybit:"}  # instrument lists name no symbol
+
+
+async def test_inspect_types_of_an_imported_capture_match_sources_md(tmp_path: Path) -> None:
+    from tapescope.engine.recorder.inspect import message_type
+
+    src = DATA / "binance_usdm" / "btcusdt_20240808.gz"
+    res = await import_captures([src], tmp_path / "um.db", "binance-usdm")
+    s = inspect(res.files[0], classify=message_type)
+    # Counts published in shared/data/SOURCES.md for this capture.
+    assert s.by_type == {
+        "binance-usdm:depthUpdate": 6_551,
+        "binance-usdm:bookTicker": 66_089,
+        "binance-usdm:trade": 21_313,
+    }
+    assert s.snapshots == 1 and s.messages == 93_953
+    assert 340 <= s.duration_s <= 350  # "~345 s"
