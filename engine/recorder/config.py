@@ -96,6 +96,8 @@ class RecordConfig:
     """Commit early once this many messages are queued."""
     max_queue_messages: int = field(default=500_000, metadata={"min": 1000, "max": 50_000_000})
     """Queue bound; messages beyond it are dropped and recorded as a gap marker with counts."""
+    max_queue_mb: int = field(default=256, metadata={"min": 1, "max": 16_384})
+    """Queue bound in payload megabytes (10^6 bytes); overflow is handled like max_queue_messages."""
     checkpoint_interval_s: float = field(default=60.0, metadata={"min": 1.0, "max": 86_400.0})
     """Book checkpoint every this many seconds of receive time, per symbol."""
     checkpoint_retry_s: float = field(default=1.0, metadata={"min": 0.1, "max": 3600.0})

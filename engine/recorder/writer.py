@@ -153,6 +153,8 @@ class Recorder:
         self._rotate_bytes = self.config.rotate_size_bytes
         self._batch_max = self.config.batch_max_messages
         self._max_queue = self.config.max_queue_messages
+        self._max_bytes = self.config.max_queue_mb * 1_000_000
+        self._queued_bytes = 0
         self._cp_interval = int(self.config.checkpoint_interval_s * 1e9)
         self._cp_retry = int(self.config.checkpoint_retry_s * 1e9)
         self._cp_due = dict.fromkeys(self.symbols, 0)
@@ -272,7 +274,7 @@ class Recorder:
         stats = self.stats
         stats.received += 1
         buf = self._buf
-        if not self._accepting or len(buf) >= self._max_queue:
+        if not self._accepting or len(buf) >= self._max_queue or self._queued_bytes >= self._max_bytes:
             stats.dropped += 1
             if self._accepting:
                 # Queue full: remember the span so a gap marker records it.
@@ -293,6 +295,7 @@ class Recorder:
             self._new_conns.append((conn, conn_id))
         self._last_id += 1
         buf.append((self._last_id, conn, recv_ns, payload))
+        self._queued_bytes += len(payload)
         stats.last_recv_ns = recv_ns
         if len(buf) >= self._batch_max:
             self._wake.set()
@@ -374,6 +377,7 @@ class Recorder:
                 self._wake.clear()
                 final = not self._accepting
                 msgs, self._buf = self._buf, []
+                self._queued_bytes = 0
                 markers, self._markers = self._markers, []
                 conns, self._new_conns = self._new_conns, []
                 self._swaps += 1

@@ -229,3 +229,17 @@ async def test_file_is_in_wal_mode_while_recording_and_a_failing_source_never_ra
     assert out.read_bytes()[18] == 1  # back to a rollback-journal single file after close
     with Recording.open(out) as r:
         assert r.message_count == 1 and r.checkpoints() == []
+
+
+async def test_queue_is_also_bounded_in_bytes(tmp_path: Path) -> None:
+    out = tmp_path / "s.db"
+    cfg = RecordConfig(max_queue_mb=1, batch_interval_ms=10_000, batch_max_messages=1_000_000)
+    rec = Recorder(out, cfg)
+    await rec.start()
+    big = b"x" * 100_000
+    for i in range(15):
+        rec.on_raw("c", i, big)  # 1.5 MB without yielding: the last 5 cannot fit
+    assert rec.stats.dropped == 5 and rec.queued == 10
+    await rec.close()
+    with Recording.open(out) as r:
+        assert r.message_count == 10 and [g.dropped for g in r.gaps()] == [5]
