@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from tapescope.engine.events import BookSnapshot
+from tapescope.engine.events import BookSnapshot, FeedState
+from tapescope.engine.health import ConnectionHealth
 from tapescope.engine.instrument import ContractKind, Instrument
 from tapescope.engine.recorder.decode import DecoderFactory, DecoderRegistry
 from tapescope.engine.recorder.reader import GapMarker, Message, Record, Recording, RestSnapshot
@@ -115,6 +116,10 @@ class ReplayFeed(Feed):
         self.finished = False
         """True once the recording (or ``end_ns``) was reached."""
         self._anchor: tuple[float, int] | None = None
+        self._health: dict[str, ConnectionHealth] = {
+            c: ConnectionHealth(c, url=f"replay://{self.path.name}", state=FeedState.LIVE)
+            for c in self.recording.conn_ids()
+        }
 
     @property
     def instruments(self) -> list[Instrument]:
@@ -154,6 +159,16 @@ class ReplayFeed(Feed):
         self._seek_to = t_ns
         self._wake.set()
 
+    def connection_health(self) -> list[ConnectionHealth]:
+        """Per recorded connection: frames and bytes replayed so far; DISCONNECTED once finished."""
+        state = FeedState.DISCONNECTED if self.finished else FeedState.LIVE
+        out = []
+        for h in self._health.values():
+            h.state = state
+            h.reason = "end of recording" if self.finished else ("paused" if self.paused else "")
+            out.append(h.copy())
+        return out
+
     def close(self) -> None:
         """Close the recording files."""
         self.recording.close()
@@ -192,6 +207,11 @@ class ReplayFeed(Feed):
             sink.on_raw(record.conn_id, record.recv_ns, record.payload)
             self.position_ns = record.recv_ns
             self.emitted += 1
+            h = self._health.get(record.conn_id)
+            if h is not None:
+                h.messages += 1
+                h.bytes += len(record.payload)
+                h.last_recv_ns = record.recv_ns
         elif isinstance(record, RestSnapshot):
             sink.on_raw(REST_CONN_PREFIX + record.symbol, record.recv_ns, record.payload)
             self.emitted += 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tapescope.engine.events import BookSnapshot, Event
+from tapescope.engine.events import BookSnapshot, Event, FeedState
 from tapescope.engine.recorder.checkpoint import BookTracker
 from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.decode import FunctionDecoder
@@ -76,6 +76,12 @@ async def test_replay_re_emits_raw_and_decoded_events_exactly(recording) -> None
     expected_raw = msgs[:101] + [("rest:t:AAA", msgs[100][1], b'{"rest": true}')] + msgs[101:]
     assert sink.raw == expected_raw
     assert sink.events == [ev for c, r, p in msgs for ev in decode_synthetic(c, r, p)]
+    health = {h.conn_id: h for h in feed.connection_health()}
+    assert {k: h.messages for k, h in health.items()} == {
+        "t#0": sum(1 for m in msgs if m[0] == "t#0"), "t#1": sum(1 for m in msgs if m[0] == "t#1")
+    }
+    assert health["t#1"].bytes == sum(len(m[2]) for m in msgs if m[0] == "t#1")
+    assert all(h.state == FeedState.DISCONNECTED for h in health.values())
     feed.close()
 
 
