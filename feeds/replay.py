@@ -29,10 +29,16 @@ from pathlib import Path
 from tapescope.engine.events import BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth
 from tapescope.engine.instrument import ContractKind, Instrument
-from tapescope.engine.recorder.decode import DecoderFactory, DecoderRegistry
+from tapescope.engine.recorder.decode import (
+    DecoderFactory,
+    DecoderRegistry,
+    FunctionDecoder,
+    RecordDecoder,
+)
 from tapescope.engine.recorder.reader import GapMarker, Message, Record, Recording, RestSnapshot
 from tapescope.engine.recorder.writer import REST_CONN_PREFIX
 from tapescope.feeds.base import EventSink, Feed
+from tapescope.feeds.sim import codec as sim_codec
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,16 @@ log = logging.getLogger(__name__)
 CHUNK = 5000
 #: Longest single sleep while pacing, so pause/seek/speed changes act promptly (s).
 MAX_SLEEP_S = 0.1
+
+
+def sim_decoder(prefix: str) -> RecordDecoder:
+    """Decoder for the simulator's frames (one encoded event per frame)."""
+    decode = sim_codec.decode
+    return FunctionDecoder(lambda conn_id, recv_ns, payload: [decode(payload)])
+
+
+#: Decoders for recordings of the simulator (connection ``sim#0``).
+SIM_DECODERS: dict[str, DecoderFactory] = {"sim#": sim_decoder}
 
 
 def instruments_from_meta(rec: Recording) -> list[Instrument]:
