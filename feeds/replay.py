@@ -267,6 +267,18 @@ class ReplayFeed(Feed):
             except TimeoutError:
                 pass
 
+    async def _warm_up(self, first: int, last: int) -> None:
+        """Decode records ``first..last`` without emitting anything (decoder state only)."""
+        rec = self.recording
+        decode = self.registry.decode
+        while first <= last:
+            end = min(first + CHUNK - 1, last)
+            chunk = await asyncio.to_thread(lambda a=first, b=end: list(rec.iter_records(a, b)))
+            for record in chunk:
+                decode(record)
+            first = end + 1
+            await asyncio.sleep(0)
+
     async def _apply_seek(self, sink: EventSink) -> int:
         """Load checkpoints at the seek target and fast-forward to it; return the next id."""
         t = self._seek_to
@@ -276,6 +288,10 @@ class ReplayFeed(Feed):
         sp = await asyncio.to_thread(rec.seek, t, [i.key for i in self._instruments])
         self.registry = DecoderRegistry(self._factories)
         decoders = self.registry.decoders()
+        if any(getattr(d, "needs_warmup", False) for d in decoders) and sp.resume_id > rec.first_id:
+            # Stateful decoders (venue book syncs) that cannot resume from a
+            # checkpoint re-read the stream silently up to it: O(messages before t).
+            await self._warm_up(rec.first_id, sp.resume_id - 1)
         for key, cp in sp.checkpoints.items():
             for dec in decoders:
                 hook = getattr(dec, "on_checkpoint", None)

@@ -61,8 +61,8 @@ class DecoderRegistry:
     """Routes each record to the decoder registered for its connection-id prefix.
 
     The longest matching prefix wins. REST snapshots go to the decoder of
-    the venue named by the market key (``"venue:SYMBOL"`` -> prefix match on
-    ``venue``). Messages nobody decodes are counted in :attr:`undecoded`;
+    the venue named by the market key (``"venue:SYMBOL"`` is routed like the
+    connection id ``"venue#"``). Messages nobody decodes are counted in :attr:`undecoded`;
     decoders that raise are counted in :attr:`errors` and the message yields
     no events (a recording holds whatever the venue sent, garbage included).
     """
@@ -114,8 +114,9 @@ class DecoderRegistry:
                 log.debug("message %d on %s not decodable: %s", record.id, record.conn_id, exc)
                 return []
         if isinstance(record, RestSnapshot):
+            # Route by the venue of the market key, as a connection id of that venue would be.
             venue = record.symbol.partition(":")[0]
-            dec = self.decoder_for(venue)
+            dec = self.decoder_for(venue + "#")
             if dec is None:
                 self.undecoded += 1
                 return []
