@@ -88,6 +88,8 @@ class RecorderStats:
     """Files opened so far."""
     last_recv_ns: int = 0
     """Receive time of the last message accepted."""
+    out_of_order: int = 0
+    """Messages whose receive time is earlier than the previous one's (seeking assumes none)."""
 
 
 class Recorder:
@@ -215,9 +217,10 @@ class Recorder:
         if self._writer is None:
             return
         target = self._swaps + 1
+        writer = self._writer
         self._wake.set()
         async with self._cond:
-            await self._cond.wait_for(lambda: self._completed >= target or self._writer.done())
+            await self._cond.wait_for(lambda: self._completed >= target or writer.done())
         if self.error is not None:
             raise self.error
 
@@ -294,6 +297,8 @@ class Recorder:
             conn = self._conns[conn_id] = len(self._conns) + 1
             self._new_conns.append((conn, conn_id))
         self._last_id += 1
+        if recv_ns < stats.last_recv_ns:
+            stats.out_of_order += 1
         buf.append((self._last_id, conn, recv_ns, payload))
         self._queued_bytes += len(payload)
         stats.last_recv_ns = recv_ns

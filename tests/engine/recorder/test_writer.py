@@ -243,3 +243,12 @@ async def test_queue_is_also_bounded_in_bytes(tmp_path: Path) -> None:
     await rec.close()
     with Recording.open(out) as r:
         assert r.message_count == 10 and [g.dropped for g in r.gaps()] == [5]
+
+
+async def test_out_of_order_receive_times_are_counted(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "s.db")
+    await rec.start()
+    for t in (10, 20, 15, 30, 5):
+        rec.on_raw("c", t, b"m")
+    await rec.close()
+    assert rec.stats.out_of_order == 2 and rec.stats.written == 5
