@@ -100,6 +100,7 @@ def bench_record(
     n: int = 1_000_000,
     payloads: Sequence[bytes] | None = None,
     config: RecordConfig | None = None,
+    rate: float = 0.0,
 ) -> RecordBench:
     """Measure the sustained record rate into a new file at ``path``.
 
@@ -109,6 +110,9 @@ def bench_record(
         n: messages to write.
         payloads: payloads to cycle through (default: 50,000 synthetic ones).
         config: recorder settings (default: the shipped defaults).
+        rate: when above 0, feed at this many messages/s (in 100-message steps)
+            instead of as fast as possible: the loop-stall figure then shows
+            what a live session at that rate sees.
     """
     pool = list(payloads) if payloads else [p for _, _, p in synthetic_stream(50_000)]
     conns = ("bench#0", "bench#1")
@@ -133,7 +137,10 @@ def bench_record(
         recv = DEFAULT_T0
         for i in range(n):
             on_raw(conns[i & 1], recv + i * 10_000, pool[i % m])
-            if i % 1000 == 999:
+            if rate > 0.0 and i % 100 == 99:
+                delay = t0 + (i + 1) * 1e9 / rate - clock()
+                await asyncio.sleep(max(delay, 0.0) / 1e9)
+            elif i % 1000 == 999:
                 # A live loop yields between socket reads; the writer runs then.
                 await asyncio.sleep(0)
                 while rec.queued > half:

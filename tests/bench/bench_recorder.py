@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="messages per record run")
     parser.add_argument("--hours", type=float, default=1.0, help="receive-time span of the seek recording")
     parser.add_argument("--rate", type=float, default=200.0, help="messages/s of the seek recording")
+    parser.add_argument("--paced", type=float, default=20_000.0, help="messages/s of the paced stall run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     clock = time.perf_counter_ns
@@ -48,6 +49,8 @@ def main() -> None:
         if CAPTURE.exists():
             payloads = _capture_payloads()
             sys.stdout.write(f"binance-um {bench_record(d / 'b.db', clock, args.n, payloads).to_text()}\n")
+        paced = bench_record(d / "p.db", clock, int(args.paced * 10), rate=args.paced)
+        sys.stdout.write(f"paced      {paced.to_text()}\n")
         t0 = clock()
         n = make_long_recording(d / "long.db", args.hours, args.rate)
         sys.stdout.write(f"built {n:,}-message {args.hours} h recording in {(clock() - t0) / 1e9:.1f} s\n")
