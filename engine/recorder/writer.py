@@ -97,8 +97,8 @@ class Recorder:
 
     Usage::
 
-        rec = Recorder(Path("s.db"), RecordConfig(), venues=["sim"], symbols=keys,
-                       checkpoint_source=hub.checkpoint_source)
+        rec = Recorder(Path("s.db"), RecordConfig(), venues=["sim"], symbols=hub.keys,
+                       checkpoint_source=markets_checkpoint_source(hub.markets))
         await rec.start()
         ...  # feed calls rec.on_raw(conn_id, recv_ns, payload)
         await rec.close()
