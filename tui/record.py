@@ -26,11 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tapescope.engine.events import Event
-from tapescope.engine.recorder.checkpoint import (
-    BookTracker,
-    CheckpointSource,
-    markets_checkpoint_source,
-)
+from tapescope.engine.hub import Hub
+from tapescope.engine.recorder.checkpoint import CheckpointSource, markets_checkpoint_source
 from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.errors import OutputPathError, RecordingError
 from tapescope.engine.recorder.writer import Recorder, RecorderStats
@@ -79,6 +76,18 @@ class RecordResult:
     """Final recorder counters."""
     error: str = ""
     """One-line reason when the exit code is not 0."""
+
+
+def default_hub(feeds: Sequence[Feed]) -> Hub:
+    """An engine hub over every feed's instruments; a crossed book asks its own feed to resync."""
+    owner = {i.key: f for f in feeds for i in f.instruments}
+
+    def resync(key: str, reason: str) -> None:
+        feed = owner.get(key)
+        if feed is not None:
+            feed.request_resync(key, reason)
+
+    return Hub([i for f in feeds for i in f.instruments], on_invalid=resync)
 
 
 def _checkpoint_source_for(hub: Any) -> CheckpointSource | None:
@@ -153,7 +162,7 @@ async def record_session(
         path: output file (rotated sets become ``<stem>.0001.db``...).
         config: the ``[record]`` settings.
         hub: the engine hub events go to; its books provide checkpoints
-            (``hub.checkpoint_source`` or ``hub.markets``). Default: a book tracker.
+            (``hub.checkpoint_source`` or ``hub.markets``). Default: :func:`default_hub`.
         app_config: effective application config stored in the recording's meta.
         duration_s: stop after this many wall-clock seconds.
         out: where the terminal status line goes (default ``sys.stderr``).
@@ -167,8 +176,8 @@ async def record_session(
     cfg = config or RecordConfig()
     out = out if out is not None else sys.stderr
     stop = stop or asyncio.Event()
-    sink_hub: EventSink = hub if hub is not None else BookTracker()
     instruments = [i for f in feeds for i in f.instruments]
+    sink_hub: EventSink = hub if hub is not None else default_hub(feeds)
     rec = Recorder(
         Path(path),
         cfg,

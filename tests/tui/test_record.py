@@ -14,14 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from tapescope.engine.events import BookDelta
+from tapescope.engine.events import BookDelta, BookSnapshot
 from tapescope.engine.hub import Hub
 from tapescope.engine.instrument import Instrument
 from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.reader import Recording
 from tapescope.engine.recorder.synthetic import books_from, decode_synthetic, synthetic_stream
 from tapescope.feeds.base import EventSink, Feed
-from tapescope.tui.record import EXIT_FAILED, EXIT_NO_OUTPUT, EXIT_OK, RecordingTap, record_session
+from tapescope.tui.record import (
+    EXIT_FAILED,
+    EXIT_NO_OUTPUT,
+    EXIT_OK,
+    RecordingTap,
+    default_hub,
+    record_session,
+)
 
 KEYS = ("t:AAA", "t:BBB")
 
@@ -191,3 +198,32 @@ def test_signal_flushes_and_closes_cleanly(tmp_path: Path, sig: int) -> None:
         n = r.message_count
         assert n > 100 and r.ended_ns is not None
         assert [m.payload for m in r.iter_messages()] == [p for _, _, p in synthetic_stream(n, step_ns=10_000_000)]
+
+
+async def test_default_hub_routes_crossed_books_to_the_owning_feed(tmp_path: Path) -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    class Named(SyntheticFeed):
+        def __init__(self, venue: str) -> None:
+            super().__init__(0)
+            self.venue = venue
+
+        @property
+        def instruments(self) -> list[Instrument]:
+            return [Instrument(self.venue, "X")]
+
+        def request_resync(self, key: str, reason: str) -> None:
+            asked.append((self.venue, key, reason))
+
+    hub = default_hub([Named("a"), Named("b")])
+    assert hub.keys == ["a:X", "b:X"]
+    hub.on_event(BookSnapshot("b:X", 10**9, 10**9, [(10.0, 1.0)], [(9.0, 1.0)], 1))  # crossed
+    assert [(v, k) for v, k, _ in asked] == [("b", "b:X")]
+
+
+async def test_without_a_hub_the_runner_builds_one_and_checkpoints_from_it(tmp_path: Path) -> None:
+    res = await record_session([SyntheticFeed(6000)], tmp_path / "r.db", RecordConfig(checkpoint_interval_s=10.0),
+                               out=io.StringIO(), handle_signals=False)
+    assert res.exit_code == EXIT_OK
+    with Recording.open(res.files[0]) as r:
+        assert len(r.checkpoints("t:AAA")) >= 5
