@@ -101,7 +101,7 @@ async def test_non_terminal_gets_plain_log_lines(tmp_path: Path, caplog: pytest.
     feed = SyntheticFeed(10**9, pause_every=100, pause_s=0.002)
     cfg = RecordConfig(log_interval_s=1.0)
     with caplog.at_level(logging.INFO, logger="tapescope.tui.record"):
-        res = await record_session([feed], tmp_path / "r.db", cfg, out=out, duration_s=1.3, handle_signals=False)
+        res = await record_session([feed], tmp_path / "r.db", cfg, out=out, duration_s=1.5, handle_signals=False)
     assert res.exit_code == EXIT_OK
     assert out.getvalue() == ""  # no control characters where nobody can see them move
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("REC ")]
