@@ -101,6 +101,36 @@ class RecordingSummary:
         """True when the recording was closed cleanly."""
         return self.ended_ns is not None
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (paths as strings, gaps and hours as dicts)."""
+        return {
+            "files": [{"path": str(p), "bytes": n} for p, n in self.files],
+            "schema_version": self.schema_version,
+            "app_version": self.app_version,
+            "venues": self.venues,
+            "symbols": self.symbols,
+            "started_ns": self.started_ns,
+            "ended_ns": self.ended_ns,
+            "clean": self.clean,
+            "first_recv_ns": self.first_recv_ns,
+            "last_recv_ns": self.last_recv_ns,
+            "duration_s": self.duration_s,
+            "messages": self.messages,
+            "payload_bytes": self.payload_bytes,
+            "disk_bytes": self.disk_bytes,
+            "by_conn": self.by_conn,
+            "by_type": self.by_type,
+            "gaps": [g._asdict() for g in self.gaps],
+            "dropped": self.dropped,
+            "checkpoints": self.checkpoints,
+            "snapshots": self.snapshots,
+            "per_hour": [
+                {"hour_ns": h.hour_ns, "messages": h.messages, "payload_bytes": h.payload_bytes,
+                 "disk_bytes": h.disk_bytes}
+                for h in self.per_hour
+            ],
+        }
+
     def to_text(self) -> str:
         """Human-readable multi-line report (for ``tapescope inspect``)."""
         rate = self.messages / self.duration_s if self.duration_s > 0 else 0.0

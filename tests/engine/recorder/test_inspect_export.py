@@ -77,6 +77,14 @@ def test_inspect_counts_match_an_independent_count(recorded) -> None:
     assert "2,999 messages" in text and "gaps       1 (1 messages dropped" in text
 
 
+def test_inspect_summary_as_json(recorded) -> None:
+    path, kept = recorded
+    d = orjson.loads(orjson.dumps(inspect(path).to_dict()))
+    assert d["messages"] == len(kept) and d["dropped"] == 1 and d["clean"] is True
+    assert d["gaps"][0]["dropped"] == 1 and d["files"][0]["path"] == str(path)
+    assert sum(h["messages"] for h in d["per_hour"]) == len(kept)
+
+
 def test_inspect_without_classifier_counts_by_connection(recorded) -> None:
     path, kept = recorded
     s = inspect(path)
