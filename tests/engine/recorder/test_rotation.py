@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tapescope.engine.recorder.bench import rebuild_books
 from tapescope.engine.recorder.checkpoint import BookTracker
 from tapescope.engine.recorder.config import RecordConfig, parse_duration, parse_size
 from tapescope.engine.recorder.errors import MissingPartError, RecorderSettingError
@@ -125,3 +126,17 @@ async def test_part_from_another_session_is_reported(tmp_path: Path) -> None:
     (a / "s.0002.db").write_bytes((b / "s.0002.db").read_bytes())
     with pytest.raises(MissingPartError, match="another recording session"):
         Recording.open(a / "s.db")
+
+
+async def test_seek_across_rotated_files_rebuilds_the_true_book(tmp_path: Path) -> None:
+    out = tmp_path / "s.db"
+    msgs = await _record(out, RecordConfig(rotate_every="10s", checkpoint_interval_s=4.0), 5000, 10_000_000)
+    assert len(list(tmp_path.glob("s.*.db"))) == 5
+    with Recording.open(out) as r:
+        for k in (1234, 2600, 4999):
+            t = msgs[k][1] + 1
+            got = rebuild_books(r, t)
+            oracle = books_from(msgs[: k + 1])
+            for key, book in oracle.items():
+                assert list(got[key].bids.items()) == list(book.bids.items())
+                assert list(got[key].asks.items()) == list(book.asks.items())
