@@ -94,6 +94,7 @@ class ReplayFeed(Feed):
         end_ns: int | None = None,
         instruments: Sequence[Instrument] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_wait_s: float = 0.0,
     ) -> None:
         """Open the recording (read-only) and prepare playback.
 
@@ -105,6 +106,8 @@ class ReplayFeed(Feed):
             end_ns: stop after this receive time.
             instruments: override the instruments stored in the recording.
             clock: seconds clock used for pacing (tests inject one).
+            max_wait_s: longest pause between two messages in playback (wall) seconds; a
+                longer silence in the recording (a disconnect, a night) is skipped. 0 = no limit.
 
         Raises:
             RecordingError: the recording cannot be opened (specific subclass).
@@ -117,6 +120,8 @@ class ReplayFeed(Feed):
         self.speed = max(float(speed), 0.0)
         """Playback speed; 0 plays as fast as possible."""
         self.end_ns = end_ns
+        self.max_wait_s = max(float(max_wait_s), 0.0)
+        """Longest wait between messages during playback (0 = as recorded)."""
         self._instruments = list(instruments) if instruments is not None else instruments_from_meta(self.recording)
         self._clock = clock
         self._running = asyncio.Event()
@@ -261,6 +266,10 @@ class ReplayFeed(Feed):
             delay = wall0 + (recv_ns - recv0) / 1e9 / self.speed - now
             if delay <= 0.0:
                 return True
+            if self.max_wait_s and delay > self.max_wait_s:
+                # Skip the silence: pretend the message was due max_wait_s from now.
+                self._anchor = (now + self.max_wait_s, recv_ns)
+                continue
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(delay, MAX_SLEEP_S))

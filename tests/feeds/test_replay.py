@@ -179,3 +179,20 @@ async def test_start_and_end_window(recording) -> None:
     for k in ("t:AAA", "t:BBB"):
         assert sink.books.checkpoint_source(k)[1] == list(oracle[k].bids.items())
     feed.close()
+
+
+async def test_long_silences_are_capped_by_max_wait(tmp_path: Path) -> None:
+    path = tmp_path / "gap.db"
+    rec = Recorder(path)
+    await rec.start()
+    t0 = 1_700_000_000_000_000_000
+    for i, t in enumerate((0, 10_000_000, 3_600_000_000_000, 3_600_010_000_000)):  # an hour of silence
+        rec.on_raw("t#0", t0 + t, b'{"k":"t:AAA","e":"t","p":1.0,"q":1,"x":1}' if i else
+                   b'{"k":"t:AAA","e":"s","s":1,"b":[[1.0,1.0]],"a":[[2.0,1.0]]}')
+    await rec.close()
+    feed = ReplayFeed(path, DECODERS, speed=1.0, max_wait_s=0.2)
+    t = time.monotonic()
+    sink = Collect()
+    await asyncio.wait_for(feed.run(sink), 5)
+    assert len(sink.raw) == 4 and 0.2 <= time.monotonic() - t < 1.5
+    feed.close()
