@@ -218,3 +218,38 @@ def bench_seek(path: Path, clock: Clock, seeks: int = 20, seed: int = 7) -> Seek
         return SeekBench(rec.message_count, (hi - lo) / 1e9, (t1 - t0) / 1e9, times)
     finally:
         rec.close()
+
+
+def run_recorder_bench(
+    clock: Clock,
+    n: int = 1_000_000,
+    hours: float = 1.0,
+    rate: float = 200.0,
+    paced: float = 20_000.0,
+    payloads: Sequence[bytes] | None = None,
+) -> list[str]:
+    """Every recorder benchmark in a temporary folder; one report line each (for ``tapescope bench``).
+
+    Args:
+        clock: nanosecond clock (the caller's; the engine reads none).
+        n: messages per unpaced record run.
+        hours: receive-time span of the seek recording.
+        rate: messages/s of the seek recording.
+        paced: messages/s of the paced loop-stall run (10 s of it); 0 skips it.
+        payloads: real venue frames for an extra record run (bytes on disk at venue sizes).
+    """
+    import tempfile
+
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="tapescope-bench-") as tmp:
+        d = Path(tmp)
+        lines.append("synthetic  " + bench_record(d / "a.db", clock, n).to_text())
+        if payloads:
+            lines.append("venue      " + bench_record(d / "b.db", clock, n, payloads).to_text())
+        if paced > 0:
+            lines.append("paced      " + bench_record(d / "p.db", clock, int(paced * 10), rate=paced).to_text())
+        t0 = clock()
+        count = make_long_recording(d / "long.db", hours, rate)
+        lines.append(f"built {count:,}-message {hours:g} h recording in {(clock() - t0) / 1e9:.1f} s")
+        lines.append(bench_seek(d / "long.db", clock).to_text())
+    return lines

@@ -14,11 +14,10 @@ import argparse
 import gzip
 import logging
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from tapescope.engine.recorder.bench import bench_record, bench_seek, make_long_recording
+from tapescope.engine.recorder.bench import run_recorder_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURE = ROOT.parent / "shared" / "data" / "binance_usdm" / "btcusdt_20240808.gz"
@@ -42,19 +41,9 @@ def main() -> None:
     parser.add_argument("--paced", type=float, default=20_000.0, help="messages/s of the paced stall run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    clock = time.perf_counter_ns
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        sys.stdout.write(f"synthetic  {bench_record(d / 'a.db', clock, args.n).to_text()}\n")
-        if CAPTURE.exists():
-            payloads = _capture_payloads()
-            sys.stdout.write(f"binance-um {bench_record(d / 'b.db', clock, args.n, payloads).to_text()}\n")
-        paced = bench_record(d / "p.db", clock, int(args.paced * 10), rate=args.paced)
-        sys.stdout.write(f"paced      {paced.to_text()}\n")
-        t0 = clock()
-        n = make_long_recording(d / "long.db", args.hours, args.rate)
-        sys.stdout.write(f"built {n:,}-message {args.hours} h recording in {(clock() - t0) / 1e9:.1f} s\n")
-        sys.stdout.write(bench_seek(d / "long.db", clock).to_text() + "\n")
+    payloads = _capture_payloads() if CAPTURE.exists() else None
+    for line in run_recorder_bench(time.perf_counter_ns, args.n, args.hours, args.rate, args.paced, payloads):
+        sys.stdout.write(line + "\n")
 
 
 if __name__ == "__main__":
