@@ -152,8 +152,12 @@ def glob_escape(text: str) -> str:
 class Recording:
     """A recording session opened read-only: one file or a rotated set.
 
-    >>> # with Recording.open("session.db") as rec:
-    >>> #     for msg in rec.iter_messages(): ...
+    Usage::
+
+        with Recording.open("session.db") as rec:
+            for msg in rec.iter_messages(start_ns=t0):
+                ...
+            point = rec.seek(t1)  # checkpoints + where to resume
     """
 
     def __init__(self, parts: list[_Part]) -> None:
