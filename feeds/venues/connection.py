@@ -1,0 +1,504 @@
+"""One websocket connection's lifecycle: connect, subscribe, route, ping, stall, reconnect.
+
+A :class:`Connection` serves a fixed set of markets of one venue. It owns the
+socket and, per market, a :class:`MarketSlot` holding the venue's
+:class:`~tapescope.feeds.venues.base.BookSync` and the market's
+:class:`~tapescope.engine.health.SymbolHealth`. It never raises out of
+:meth:`Connection.run` except ``CancelledError``: network trouble becomes a
+``DISCONNECTED``/``STALE`` state with a reason and a retry time, bad frames
+become health counters.
+
+Life of a connection::
+
+    CONNECTING --open+subscribe--> (symbols SYNCING, then LIVE via their BookSync)
+        ^                                  |
+        |                     closed / error / no frame for stall_timeout_s
+        +----- backoff(attempt) ----- DISCONNECTED or STALE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from tapescope.engine.events import BookDelta, BookSnapshot, FeedState
+from tapescope.engine.health import ConnectionHealth, SymbolHealth
+from tapescope.engine.instrument import Instrument
+from tapescope.feeds.base import EventSink
+from tapescope.feeds.venues.base import BadMessage, BookSync, MsgKind, SyncOutput, VenueProtocol
+from tapescope.feeds.venues.rest import RestClient, RestError
+from tapescope.feeds.venues.settings import Backoff, VenuesSettings, now_ns
+from tapescope.feeds.venues.textsafe import sanitize
+
+log = logging.getLogger(__name__)
+
+#: Longest frame accepted from a venue, bytes (a 5000-level snapshot frame fits easily).
+MAX_FRAME_BYTES = 32 * 1024 * 1024
+#: Characters of a malformed frame kept in the one log line per problem kind.
+SAMPLE_CHARS = 120
+
+
+class LogOnce:
+    """Logs a warning once per ``(venue, kind)``: malformed frames can arrive by the thousand."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        """Keys already logged."""
+
+    def warn(self, venue: str, kind: str, message: str, sample: Any = None) -> None:
+        """Log ``message`` (with a truncated sanitised ``sample``) unless this kind was logged."""
+        key = (venue, kind)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if sample is None:
+            log.warning("%s: %s (further %r problems are counted, not logged)", venue, message, kind)
+        else:
+            text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
+            log.warning(
+                "%s: %s; sample: %s (further %r problems are counted, not logged)",
+                venue,
+                message,
+                sanitize(text, SAMPLE_CHARS),
+                kind,
+            )
+
+
+def problem_kind(reason: str) -> str:
+    """The kind of a problem text, for log-once bookkeeping: its text before the first ``:``.
+
+    >>> problem_kind("bad level in b: ['1', 'x']"), problem_kind("bad json")
+    ('bad level in b', 'bad json')
+    """
+    return reason.split(":", 1)[0].strip()[:40]
+
+
+@dataclass(slots=True)
+class MarketSlot:
+    """One market served by a connection."""
+
+    instrument: Instrument
+    """The market."""
+    health: SymbolHealth
+    """Its health counters (owned by the feed, shared with the sync)."""
+    sync: BookSync
+    """Its book-sync state machine."""
+    epoch: int = 0
+    """Bumped on every reset; answers to requests made in an older epoch are dropped."""
+    attempt: int = 0
+    """Resync attempts since the book was last LIVE (drives the per-market backoff)."""
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    """Pending snapshot fetch or resubscribe."""
+    fetching: bool = False
+    """Whether ``task`` is a REST snapshot fetch (not a resubscribe)."""
+
+
+class Connection:
+    """One websocket to one venue carrying a fixed list of markets."""
+
+    def __init__(
+        self,
+        conn_id: str,
+        protocol: VenueProtocol,
+        instruments: list[Instrument],
+        healths: dict[str, SymbolHealth],
+        ws_base: str,
+        rest_base: str,
+        settings: VenuesSettings,
+        log_once: LogOnce,
+        seed: int | None = None,
+    ) -> None:
+        """Build the connection; nothing is opened until :meth:`run`.
+
+        Args:
+            conn_id: Stable id, e.g. ``"binance-usdm#0"``.
+            protocol: The venue's wire format.
+            instruments: Markets this connection carries.
+            healths: Market key -> that market's health record (shared with the feed).
+            ws_base: Websocket base URL.
+            rest_base: REST base URL (may be empty for venues that need none).
+            settings: Retry and timeout policy.
+            log_once: Shared log-once registry.
+            seed: Seeds the jitter for deterministic tests.
+        """
+        self.conn_id = conn_id
+        self.protocol = protocol
+        self.ws_base = ws_base
+        self.rest_base = rest_base
+        self.settings = settings
+        self.slots: dict[str, MarketSlot] = {}
+        """Market key -> slot, in watchlist order."""
+        self._by_symbol: dict[str, MarketSlot] = {}
+        for inst in instruments:
+            h = healths[inst.key]
+            slot = MarketSlot(inst, h, protocol.new_sync(inst, h))
+            self.slots[inst.key] = slot
+            self._by_symbol[inst.symbol] = slot
+        self.health = ConnectionHealth(conn_id, symbols=list(self.slots))
+        """This socket's health record."""
+        self.backoff = Backoff.from_settings(settings, seed)
+        """Reconnect and resync delays."""
+        self._log_once = log_once
+        self._ws: ClientConnection | None = None
+        self._sink: EventSink | None = None
+        self._got_data = False
+        self._uses_rest = type(protocol).snapshot_url is not VenueProtocol.snapshot_url
+        stall = settings.stall_timeout_s or protocol.stall_timeout_s
+        self.stall_timeout_s = stall if stall > 0 else 30.0
+        """Seconds without a frame before the stream counts as stalled."""
+
+    # -- the loop -----------------------------------------------------------
+
+    async def run(self, sink: EventSink, rest: RestClient) -> None:
+        """Keep the connection up until cancelled; never raises anything else.
+
+        Args:
+            sink: Where events and raw frames go.
+            rest: Shared REST client for snapshots.
+        """
+        self._sink = sink
+        self._rest = rest
+        attempt = 0
+        opened_before = False
+        symbols = [s.instrument.symbol for s in self.slots.values()]
+        while True:
+            state, reason = FeedState.DISCONNECTED, "connection closed"
+            self.health.state = FeedState.CONNECTING
+            self.health.next_retry_ns = 0
+            self._got_data = False
+            try:
+                url = self.protocol.connect_url(self.ws_base, symbols)
+                self.health.url = sanitize(url, 200)
+                async with connect(
+                    url,
+                    open_timeout=self.settings.connect_timeout_s,
+                    ping_interval=self.settings.ws_ping_interval_s,
+                    ping_timeout=self.settings.ws_ping_interval_s,
+                    close_timeout=2.0,
+                    max_size=MAX_FRAME_BYTES,
+                    max_queue=4096,
+                    compression=None,
+                ) as ws:
+                    if opened_before:
+                        self.health.reconnects += 1
+                    opened_before = True
+                    self._ws = ws
+                    state, reason = await self._serve(ws)
+            except asyncio.CancelledError:
+                raise
+            except InvalidURI as exc:
+                reason = f"bad url: {exc}"
+            except InvalidHandshake as exc:
+                reason = f"handshake refused: {exc}"
+            except ConnectionClosed as exc:
+                reason = _closed_reason(exc)
+            except TimeoutError:
+                reason = f"connect timed out after {self.settings.connect_timeout_s:g}s"
+            except OSError as exc:
+                reason = f"unreachable: {exc.strerror or type(exc).__name__}"
+            except Exception as exc:  # the feed must survive a protocol bug, loudly
+                log.exception("%s: unexpected error", self.conn_id)
+                reason = f"internal error: {type(exc).__name__}"
+            finally:
+                self._ws = None
+                self._cancel_tasks()
+            if self._got_data:
+                attempt = 0
+            delay = self.backoff.delay(attempt)
+            attempt += 1
+            self._went_down(state, sanitize(reason, 160), delay)
+            await asyncio.sleep(delay)
+
+    async def _serve(self, ws: ClientConnection) -> tuple[FeedState, str]:
+        """Subscribe, then receive until the socket closes or stalls."""
+        t = now_ns()
+        for slot in self.slots.values():
+            slot.attempt = 0
+            slot.health.next_retry_ns = 0
+            self._reset(slot, FeedState.SYNCING, "connected; waiting for the book", t)
+        symbols = [s.instrument.symbol for s in self.slots.values()]
+        for frame in self.protocol.subscribe_frames(symbols):
+            await ws.send(frame)
+        self.health.state = FeedState.LIVE
+        self.health.reason = "subscribed"
+        pinger = None
+        interval = self.protocol.app_ping_interval_s
+        if interval > 0 and self.protocol.app_ping_frame() is not None:
+            pinger = asyncio.create_task(self._app_ping(ws, interval), name=f"{self.conn_id} ping")
+        try:
+            stall = self.stall_timeout_s
+            while True:
+                try:
+                    async with asyncio.timeout(stall):
+                        payload = await ws.recv()
+                except TimeoutError:
+                    return FeedState.STALE, f"stalled: no message for {stall:g}s"
+                except ConnectionClosed as exc:
+                    return FeedState.DISCONNECTED, _closed_reason(exc)
+                self._on_frame(payload)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _app_ping(self, ws: ClientConnection, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            frame = self.protocol.app_ping_frame()
+            if frame is None:
+                return
+            try:
+                await ws.send(frame)
+            except ConnectionClosed:
+                return
+
+    def _went_down(self, state: FeedState, reason: str, delay: float) -> None:
+        """Every market of this connection goes ``state`` with the reason and retry time."""
+        t = now_ns()
+        retry_ns = t + int(delay * 1e9)
+        text = f"{reason}; retry in {delay:.1f}s"
+        self.health.state = state
+        self.health.reason = text
+        self.health.next_retry_ns = retry_ns
+        for slot in self.slots.values():
+            self._reset(slot, state, text, t)
+            slot.health.next_retry_ns = retry_ns
+        log.info("%s: %s", self.conn_id, text)
+
+    # -- frames ------------------------------------------------------------
+
+    def _on_frame(self, payload: bytes | str) -> None:
+        """Tap, count, decode and route one frame. ``O(frame)``."""
+        recv = now_ns()
+        sink = self._sink
+        assert sink is not None
+        sink.on_raw(self.conn_id, recv, payload)
+        h = self.health
+        h.messages += 1
+        h.bytes += len(payload)
+        h.last_recv_ns = recv
+        try:
+            routed = self.protocol.decode(payload, recv)
+        except BadMessage as exc:
+            h.malformed += 1
+            text = sanitize(str(exc), 160)
+            self._log_once.warn(self.protocol.venue, problem_kind(text), f"malformed frame: {text}", payload)
+            return
+        except Exception as exc:  # a decoder bug is a malformed frame, not a dead feed
+            h.malformed += 1
+            self._log_once.warn(self.protocol.venue, f"decoder {type(exc).__name__}", f"decoder failed: {exc!r}", payload)
+            return
+        for msg in routed:
+            kind = msg.kind
+            if kind is MsgKind.DEPTH:
+                self._on_depth(msg.key, msg.payload, recv)
+            elif kind is MsgKind.EVENT:
+                slot = self.slots.get(msg.key)
+                if slot is None:
+                    continue
+                ev = msg.payload
+                slot.health.messages += 1
+                slot.health.last_recv_ns = recv
+                self._latency(slot.health, recv, ev.ts)
+                sink.on_event(ev)
+                self._got_data = True
+            elif kind is MsgKind.ERROR:
+                self._on_error(msg.key, sanitize(str(msg.payload), 160))
+            elif kind is MsgKind.CONTROL:
+                self._on_control(msg.payload)
+
+    def _slot(self, key: str) -> MarketSlot | None:
+        slot = self.slots.get(key)
+        if slot is None:
+            # Protocols may route by the venue's symbol rather than the market key.
+            slot = self._by_symbol.get(key)
+        return slot
+
+    def _on_depth(self, key: str, payload: Any, recv: int) -> None:
+        slot = self._slot(key)
+        if slot is None:
+            return
+        h = slot.health
+        h.messages += 1
+        h.last_recv_ns = recv
+        self._got_data = True
+        try:
+            out = slot.sync.on_depth(payload, recv)
+        except BadMessage as exc:
+            h.malformed += 1
+            text = sanitize(str(exc), 160)
+            self._log_once.warn(self.protocol.venue, problem_kind(text), f"malformed depth: {text}", repr(payload))
+            # A lost depth message means the book can no longer be trusted.
+            self._resync(slot, f"malformed depth: {text}", recv)
+            return
+        self._apply(slot, out, recv)
+
+    def _on_error(self, key: str, text: str) -> None:
+        self._log_once.warn(self.protocol.venue, "venue error " + problem_kind(text), f"venue error: {text}")
+        slot = self._slot(key) if key else None
+        if slot is None:
+            self.health.reason = f"venue error: {text}"
+            return
+        # A refused (or dropped) subscription: show why, retry it later with backoff.
+        t = now_ns()
+        self._reset(slot, FeedState.DISCONNECTED, f"subscription refused: {text}", t)
+        self._schedule(slot, self._resubscribe(slot, self._next_delay(slot, t)))
+
+    def _on_control(self, payload: Any) -> None:
+        # Acks, pongs and heartbeats only prove the connection is alive, which
+        # the frame counters already record. A venue-reported subscription
+        # failure comes as ERROR, not CONTROL.
+        if isinstance(payload, dict) and payload.get("event") == "error":
+            self.health.reason = sanitize(str(payload), 160)
+
+    # -- sync output -------------------------------------------------------
+
+    def _apply(self, slot: MarketSlot, out: SyncOutput, recv: int) -> None:
+        """Deliver a sync's events and start the I/O it asked for."""
+        sink = self._sink
+        assert sink is not None
+        h = slot.health
+        for ev in out.events:
+            if type(ev) is BookDelta or type(ev) is BookSnapshot:
+                self._latency(h, recv, ev.ts)
+            sink.on_event(ev)
+        if h.state is FeedState.LIVE:
+            slot.attempt = 0
+            h.next_retry_ns = 0
+        if out.need_snapshot:
+            pending = slot.task is not None and not slot.task.done() and slot.task is not asyncio.current_task()
+            if not (pending and slot.fetching):
+                # A sync may ask on every buffered diff; one fetch in flight is enough.
+                self._schedule(slot, self._fetch_snapshot(slot, self._next_delay(slot, recv)), fetching=True)
+        elif out.resubscribe:
+            self._schedule(slot, self._resubscribe(slot, self._next_delay(slot, recv)))
+
+    def _latency(self, h: SymbolHealth, recv: int, venue_ts: int) -> None:
+        if venue_ts > 0:
+            lat = recv - venue_ts
+            h.venue_latency_ns = lat
+            self.health.venue_latency_ns = lat
+
+    def _reset(self, slot: MarketSlot, state: FeedState, reason: str, t: int) -> SyncOutput:
+        """Reset a market's sync (new epoch, pending I/O dropped) and deliver its events."""
+        slot.epoch += 1
+        if slot.task is not None and slot.task is not asyncio.current_task():
+            slot.task.cancel()
+        slot.task = None
+        out = slot.sync.reset(state, reason, t)
+        sink = self._sink
+        if sink is not None:
+            for ev in out.events:
+                sink.on_event(ev)
+        return out
+
+    def _resync(self, slot: MarketSlot, reason: str, t: int) -> None:
+        """Throw the market's book away and rebuild it from a fresh snapshot."""
+        out = self._reset(slot, FeedState.RESYNCING, reason, t)
+        if self._ws is None:
+            return  # the reconnect resubscribes everything
+        delay = self._next_delay(slot, t)
+        if out.need_snapshot:
+            self._schedule(slot, self._fetch_snapshot(slot, delay), fetching=True)
+        elif out.resubscribe or not self._uses_rest:
+            # Venues that send the snapshot over the socket need the channel re-opened;
+            # REST venues' syncs ask for their snapshot on the next diff.
+            self._schedule(slot, self._resubscribe(slot, delay))
+
+    def request_resync(self, key: str, reason: str) -> bool:
+        """Engine found the book crossed: rebuild it. Returns False if the market is not here."""
+        slot = self._slot(key)
+        if slot is None:
+            return False
+        slot.health.crossed += 1
+        self._resync(slot, sanitize(reason, 160), now_ns())
+        return True
+
+    def _next_delay(self, slot: MarketSlot, t: int) -> float:
+        """Delay before this market's next resync attempt: none the first time, then backoff."""
+        delay = 0.0 if slot.attempt == 0 else self.backoff.delay(slot.attempt - 1)
+        slot.attempt += 1
+        slot.health.next_retry_ns = t + int(delay * 1e9) if delay else 0
+        return delay
+
+    def _schedule(self, slot: MarketSlot, coro: Any, fetching: bool = False) -> None:
+        if slot.task is not None and slot.task is not asyncio.current_task():
+            slot.task.cancel()
+        slot.fetching = fetching
+        slot.task = asyncio.get_running_loop().create_task(coro)
+
+    def _cancel_tasks(self) -> None:
+        for slot in self.slots.values():
+            if slot.task is not None:
+                slot.task.cancel()
+                slot.task = None
+
+    async def _fetch_snapshot(self, slot: MarketSlot, delay: float) -> None:
+        """Fetch the market's REST snapshot (retrying with backoff) and feed it to the sync."""
+        epoch = slot.epoch
+        venue = self.protocol.venue
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if slot.epoch != epoch:
+            return
+        while True:
+            reason = ""
+            retry_after = 0.0
+            try:
+                url = self.protocol.snapshot_url(self.rest_base, slot.instrument.symbol)
+                body = await self._rest.get(venue, url)
+            except RestError as exc:
+                reason, retry_after = str(exc), exc.retry_after_s
+            else:
+                if slot.epoch != epoch:
+                    return  # the market was reset meanwhile; this snapshot is for nothing
+                recv = now_ns()
+                try:
+                    out = slot.sync.on_rest_snapshot(body, recv)
+                except BadMessage as exc:
+                    slot.health.malformed += 1
+                    reason = sanitize(str(exc), 160)
+                    self._log_once.warn(venue, "snapshot " + problem_kind(reason), f"bad snapshot: {reason}", body[:SAMPLE_CHARS])
+                else:
+                    slot.task = None  # so a follow-up request starts a new task
+                    self._apply(slot, out, recv)
+                    return
+            t = now_ns()
+            wait = max(retry_after, self.backoff.delay(slot.attempt))
+            slot.attempt += 1
+            slot.health.reason = sanitize(f"{reason}; retry in {wait:.1f}s", 160)
+            slot.health.next_retry_ns = t + int(wait * 1e9)
+            await asyncio.sleep(wait)
+            if slot.epoch != epoch:
+                return
+
+    async def _resubscribe(self, slot: MarketSlot, delay: float) -> None:
+        """Re-open only this market's book channel on the live socket."""
+        epoch = slot.epoch
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ws = self._ws
+        if ws is None or slot.epoch != epoch:
+            return
+        sym = [slot.instrument.symbol]
+        try:
+            for frame in self.protocol.unsubscribe_frames(sym):
+                await ws.send(frame)
+            for frame in self.protocol.subscribe_frames(sym):
+                await ws.send(frame)
+        except ConnectionClosed:
+            return  # the receive loop sees the close and reconnects everything
+        slot.task = None
+
+
+def _closed_reason(exc: ConnectionClosed) -> str:
+    """Short text for a closed socket, with the close code when there was one."""
+    rcvd = exc.rcvd
+    if rcvd is None:
+        return "connection lost (no close frame)"
+    text = f"closed by venue: code {rcvd.code}"
+    return f"{text} {rcvd.reason}" if rcvd.reason else text
