@@ -67,8 +67,8 @@ class MiniSync(BookSync):
         return out
 
     def _apply(self, msg: dict[str, Any], recv_ns: int, out: SyncOutput, bridge: bool = False) -> bool:
-        if msg["u"] < self.last_u:
-            return True
+        if msg["u"] < self.last_u or (not bridge and msg["u"] == self.last_u):
+            return True  # already in the book (a duplicate)
         if not bridge and msg["pu"] != self.last_u:
             reason = f"gap: pu={msg['pu']} != {self.last_u}"
             self.health.gaps += 1

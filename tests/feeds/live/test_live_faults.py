@@ -1,0 +1,171 @@
+"""Each emulator fault: the live layer notices, counts it, shows the right state and recovers.
+
+Uses the test protocol (conftest) over a generated Binance USD-M market, so
+every expected count is known exactly: the script is deterministic and each
+fault hits one frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import pytest
+
+from tapescope.engine.events import FeedState
+from tapescope.feeds.emulator import Emulator, Fault, FaultKind
+from tapescope.feeds.emulator.scripts.binance import generate
+from tapescope.feeds.venues.live import LiveFeed
+from tapescope.feeds.venues.settings import VenueEndpoint, VenuesSettings
+
+KEY = "binance-usdm:BTCUSDT"
+SETTINGS = VenuesSettings(
+    backoff_base_s=0.05, backoff_max_s=0.3, backoff_jitter=0.0, rest_min_interval_s=0.0, stall_timeout_s=0.5
+)
+
+
+async def wait_until(cond, timeout: float = 6.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def session(protocol_cls, sink, faults, n_events=1500, rate=3000.0, tail_s=0.0):
+    script = generate("binance-usdm", ["BTCUSDT"], n_events, seed=11, trade_every=0)
+    async with Emulator("binance-usdm", script, faults, rate=rate, tail_s=tail_s) as emu:
+        feed = LiveFeed({"binance-usdm": VenueEndpoint(emu.ws_url, emu.rest_url)}, [KEY],
+                        settings=SETTINGS, protocols={"binance-usdm": protocol_cls()}, seed=2)
+        task = asyncio.create_task(feed.run(sink))
+        try:
+            yield emu, feed, script
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert task.cancelled()  # run() never raised anything but CancelledError
+
+
+async def converged(emu, feed, sink) -> None:
+    """Timeline done; the feed's book is LIVE and equals the venue's true book."""
+    await emu.wait_done(timeout=8)
+    await wait_until(lambda: feed.symbol_health()[0].state is FeedState.LIVE
+                     and KEY in sink.books and sink.books[KEY].seq == emu.dialect.ids["BTCUSDT"])
+    snap = emu.true_book("BTCUSDT")
+    bids, asks = sink.books[KEY].top(20)
+    assert bids == [(float(p), float(q)) for p, q in snap["bids"][:20]]
+    assert asks == [(float(p), float(q)) for p, q in snap["asks"][:20]]
+    assert sink.crossed == 0
+
+
+async def test_dropped_diff_is_a_gap_then_resync(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.DROP, at=300)]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        h = feed.symbol_health()[0]
+        assert (h.gaps, h.resyncs) == (1, 1)
+        assert book_sink.states[KEY] == [FeedState.SYNCING, FeedState.LIVE, FeedState.RESYNCING, FeedState.LIVE]
+        assert emu.stats["rest_requests"] == 2
+
+
+async def test_duplicate_is_ignored(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.DUPLICATE, at=300)]) as (emu, feed, script):
+        await converged(emu, feed, book_sink)
+        h = feed.symbol_health()[0]
+        assert (h.gaps, h.resyncs) == (0, 0)
+        assert h.messages == len(script.frames) + 1
+
+
+async def test_reordered_diffs_resync(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.REORDER, at=300)]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        h = feed.symbol_health()[0]
+        assert h.gaps >= 1 and h.resyncs >= 1
+        assert FeedState.RESYNCING in book_sink.states[KEY]
+
+
+async def test_corrupt_json_is_counted_logged_once_and_recovered(mini_protocol, book_sink, caplog):
+    caplog.set_level(logging.WARNING, logger="tapescope.feeds.venues.connection")
+    faults = [Fault(FaultKind.CORRUPT_JSON, at=300), Fault(FaultKind.CORRUPT_JSON, at=900)]
+    async with session(mini_protocol, book_sink, faults) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        c = feed.connection_health()[0]
+        assert c.malformed == 2
+        assert feed.symbol_health()[0].gaps == 2  # each lost diff breaks the pu chain
+    warnings = [r for r in caplog.records if "malformed frame" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "sample:" in warnings[0].getMessage() and len(warnings[0].getMessage()) < 400
+
+
+async def test_wrong_types_are_malformed_not_fatal(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.WRONG_TYPES, at=200)]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        assert feed.connection_health()[0].malformed == 1
+        assert feed.symbol_health()[0].resyncs == 1
+
+
+async def test_disconnect_mid_stream_reconnects_and_resyncs(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.DISCONNECT, at=300)]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        c = feed.connection_health()[0]
+        assert c.reconnects == 1 and emu.stats["connections"] == 2
+        states = book_sink.states[KEY]
+        assert states == [FeedState.SYNCING, FeedState.LIVE, FeedState.DISCONNECTED, FeedState.SYNCING, FeedState.LIVE]
+        i = states.index(FeedState.DISCONNECTED)
+        assert "closed by venue: code 1001" in book_sink.reasons[KEY][i]
+
+
+async def test_stall_goes_stale_then_reconnects(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.STALL, at=200)], n_events=4000) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        states = book_sink.states[KEY]
+        i = states.index(FeedState.STALE)
+        assert "stalled: no message for 0.5s" in book_sink.reasons[KEY][i]
+        assert states[i + 1:] == [FeedState.SYNCING, FeedState.LIVE]
+        assert feed.connection_health()[0].reconnects == 1
+
+
+async def test_burst_is_absorbed_without_loss(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [Fault(FaultKind.BURST, at=100, count=1200)], rate=1500) as (emu, feed, script):
+        await converged(emu, feed, book_sink)
+        h = feed.symbol_health()[0]
+        assert (h.gaps, h.resyncs, h.malformed) == (0, 0, 0)
+        assert h.messages == len(script.frames)
+
+
+async def test_venue_error_frame_is_shown_not_fatal(mini_protocol, book_sink):
+    fault = Fault(FaultKind.ERROR, at=200, text="Service unavailable \x1b[31mnow")
+    async with session(mini_protocol, book_sink, [fault]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        c = feed.connection_health()[0]
+        assert c.reason == "venue error: Service unavailable ?[31mnow"  # sanitised
+        assert c.reconnects == 0 and feed.symbol_health()[0].gaps == 0
+
+
+async def test_refused_subscription_is_retried(mini_protocol, book_sink):
+    fault = Fault(FaultKind.REFUSE, symbol="BTCUSDT", count=2)
+    async with session(mini_protocol, book_sink, [fault]) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        reasons = book_sink.reasons[KEY]
+        assert "subscription refused: Invalid request: stream btcusdt@depth@100ms refused" in reasons
+        assert emu.dialect.refuse["BTCUSDT"] == 0
+        # subscribe, then (unsubscribe + subscribe) once per refusal
+        assert emu.stats["client_frames"] == 5
+
+
+async def test_engine_requested_resync(mini_protocol, book_sink):
+    async with session(mini_protocol, book_sink, [], n_events=3000) as (emu, feed, _):
+        await wait_until(lambda: feed.symbol_health()[0].state is FeedState.LIVE)
+        feed.request_resync(KEY, "crossed book: bid 101 >= ask 100")
+        assert feed.symbol_health()[0].state is FeedState.RESYNCING
+        await converged(emu, feed, book_sink)
+        h = feed.symbol_health()[0]
+        assert (h.crossed, h.resyncs) == (1, 1)
+        assert "crossed book: bid 101 >= ask 100" in book_sink.reasons[KEY]
+
+
+@pytest.mark.parametrize("kind", [FaultKind.DROP, FaultKind.DISCONNECT])
+async def test_raw_tap_sees_every_frame(mini_protocol, book_sink, kind):
+    async with session(mini_protocol, book_sink, [Fault(kind, at=100)], n_events=400) as (emu, feed, _):
+        await converged(emu, feed, book_sink)
+        assert book_sink.raw == sum(c.messages for c in feed.connection_health())
