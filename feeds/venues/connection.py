@@ -30,10 +30,10 @@ from tapescope.engine.events import BookDelta, BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth, SymbolHealth
 from tapescope.engine.instrument import Instrument
 from tapescope.feeds.base import EventSink
+from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, MsgKind, SyncOutput, VenueProtocol
 from tapescope.feeds.venues.rest import RestClient, RestError
 from tapescope.feeds.venues.settings import Backoff, VenuesSettings, now_ns
-from tapescope.feeds.venues.textsafe import sanitize
 
 log = logging.getLogger(__name__)
 
@@ -284,9 +284,14 @@ class Connection:
         try:
             routed = self.protocol.decode(payload, recv)
         except BadMessage as exc:
-            h.malformed += 1
             text = sanitize(str(exc), 160)
             self._log_once.warn(self.protocol.venue, problem_kind(text), f"malformed frame: {text}", payload)
+            slot = self._slot(exc.key) if getattr(exc, "key", "") else None
+            if slot is None:
+                h.malformed += 1
+            else:
+                # The decoder knows whose book lost an update: that book is suspect.
+                self._malformed_depth(slot, text, recv)
             return
         except Exception as exc:  # a decoder bug is a malformed frame, not a dead feed
             h.malformed += 1
@@ -329,13 +334,18 @@ class Connection:
         try:
             out = slot.sync.on_depth(payload, recv)
         except BadMessage as exc:
-            h.malformed += 1
             text = sanitize(str(exc), 160)
             self._log_once.warn(self.protocol.venue, problem_kind(text), f"malformed depth: {text}", repr(payload))
-            # A lost depth message means the book can no longer be trusted.
-            self._resync(slot, f"malformed depth: {text}", recv)
+            self._malformed_depth(slot, text, recv)
             return
         self._apply(slot, out, recv)
+
+    def _malformed_depth(self, slot: MarketSlot, text: str, recv: int) -> None:
+        """A depth frame of this market was refused: the book lost an update, rebuild it."""
+        slot.epoch += 1
+        self._cancel(slot)
+        out = slot.sync.on_malformed(text, recv)  # counts it and resets to RESYNCING
+        self._recover(slot, out, recv)
 
     def _on_error(self, key: str, text: str) -> None:
         self._log_once.warn(self.protocol.venue, "venue error " + problem_kind(text), f"venue error: {text}")
@@ -383,12 +393,15 @@ class Connection:
             h.venue_latency_ns = lat
             self.health.venue_latency_ns = lat
 
-    def _reset(self, slot: MarketSlot, state: FeedState, reason: str, t: int) -> SyncOutput:
-        """Reset a market's sync (new epoch, pending I/O dropped) and deliver its events."""
-        slot.epoch += 1
+    def _cancel(self, slot: MarketSlot) -> None:
         if slot.task is not None and slot.task is not asyncio.current_task():
             slot.task.cancel()
         slot.task = None
+
+    def _reset(self, slot: MarketSlot, state: FeedState, reason: str, t: int) -> SyncOutput:
+        """Reset a market's sync (new epoch, pending I/O dropped) and deliver its events."""
+        slot.epoch += 1
+        self._cancel(slot)
         out = slot.sync.reset(state, reason, t)
         sink = self._sink
         if sink is not None:
@@ -399,6 +412,13 @@ class Connection:
     def _resync(self, slot: MarketSlot, reason: str, t: int) -> None:
         """Throw the market's book away and rebuild it from a fresh snapshot."""
         out = self._reset(slot, FeedState.RESYNCING, reason, t)
+        self._recover(slot, out, t, delivered=True)
+
+    def _recover(self, slot: MarketSlot, out: SyncOutput, t: int, delivered: bool = False) -> None:
+        """Deliver a reset's events and start the snapshot or resubscribe that rebuilds the book."""
+        if not delivered and self._sink is not None:
+            for ev in out.events:
+                self._sink.on_event(ev)
         if self._ws is None:
             return  # the reconnect resubscribes everything
         delay = self._next_delay(slot, t)
@@ -484,11 +504,8 @@ class Connection:
         ws = self._ws
         if ws is None or slot.epoch != epoch:
             return
-        sym = [slot.instrument.symbol]
         try:
-            for frame in self.protocol.unsubscribe_frames(sym):
-                await ws.send(frame)
-            for frame in self.protocol.subscribe_frames(sym):
+            for frame in self.protocol.resubscribe_frames([slot.instrument.symbol]):
                 await ws.send(frame)
         except ConnectionClosed:
             return  # the receive loop sees the close and reconnects everything

@@ -8,7 +8,7 @@ so one dead socket never stalls the other markets.
 
 Usage::
 
-    feed = LiveFeed({"binance-usdm": VenueEndpoint()}, ["BTCUSDT", "ETHUSDT"])
+    feed = LiveFeed({"binance-usdm": BinanceUsdmConfig()}, ["BTCUSDT", "okx:BTC-USDT-SWAP"])
     await feed.run(hub)          # until cancelled; never raises on network trouble
 """
 
@@ -55,7 +55,7 @@ class LiveFeed(Feed):
 
     def __init__(
         self,
-        venue_configs: Mapping[str, VenueEndpoint | Mapping[str, Any]] | None,
+        venue_configs: Mapping[str, Any] | None,
         market_keys: str | Iterable[str | Instrument],
         *,
         settings: VenuesSettings | None = None,
@@ -65,8 +65,11 @@ class LiveFeed(Feed):
         """Plan the connections; nothing is opened until :meth:`run`.
 
         Args:
-            venue_configs: Venue id -> endpoint overrides (``VenueEndpoint`` or a dict of
-                its fields); venues absent here use their protocol's defaults.
+            venue_configs: Venue id -> that venue's own config dataclass (e.g.
+                ``BinanceUsdmConfig``, the ``[venues.<id>]`` table: URLs and limits live
+                there), or a :class:`VenueEndpoint` (or dict of its fields) overriding
+                the protocol's URLs and connection limit. Venues absent here use their
+                defaults.
             market_keys: ``"venue:SYMBOL"`` / bare ``"SYMBOL"`` keys (a list or one
                 comma-separated string), or ready :class:`Instrument` objects (to carry
                 tick and lot sizes).
@@ -102,8 +105,11 @@ class LiveFeed(Feed):
             by_venue.setdefault(inst.venue, []).append(inst)
         for n, (venue, venue_insts) in enumerate(by_venue.items()):
             given = protos.get(venue)
-            first = given or create_protocol(venue)
-            ep = _endpoint(configs.get(venue))
+            cfg = configs.get(venue)
+            ep = _endpoint(cfg)
+            vcfg = None if ep is not None else cfg
+            ep = ep or VenueEndpoint()
+            first = given or create_protocol(venue, vcfg)
             limit = ep.max_symbols_per_connection or first.max_symbols_per_connection
             for i, chunk in enumerate(split_symbols(venue_insts, limit)):
                 # One protocol object per socket: decoders may keep per-connection
@@ -113,7 +119,7 @@ class LiveFeed(Feed):
                 elif given is not None:
                     protocol = copy.deepcopy(given)
                 else:
-                    protocol = create_protocol(venue)
+                    protocol = create_protocol(venue, vcfg)
                 self.connections.append(
                     Connection(
                         f"{venue}#{i}",
@@ -168,9 +174,12 @@ class LiveFeed(Feed):
         return [c.health.copy() for c in self.connections]
 
 
-def _endpoint(cfg: VenueEndpoint | Mapping[str, Any] | None) -> VenueEndpoint:
+def _endpoint(cfg: Any) -> VenueEndpoint | None:
+    """The endpoint override in a venue config entry, or None when it is a venue config dataclass."""
     if cfg is None:
         return VenueEndpoint()
     if isinstance(cfg, VenueEndpoint):
         return cfg
-    return VenueEndpoint(**dict(cfg))
+    if isinstance(cfg, Mapping):
+        return VenueEndpoint(**dict(cfg))
+    return None

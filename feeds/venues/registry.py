@@ -1,95 +1,69 @@
-"""Venue id -> protocol class, and parsing of ``venue:SYMBOL`` market keys.
+"""Venue id -> protocol factory, and parsing of ``venue:SYMBOL`` market keys.
 
-The venue protocol modules are discovered rather than listed by class name:
-every :class:`~tapescope.feeds.venues.base.VenueProtocol` subclass with a
-non-empty ``venue`` found in the modules of :data:`VENUE_MODULES` is
-registered under that id. A venue module that fails to import is logged and
-skipped, so one broken adapter never takes the others down. Tests and
-plugins add protocols with :func:`register`.
+:data:`VENUES` names, per venue id, the module, the protocol class and (for
+classes serving several venues, like Bybit's categories) the config class
+whose default instance selects the venue. Modules are imported lazily, so a
+venue whose adapter fails to import is reported when it is asked for and
+never takes the other venues down. Tests and plugins add protocols with
+:func:`register`.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tapescope.engine.instrument import parse_market_key
 from tapescope.feeds.venues.base import VenueProtocol
 
-log = logging.getLogger(__name__)
+#: Venue id -> (module under ``tapescope.feeds.venues``, protocol class, config class or "").
+VENUES: dict[str, tuple[str, str, str]] = {
+    "binance-usdm": ("binance", "BinanceUsdmProtocol", ""),
+    "binance-spot": ("binance", "BinanceSpotProtocol", ""),
+    "bybit-linear": ("bybit", "BybitProtocol", "BybitLinearConfig"),
+    "bybit-spot": ("bybit", "BybitProtocol", "BybitSpotConfig"),
+    "okx": ("okx", "OkxProtocol", ""),
+    "kraken": ("kraken", "KrakenProtocol", ""),
+    "coinbase": ("coinbase", "CoinbaseProtocol", ""),
+}
 
-#: Modules under ``tapescope.feeds.venues`` that hold venue protocols.
-VENUE_MODULES: tuple[str, ...] = (
-    "binance",
-    "binance_spot",
-    "binance_usdm",
-    "bybit",
-    "okx",
-    "kraken",
-    "coinbase",
-)
-
-_registry: dict[str, type[VenueProtocol]] = {}
-_discovered = False
+#: Factories added at run time (tests, plugins): venue id -> ``factory(config) -> protocol``.
+_registered: dict[str, Callable[[Any], VenueProtocol]] = {}
 
 
-def register(cls: type[VenueProtocol]) -> type[VenueProtocol]:
-    """Register a protocol class under its ``venue`` id (usable as a decorator).
-
-    Raises:
-        ValueError: the class has no ``venue`` id.
-    """
-    if not cls.venue:
-        raise ValueError(f"{cls.__name__} has no venue id")
-    _registry[cls.venue] = cls
-    return cls
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    for name in VENUE_MODULES:
-        modname = f"tapescope.feeds.venues.{name}"
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                log.warning("venue module %s needs a missing module: %s", modname, exc)
-            continue
-        except Exception:  # a broken adapter must not hide the other venues
-            log.exception("venue module %s failed to import", modname)
-            continue
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, VenueProtocol) and obj.venue and not inspect.isabstract(obj):
-                _registry.setdefault(obj.venue, obj)
+def register(venue: str, factory: Callable[[Any], VenueProtocol]) -> None:
+    """Make ``venue`` available, built by ``factory(config_or_None)``."""
+    _registered[venue] = factory
 
 
 def venues() -> list[str]:
     """Sorted ids of every known venue."""
-    _discover()
-    return sorted(_registry)
+    return sorted(set(VENUES) | set(_registered))
 
 
-def protocol_class(venue: str) -> type[VenueProtocol]:
-    """The protocol class for a venue id.
+def create_protocol(venue: str, config: Any = None) -> VenueProtocol:
+    """A fresh protocol instance for a venue id.
+
+    Args:
+        venue: Venue id, e.g. ``"okx"``.
+        config: The venue's own config dataclass (``[venues.<id>]``), or None for its defaults.
 
     Raises:
         KeyError: unknown venue (the message lists the known ones).
+        ImportError: the venue's adapter module is missing or broken.
     """
-    _discover()
+    if venue in _registered:
+        return _registered[venue](config)
     try:
-        return _registry[venue]
+        modname, clsname, cfgname = VENUES[venue]
     except KeyError:
-        raise KeyError(f"unknown venue {venue!r}; known: {', '.join(sorted(_registry)) or 'none'}") from None
-
-
-def create_protocol(venue: str) -> VenueProtocol:
-    """A fresh protocol instance for a venue id (see :func:`protocol_class`)."""
-    return protocol_class(venue)()
+        raise KeyError(f"unknown venue {venue!r}; known: {', '.join(venues())}") from None
+    module = importlib.import_module(f"tapescope.feeds.venues.{modname}")
+    cls = getattr(module, clsname)
+    if config is None and cfgname:
+        config = getattr(module, cfgname)()
+    return cls(config) if config is not None else cls()
 
 
 def parse_watchlist(entries: str | Iterable[str], default_venue: str) -> list[tuple[str, str]]:
