@@ -224,7 +224,8 @@ class CoinbaseProtocol(VenueProtocol):
         for e in events:
             if type(e) is not dict:
                 raise bad("coinbase", "bad l2 event")
-            key = self._keys.get(e.get("product_id"))  # type: ignore[arg-type]
+            product = e.get("product_id")
+            key = self._keys.get(product) if type(product) is str else None
             if key is None:
                 out.append(Routed(MsgKind.IGNORED))
                 continue
@@ -269,7 +270,8 @@ class CoinbaseProtocol(VenueProtocol):
             for t in trades:
                 if type(t) is not dict:
                     raise bad("coinbase", "bad trade")
-                key = self._keys.get(t.get("product_id"))  # type: ignore[arg-type]
+                product = t.get("product_id")
+                key = self._keys.get(product) if type(product) is str else None
                 if key is None:
                     out.append(Routed(MsgKind.IGNORED))
                     continue

@@ -345,7 +345,7 @@ class KrakenProtocol(VenueProtocol):
             if type(d) is not dict:
                 raise bad("kraken", "bad book item")
             symbol = d.get("symbol")
-            key = self._keys.get(symbol)  # type: ignore[arg-type]
+            key = self._keys.get(symbol) if type(symbol) is str else None
             if key is None:
                 out.append(Routed(MsgKind.IGNORED))
                 continue
@@ -388,7 +388,8 @@ class KrakenProtocol(VenueProtocol):
         for t in require(msg, "data", "kraken", list):
             if type(t) is not dict:
                 raise bad("kraken", "bad trade")
-            key = self._keys.get(t.get("symbol"))  # type: ignore[arg-type]
+            symbol = t.get("symbol")
+            key = self._keys.get(symbol) if type(symbol) is str else None
             if key is None:
                 out.append(Routed(MsgKind.IGNORED))
                 continue

@@ -300,7 +300,8 @@ class OkxProtocol(VenueProtocol):
             return [self._event(msg, event)]
         arg = require(msg, "arg", "okx", dict)
         channel = arg.get("channel")
-        inst = self._instruments.get(arg.get("instId"))  # type: ignore[arg-type]
+        inst_id = arg.get("instId")
+        inst = self._instruments.get(inst_id) if type(inst_id) is str else None
         if inst is None:
             return [Routed(MsgKind.IGNORED)]
         key = inst.key
