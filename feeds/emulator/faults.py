@@ -107,10 +107,22 @@ def _numeric(value: Any) -> bool:
     return False
 
 
+#: (price key, size key) of venues whose levels are objects: Coinbase, Kraken v2.
+_DICT_LEVELS = (("price_level", "new_quantity"), ("price", "qty"))
+
+
+def _level_keys(item: Any) -> tuple[str, str] | None:
+    if isinstance(item, dict):
+        for keys in _DICT_LEVELS:
+            if keys[0] in item and keys[1] in item:
+                return keys
+    return None
+
+
 def _first_level_dicts(node: Any) -> list[dict[str, Any]] | None:
-    """Coinbase-style levels: a list of dicts carrying ``price_level``."""
+    """Object levels (Coinbase ``price_level``/``new_quantity``, Kraken v2 ``price``/``qty``)."""
     if isinstance(node, list):
-        if node and isinstance(node[0], dict) and "price_level" in node[0]:
+        if node and _level_keys(node[0]) is not None:
             return node
         for item in node:
             found = _first_level_dicts(item)
@@ -134,8 +146,9 @@ def wrong_types(text: str) -> str:
     if levels is not None:
         levels[0] = [{"bad": True}, None] + list(levels[0][2:])
     elif (dicts := _first_level_dicts(tree)) is not None:
-        dicts[0]["price_level"] = {"bad": True}
-        dicts[0]["new_quantity"] = None
+        pk, qk = _level_keys(dicts[0])  # type: ignore[misc]
+        dicts[0][pk] = {"bad": True}
+        dicts[0][qk] = None
     elif isinstance(tree, dict):
         for k, v in tree.items():
             if isinstance(v, str):
@@ -153,14 +166,15 @@ def alter_size(data: Any) -> bool:
     Returns:
         True if a size was altered.
     """
+    dicts = _first_level_dicts(data)
+    if dicts is not None:
+        qk = _level_keys(dicts[0])[1]  # type: ignore[index]
+        dicts[0][qk] = _bump(dicts[0][qk])
+        return True
     levels = _first_level_list(data)
     if levels is not None:
         lvl = levels[0]
         lvl[1] = _bump(lvl[1])
-        return True
-    dicts = _first_level_dicts(data)
-    if dicts is not None:
-        dicts[0]["new_quantity"] = _bump(dicts[0]["new_quantity"])
         return True
     return False
 

@@ -97,7 +97,7 @@ class Emulator:
         self._server: Server | None = None
         self._runner: web.AppRunner | None = None
         self._producer: asyncio.Task[None] | None = None
-        self._held: dict[str, ScriptFrame] = {}
+        self._held: dict[str, dict[int, str]] = {}
         self.ws_url = ""
         """``ws://127.0.0.1:PORT`` (set on enter)."""
         self.rest_url = ""
@@ -249,7 +249,9 @@ class Emulator:
             if burst_left > 0:
                 burst_left -= 1
         for held in self._held.values():
-            await self._broadcast(held, [])
+            for session, ws in list(self._sessions.values()):
+                if session.ident in held:
+                    await self._send(session, ws, held[session.ident])
         self._held.clear()
         if self.tail_s > 0:
             await asyncio.sleep(self.tail_s)
@@ -257,19 +259,22 @@ class Emulator:
 
     async def _broadcast(self, frame: ScriptFrame, faults: list[Fault]) -> None:
         kinds = {f.kind for f in faults}
+        sessions = [(s, ws) for s, ws in list(self._sessions.values()) if self.dialect.wants(s, frame)]
         if FaultKind.DROP in kinds:
-            return
-        held = self._held.pop(frame.symbol, None)
-        if FaultKind.REORDER in kinds:
-            self._held[frame.symbol] = frame
+            for session, _ in sessions:
+                self.dialect.on_dropped(session, frame)
             return
         if FaultKind.BAD_CHECKSUM in kinds:
             frame = ScriptFrame(frame.symbol, frame.channel, copy.deepcopy(frame.data), "")
             alter_size(frame.data)
+        if FaultKind.REORDER in kinds:
+            # Rendered now (connection sequence numbers stay those of the true order),
+            # sent after the next frame of the same symbol.
+            self._held[frame.symbol] = {s.ident: self.dialect.render(s, frame) for s, _ in sessions}
+            return
+        held = self._held.pop(frame.symbol, {})
         loop_now = asyncio.get_running_loop().time()
-        for session, ws in list(self._sessions.values()):
-            if not self.dialect.wants(session, frame):
-                continue
+        for session, ws in sessions:
             for f in faults:
                 if f.kind is FaultKind.ERROR:
                     await self._send(session, ws, self.dialect.error_frame(f.text or "Service unavailable"))
@@ -281,8 +286,8 @@ class Emulator:
             await self._send(session, ws, text)
             if FaultKind.DUPLICATE in kinds:
                 await self._send(session, ws, text)
-            if held is not None:
-                await self._send(session, ws, self.dialect.render(session, held))
+            if session.ident in held:
+                await self._send(session, ws, held[session.ident])
             for f in faults:
                 if f.kind is FaultKind.STALL:
                     session.stalled_until = loop_now + f.duration_s if f.duration_s > 0 else math.inf

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,7 +350,7 @@ class Connection:
 
     def _on_error(self, key: str, text: str) -> None:
         self._log_once.warn(self.protocol.venue, "venue error " + problem_kind(text), f"venue error: {text}")
-        slot = self._slot(key) if key else None
+        slot = self._slot(key) if key else self._named_in(text)
         if slot is None:
             self.health.reason = f"venue error: {text}"
             return
@@ -357,6 +358,19 @@ class Connection:
         t = now_ns()
         self._reset(slot, FeedState.DISCONNECTED, f"subscription refused: {text}", t)
         self._schedule(slot, self._resubscribe(slot, self._next_delay(slot, t)))
+
+    def _named_in(self, text: str) -> MarketSlot | None:
+        """The one market of this connection whose venue symbol the error text names, if exactly one.
+
+        Venues name the refused topic in the error text (Bybit ``orderbook.50.BTCUSDT``,
+        OKX ``instId:BTC-USDT``, Binance ``btcusdt@depth``) without a structured key.
+        """
+        found = [
+            slot
+            for sym, slot in self._by_symbol.items()
+            if re.search(rf"(?<![A-Za-z0-9/_-]){re.escape(sym)}(?![A-Za-z0-9/_-])", text, re.IGNORECASE)
+        ]
+        return found[0] if len(found) == 1 else None
 
     def _on_control(self, payload: Any) -> None:
         # Acks, pongs and heartbeats only prove the connection is alive, which

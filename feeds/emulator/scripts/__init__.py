@@ -15,8 +15,12 @@ def dialect_for(venue: str) -> type[Dialect]:
         KeyError: the emulator does not speak this venue.
     """
     from tapescope.feeds.emulator.scripts.binance import BinanceDialect
+    from tapescope.feeds.emulator.scripts.bybit import BybitDialect
+    from tapescope.feeds.emulator.scripts.coinbase import CoinbaseDialect
+    from tapescope.feeds.emulator.scripts.kraken import KrakenDialect
+    from tapescope.feeds.emulator.scripts.okx import OkxDialect
 
-    dialects: list[type[Dialect]] = [BinanceDialect]
+    dialects: list[type[Dialect]] = [BinanceDialect, BybitDialect, OkxDialect, KrakenDialect, CoinbaseDialect]
     for cls in dialects:
         if venue in cls.venues:
             return cls

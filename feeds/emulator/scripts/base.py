@@ -104,6 +104,10 @@ class Dialect(ABC):
     def error_frame(self, text: str) -> str:
         """A venue error frame carrying ``text``."""
 
+    def on_dropped(self, session: Session, frame: ScriptFrame) -> None:
+        """A frame this connection should have had was lost (venues with connection sequences count it)."""
+        return None
+
     def wants(self, session: Session, frame: ScriptFrame) -> bool:
         """Whether this connection subscribed to the frame's channel."""
         return (frame.symbol, frame.channel) in session.subs
@@ -115,3 +119,46 @@ class Dialect(ABC):
             return False
         self.refuse[symbol] = left - 1
         return True
+
+
+class TruthBook:
+    """A venue's true book for the emulator: price -> the level exactly as the venue writes it.
+
+    Keeping the venue's own level (strings and extra fields) lets snapshots and
+    checksums be rebuilt byte-exact from it.
+
+    >>> b = TruthBook()
+    >>> b.put(True, 10.0, ["10.0", "1"]); b.put(True, 9.5, ["9.5", "2"]); b.put(False, 11.0, ["11", "3"])
+    >>> b.put(True, 10.0, None)
+    >>> b.top_bids(5), b.top_asks(5)
+    ([['9.5', '2']], [['11', '3']])
+    """
+
+    __slots__ = ("bids", "asks")
+
+    def __init__(self) -> None:
+        self.bids: dict[float, Any] = {}
+        """Bid price -> level."""
+        self.asks: dict[float, Any] = {}
+        """Ask price -> level."""
+
+    def clear(self) -> None:
+        """Drop every level."""
+        self.bids.clear()
+        self.asks.clear()
+
+    def put(self, bid: bool, price: float, level: Any) -> None:
+        """Set a level, or delete it when ``level`` is None."""
+        side = self.bids if bid else self.asks
+        if level is None:
+            side.pop(price, None)
+        else:
+            side[price] = level
+
+    def top_bids(self, n: int) -> list[Any]:
+        """Best ``n`` bids, best first. ``O(b log b)`` (the emulator is not the hot path)."""
+        return [self.bids[p] for p in sorted(self.bids, reverse=True)[:n]]
+
+    def top_asks(self, n: int) -> list[Any]:
+        """Best ``n`` asks, best first."""
+        return [self.asks[p] for p in sorted(self.asks)[:n]]
