@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -36,7 +35,6 @@ from tapescope.feeds.emulator.faults import (
     DEFAULT_BURST,
     Fault,
     FaultKind,
-    alter_size,
     corrupt_json,
     wrong_types,
 )
@@ -165,14 +163,14 @@ class Emulator:
         self._sessions[ident] = (session, ws)
         try:
             for text in self.dialect.on_connect(session):
-                await ws.send(text)
+                await self._send(session, ws, text)
             if session.subs:
                 self._subscribed.set()
             async for message in ws:
                 self.stats["client_frames"] += 1
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 for reply in self.dialect.on_client_frame(session, text):
-                    await ws.send(reply)
+                    await self._send(session, ws, reply)
                 if session.subs:
                     self._subscribed.set()
         except ConnectionClosed:
@@ -180,15 +178,28 @@ class Emulator:
         finally:
             self._sessions.pop(ident, None)
 
-    async def _send(self, session: Session, ws: ServerConnection, text: str) -> None:
-        loop_now = asyncio.get_running_loop().time()
-        if session.stalled_until >= 0 and loop_now < session.stalled_until:
-            return
-        try:
-            await ws.send(text)
-            self.stats["frames_sent"] += 1
-        except ConnectionClosed:
-            pass
+    async def _send(
+        self,
+        session: Session,
+        ws: ServerConnection,
+        text: str,
+        mutate: Callable[[str], str] | None = None,
+        stamped: bool = False,
+    ) -> None:
+        """Send one message: stamped (sequence) in send order, then mutated by a fault."""
+        async with session.lock:
+            if not stamped:
+                text = self.dialect.stamp(session, text)
+            loop_now = asyncio.get_running_loop().time()
+            if session.stalled_until >= 0 and loop_now < session.stalled_until:
+                return
+            if mutate is not None:
+                text = mutate(text)
+            try:
+                await ws.send(text)
+                self.stats["frames_sent"] += 1
+            except ConnectionClosed:
+                pass
 
     # -- REST side -----------------------------------------------------------
 
@@ -251,7 +262,7 @@ class Emulator:
         for held in self._held.values():
             for session, ws in list(self._sessions.values()):
                 if session.ident in held:
-                    await self._send(session, ws, held[session.ident])
+                    await self._send(session, ws, held[session.ident], stamped=True)
         self._held.clear()
         if self.tail_s > 0:
             await asyncio.sleep(self.tail_s)
@@ -265,12 +276,13 @@ class Emulator:
                 self.dialect.on_dropped(session, frame)
             return
         if FaultKind.BAD_CHECKSUM in kinds:
-            frame = ScriptFrame(frame.symbol, frame.channel, copy.deepcopy(frame.data), "")
-            alter_size(frame.data)
+            frame = self.dialect.corrupt_size(frame)
         if FaultKind.REORDER in kinds:
             # Rendered now (connection sequence numbers stay those of the true order),
             # sent after the next frame of the same symbol.
-            self._held[frame.symbol] = {s.ident: self.dialect.render(s, frame) for s, _ in sessions}
+            self._held[frame.symbol] = {
+                s.ident: self.dialect.stamp(s, self.dialect.render(s, frame)) for s, _ in sessions
+            }
             return
         held = self._held.pop(frame.symbol, {})
         loop_now = asyncio.get_running_loop().time()
@@ -279,15 +291,16 @@ class Emulator:
                 if f.kind is FaultKind.ERROR:
                     await self._send(session, ws, self.dialect.error_frame(f.text or "Service unavailable"))
             text = self.dialect.render(session, frame)
+            mutate = None
             if FaultKind.CORRUPT_JSON in kinds:
-                text = corrupt_json(text)
+                mutate = corrupt_json
             elif FaultKind.WRONG_TYPES in kinds:
-                text = wrong_types(text)
-            await self._send(session, ws, text)
+                mutate = wrong_types
+            await self._send(session, ws, text, mutate)
             if FaultKind.DUPLICATE in kinds:
                 await self._send(session, ws, text)
             if session.ident in held:
-                await self._send(session, ws, held[session.ident])
+                await self._send(session, ws, held[session.ident], stamped=True)
             for f in faults:
                 if f.kind is FaultKind.STALL:
                     session.stalled_until = loop_now + f.duration_s if f.duration_s > 0 else math.inf

@@ -12,9 +12,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
+
+from tapescope.feeds.emulator.faults import alter_size
 
 
 @dataclass(slots=True)
@@ -64,6 +68,8 @@ class Session:
     """Loop time until which nothing is sent (``inf``: stalled for good; negative: not stalled)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Dialect-specific per-connection state."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises sends, so per-connection sequence numbers go out in order."""
 
 
 class Dialect(ABC):
@@ -103,6 +109,16 @@ class Dialect(ABC):
     @abstractmethod
     def error_frame(self, text: str) -> str:
         """A venue error frame carrying ``text``."""
+
+    def corrupt_size(self, frame: ScriptFrame) -> ScriptFrame:
+        """A copy of ``frame`` with one size altered (``BAD_CHECKSUM``); default: its first level."""
+        data = copy.deepcopy(frame.data)
+        alter_size(data)
+        return ScriptFrame(frame.symbol, frame.channel, data, "")
+
+    def stamp(self, session: Session, text: str) -> str:
+        """Finish a message at the moment it is sent (per-connection sequence numbers); default as is."""
+        return text
 
     def on_dropped(self, session: Session, frame: ScriptFrame) -> None:
         """A frame this connection should have had was lost (venues with connection sequences count it)."""

@@ -44,11 +44,22 @@ class CoinbaseDialect(Dialect):
         """product_id -> true book (levels ``[price, qty]`` strings)."""
         self.times: dict[str, tuple[str, str]] = {}
         """product_id -> (message timestamp, event_time) of the last book frame."""
+        self.now = next((f.data.get("timestamp", "") for f in script.frames), "") or "1970-01-01T00:00:00Z"
+        """Timestamp of the last frame of the timeline (the venue's clock for acks)."""
 
     def _stamp(self, session: Session, msg: dict[str, Any]) -> str:
-        msg["sequence_num"] = session.sequence
-        session.sequence += 1
+        """Render a message without its sequence number (added by :meth:`stamp` when sent)."""
+        msg.pop("sequence_num", None)
         return orjson.dumps(msg).decode()
+
+    def stamp(self, session: Session, text: str) -> str:
+        """Append the connection's next ``sequence_num`` (sends are serialised per connection)."""
+        n = session.sequence
+        session.sequence += 1
+        if not text.endswith("}"):
+            return text  # not an object (a corrupted frame): still consumes a number
+        return f'{text[:-1]},"sequence_num":{n}}}'
+
 
     def on_connect(self, session: Session) -> list[str]:
         return []
@@ -80,7 +91,7 @@ class CoinbaseDialect(Dialect):
         for (product, _), name in session.subs.items():
             listing.setdefault(name, []).append(product)
         out.append(self._stamp(session, {
-            "channel": "subscriptions", "timestamp": self.times.get(next(iter(self.times), ""), ("", ""))[0],
+            "channel": "subscriptions", "timestamp": self.now,
             "events": [{"subscriptions": listing}],
         }))
         return out + snaps
@@ -105,9 +116,10 @@ class CoinbaseDialect(Dialect):
         session.sequence += 1  # the venue sent it; the client will see the jump
 
     def apply(self, frame: ScriptFrame) -> None:
+        msg = frame.data
+        self.now = msg.get("timestamp") or self.now
         if frame.channel != "book":
             return
-        msg = frame.data
         for ev in msg["events"]:
             product = ev["product_id"]
             book = self.books.get(product)

@@ -138,6 +138,16 @@ class KrakenDialect(Dialect):
                 for p in [p for p in side if p not in kept]:
                     del side[p]
 
+    def corrupt_size(self, frame: ScriptFrame) -> ScriptFrame:
+        """Claim a wrong size for the best bid, which the top-10 checksum always covers."""
+        book = self.books.get(frame.symbol)
+        if frame.channel != "book" or not book or not book.bids:
+            return super().corrupt_size(frame)
+        p, q = book.top_bids(1)[0]
+        item = dict(frame.data["data"][0])
+        item["bids"] = [lv for lv in item["bids"] if lv["price"] != float(p)] + [{"price": float(p), "qty": float(q) + 1}]
+        return ScriptFrame(frame.symbol, frame.channel, {**frame.data, "data": [item]}, "")
+
     def error_frame(self, text: str) -> str:
         return orjson.dumps({"error": text, "success": False}).decode()
 

@@ -104,6 +104,18 @@ class OkxDialect(Dialect):
                 book.put(bid, float(lvl[0]), None if float(lvl[1]) == 0 else list(lvl))
         self.heads[frame.symbol] = {"ts": item.get("ts", "0"), "seqId": item.get("seqId")}
 
+    def corrupt_size(self, frame: ScriptFrame) -> ScriptFrame:
+        """Claim a wrong size for the best bid, which every checksum covers (deep levels may not be)."""
+        book = self.books.get(frame.symbol)
+        if frame.channel != "book" or not book or not book.bids:
+            return super().corrupt_size(frame)
+        best = list(book.top_bids(1)[0])
+        best[1] = f"{float(best[1]) + 1:g}"
+        msg = {**frame.data, "data": [dict(frame.data["data"][0])]}
+        item = msg["data"][0]
+        item["bids"] = [lv for lv in item.get("bids", []) if float(lv[0]) != float(best[0])] + [best]
+        return ScriptFrame(frame.symbol, frame.channel, msg, "")
+
     def error_frame(self, text: str) -> str:
         return orjson.dumps({"event": "error", "code": "50001", "msg": text, "connId": "emu"}).decode()
 
