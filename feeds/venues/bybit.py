@@ -38,7 +38,7 @@ from tapescope.engine.events import (
 )
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
-from tapescope.feeds.venues.base import BadMessage, MsgKind, Routed, SyncOutput, VenueProtocol
+from tapescope.feeds.venues.base import MsgKind, Routed, SyncOutput, VenueProtocol
 from tapescope.feeds.venues.common import (
     SyncBase,
     bad,
@@ -364,7 +364,6 @@ def bybit_protocol(
 
 
 __all__ = [
-    "BadMessage",
     "BybitDepth",
     "BybitLinearConfig",
     "BybitProtocol",

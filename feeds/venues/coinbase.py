@@ -207,8 +207,9 @@ class CoinbaseProtocol(VenueProtocol):
             gap = CoinbaseGap(last + 1, seq, ts)
             out = [Routed(MsgKind.DEPTH, key, gap) for key in self._keys.values()]
         # Advance before parsing the body: a malformed frame still counts as received,
-        # so it is not reported a second time as a gap by the next frame.
-        self.last_seq = seq
+        # so it is not reported a second time as a gap by the next frame. A late or
+        # repeated frame does not move the count backwards (one reorder, not three gaps).
+        self.last_seq = seq if seq == 0 or last is None else max(last, seq)
         if channel == "l2_data":
             out += self._l2(events, seq, ts)
         elif channel == TRADES:

@@ -23,11 +23,11 @@ from sortedcontainers import SortedDict
 from tapescope.engine.events import NS_PER_S, FeedState, Level, StatusChange
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
-from tapescope.feeds.sanitize import sanitize, sanitize_symbol
+from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput
 
-#: A decimal number as venues write it: digits, optional fraction, optional exponent, no sign.
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?").fullmatch
+#: ASCII digits: the first and last character of every numeric string.
+_DIGITS = frozenset("0123456789")
 #: RFC 3339 UTC time with optional fraction (any number of digits) and ``Z`` or ``+00:00``.
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?(?:[Zz]|\+00:?00)"
@@ -60,14 +60,27 @@ def bad(venue: str, what: str, value: object = None, key: str = "") -> BadMessag
 def number(value: object) -> float | None:
     """A finite non-negative number from a decimal string or JSON number, else ``None``.
 
+    Strings must be plain ASCII decimals as venues write them: ``float()``'s
+    extras (signs, spaces, ``_`` separators, ``inf``/``nan``, non-ASCII digits)
+    are refused.
+
     >>> number("65114.20"), number(3), number("1e-8"), number("-1"), number("nan"), number(True)
     (65114.2, 3.0, 1e-08, None, None, None)
+    >>> number("1_0"), number(" 1"), number("1e999"), number("0.10")
+    (None, None, None, 0.1)
     """
     tv = type(value)
     if tv is str:
-        if not _NUMBER(value):  # type: ignore[arg-type]
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except ValueError:
             return None
-        v = float(value)  # type: ignore[arg-type]
+        # Cheaper than a regex: the first and last characters must be ASCII digits
+        # (rules out signs, spaces, "inf", "nan", "1."), and no "_" or non-ASCII digit inside.
+        if not (
+            value[0] in _DIGITS and value[-1] in _DIGITS and value.isascii() and "_" not in value
+        ):  # type: ignore[index,union-attr,operator]
+            return None
     elif tv is float or tv is int or tv is Decimal:
         v = float(value)  # type: ignore[arg-type]
     else:
@@ -342,8 +355,3 @@ class StrBook:
             [(p, float(s[1])) for p, s in self.bids.items()],
             [(p, float(s[1])) for p, s in self.asks.items()],
         )
-
-
-def symbol_text(symbol: object) -> str:
-    """A network symbol made safe for a message (re-exported for the adapters)."""
-    return sanitize_symbol(symbol)

@@ -209,6 +209,8 @@ class KrakenProtocol(VenueProtocol):
         self._keys: dict[str, str] = {}
         self.precision: dict[str, tuple[int, int]] = {}
         """Pair -> (price_precision, qty_precision) used to format v2 numbers."""
+        self._from_venue: set[str] = set()
+        self._warned: set[str] = set()
         self._req = 0
 
     # -- subscription ------------------------------------------------------
@@ -334,6 +336,7 @@ class KrakenProtocol(VenueProtocol):
                 pp, qp = p.get("price_precision"), p.get("qty_precision")
                 if type(pp) is int and type(qp) is int and 0 <= pp <= 18 and 0 <= qp <= 18:
                     self.precision[p["symbol"]] = (pp, qp)
+                    self._from_venue.add(p["symbol"])
         return Routed(MsgKind.CONTROL, "", {"channel": "instrument"})
 
     def _book(self, msg: dict[str, Any]) -> list[Routed]:
@@ -350,6 +353,15 @@ class KrakenProtocol(VenueProtocol):
                 out.append(Routed(MsgKind.IGNORED))
                 continue
             pp, qp = self.precision[symbol]  # type: ignore[index]
+            if symbol not in self._from_venue and symbol not in self._warned:
+                # Precisions guessed from tick/lot: a wrong guess shows up as checksum failures.
+                self._warned.add(symbol)  # type: ignore[arg-type]
+                log.warning(
+                    "kraken: book for %s before its instrument precisions; using tick/lot (%d, %d)",
+                    key,
+                    pp,
+                    qp,
+                )
             checksum = d.get("checksum")
             if type(checksum) is not int or not 0 <= checksum < 2**32:
                 raise bad("kraken", "bad checksum", checksum, key)

@@ -26,6 +26,7 @@ import orjson
 from tapescope.engine.events import NS_PER_S, Aggressor, Trade
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
+from tapescope.feeds.sanitize import sanitize_symbol
 from tapescope.feeds.venues.base import MsgKind, Routed, VenueProtocol
 from tapescope.feeds.venues.common import bad, error_text, integer, loads, price, size
 from tapescope.feeds.venues.kraken import DEPTHS, KrakenDepth, KrakenSync
@@ -140,7 +141,12 @@ class KrakenV1Protocol(VenueProtocol):
             return Routed(
                 MsgKind.ERROR,
                 "",
-                error_text("kraken", event, msg.get("pair"), msg.get("errorMessage")),
+                error_text(
+                    "kraken",
+                    event,
+                    sanitize_symbol(msg["pair"]) if "pair" in msg else "",
+                    msg.get("errorMessage"),
+                ),
             )
         if event in ("heartbeat", "systemStatus", "subscriptionStatus", "pong"):
             return Routed(

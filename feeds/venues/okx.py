@@ -34,7 +34,6 @@ from tapescope.engine.events import (
     Aggressor,
     BookDelta,
     BookSnapshot,
-    FeedState,
     Level,
     OpenInterest,
     Trade,
@@ -405,4 +404,4 @@ class OkxProtocol(VenueProtocol):
         return out
 
 
-__all__ = ["OkxConfig", "OkxDepth", "OkxProtocol", "OkxSync", "FeedState"]
+__all__ = ["OkxConfig", "OkxDepth", "OkxProtocol", "OkxSync"]

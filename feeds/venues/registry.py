@@ -1,69 +1,92 @@
-"""Venue id -> protocol factory, and parsing of ``venue:SYMBOL`` market keys.
+"""Venue id -> settings dataclass and protocol factory, and ``venue:SYMBOL`` parsing.
 
-:data:`VENUES` names, per venue id, the module, the protocol class and (for
-classes serving several venues, like Bybit's categories) the config class
-whose default instance selects the venue. Modules are imported lazily, so a
-venue whose adapter fails to import is reported when it is asked for and
-never takes the other venues down. Tests and plugins add protocols with
+The live layer reads a ``[venues.<id>]`` config section into the settings
+class and builds **one protocol object per websocket connection** with
+:func:`make_protocol` (Coinbase's sequence check is per connection; the
+others are cheap, so the rule is uniform). Tests and plugins add venues with
 :func:`register`.
+
+>>> make_protocol("okx").venue, make_protocol("bybit-spot").ws_url
+('okx', 'wss://stream.bybit.com/v5/public/spot')
+>>> settings_class("kraken").__name__
+'KrakenConfig'
+>>> sorted(VENUES)[:3]
+['binance-spot', 'binance-usdm', 'bybit-linear']
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapescope.engine.instrument import parse_market_key
 from tapescope.feeds.venues.base import VenueProtocol
+from tapescope.feeds.venues.binance import (
+    BinanceSpotConfig,
+    BinanceSpotProtocol,
+    BinanceUsdmConfig,
+    BinanceUsdmProtocol,
+)
+from tapescope.feeds.venues.bybit import BybitLinearConfig, BybitProtocol, BybitSpotConfig
+from tapescope.feeds.venues.coinbase import CoinbaseConfig, CoinbaseProtocol
+from tapescope.feeds.venues.kraken import KrakenConfig, KrakenProtocol
+from tapescope.feeds.venues.okx import OkxConfig, OkxProtocol
 
-#: Venue id -> (module under ``tapescope.feeds.venues``, protocol class, config class or "").
-VENUES: dict[str, tuple[str, str, str]] = {
-    "binance-usdm": ("binance", "BinanceUsdmProtocol", ""),
-    "binance-spot": ("binance", "BinanceSpotProtocol", ""),
-    "bybit-linear": ("bybit", "BybitProtocol", "BybitLinearConfig"),
-    "bybit-spot": ("bybit", "BybitProtocol", "BybitSpotConfig"),
-    "okx": ("okx", "OkxProtocol", ""),
-    "kraken": ("kraken", "KrakenProtocol", ""),
-    "coinbase": ("coinbase", "CoinbaseProtocol", ""),
+#: Venue id -> (settings dataclass, factory taking an instance of it).
+VENUES: dict[str, tuple[type, Callable[[Any], VenueProtocol]]] = {
+    "binance-usdm": (BinanceUsdmConfig, BinanceUsdmProtocol),
+    "binance-spot": (BinanceSpotConfig, BinanceSpotProtocol),
+    "bybit-linear": (BybitLinearConfig, BybitProtocol),
+    "bybit-spot": (BybitSpotConfig, BybitProtocol),
+    "okx": (OkxConfig, OkxProtocol),
+    "kraken": (KrakenConfig, KrakenProtocol),
+    "coinbase": (CoinbaseConfig, CoinbaseProtocol),
 }
 
-#: Factories added at run time (tests, plugins): venue id -> ``factory(config) -> protocol``.
-_registered: dict[str, Callable[[Any], VenueProtocol]] = {}
 
-
-def register(venue: str, factory: Callable[[Any], VenueProtocol]) -> None:
-    """Make ``venue`` available, built by ``factory(config_or_None)``."""
-    _registered[venue] = factory
+def register(venue: str, settings_cls: type, factory: Callable[[Any], VenueProtocol]) -> None:
+    """Make ``venue`` available: ``factory(settings_cls_instance)`` builds its protocol."""
+    VENUES[venue] = (settings_cls, factory)
 
 
 def venues() -> list[str]:
     """Sorted ids of every known venue."""
-    return sorted(set(VENUES) | set(_registered))
+    return sorted(VENUES)
 
 
-def create_protocol(venue: str, config: Any = None) -> VenueProtocol:
-    """A fresh protocol instance for a venue id.
-
-    Args:
-        venue: Venue id, e.g. ``"okx"``.
-        config: The venue's own config dataclass (``[venues.<id>]``), or None for its defaults.
+def settings_class(venue: str) -> type:
+    """The frozen settings dataclass of ``[venues.<venue>]``.
 
     Raises:
-        KeyError: unknown venue (the message lists the known ones).
-        ImportError: the venue's adapter module is missing or broken.
+        KeyError: unknown venue id.
     """
-    if venue in _registered:
-        return _registered[venue](config)
+    return VENUES[venue][0]
+
+
+def make_protocol(venue: str, settings: Any = None) -> VenueProtocol:
+    """A fresh protocol object for one connection to ``venue``.
+
+    Args:
+        venue: venue id, e.g. ``"bybit-linear"``.
+        settings: an instance of :func:`settings_class` (defaults when ``None``).
+
+    Raises:
+        KeyError: unknown venue id (the message lists the known ones).
+        TypeError: ``settings`` is not that venue's settings class.
+    """
     try:
-        modname, clsname, cfgname = VENUES[venue]
+        cls, factory = VENUES[venue]
     except KeyError:
         raise KeyError(f"unknown venue {venue!r}; known: {', '.join(venues())}") from None
-    module = importlib.import_module(f"tapescope.feeds.venues.{modname}")
-    cls = getattr(module, clsname)
-    if config is None and cfgname:
-        config = getattr(module, cfgname)()
-    return cls(config) if config is not None else cls()
+    if settings is None:
+        settings = cls()
+    elif not isinstance(settings, cls):
+        raise TypeError(f"{venue} takes {cls.__name__}, not {type(settings).__name__}")
+    return factory(settings)
+
+
+#: Older name of :func:`make_protocol`, used by the live layer.
+create_protocol = make_protocol
 
 
 def parse_watchlist(entries: str | Iterable[str], default_venue: str) -> list[tuple[str, str]]:

@@ -402,3 +402,23 @@ def test_capture_mutations_are_detected_and_recovered_by_next_snapshot(
         for k in driver.health
         if k != key
     )
+
+
+def test_a_full_connection_stays_inside_bybit_args_limits() -> None:
+    """Spot: at most 10 args per request; any public connection: args under 21,000 characters."""
+    for venue in ("bybit-linear", "bybit-spot"):
+        proto = bybit_protocol(venue)
+        symbols = [f"1000000BABYDOGE{i:03d}USDT" for i in range(proto.max_symbols_per_connection)]
+        args = [a for f in proto.subscribe_frames(symbols) for a in orjson.loads(f)["args"]]
+        assert all(len(orjson.loads(f)["args"]) <= 10 for f in proto.subscribe_frames(symbols))
+        assert len(orjson.dumps(args)) < 21_000
+
+
+def test_engine_found_crossed_book_is_counted_and_resynced() -> None:
+    driver = OfflineDriver(bybit_protocol("bybit-spot"), [Instrument("bybit-spot", "BTCUSDT")])
+    key = "bybit-spot:BTCUSDT"
+    driver.feed(book_msg("snapshot", 10, [["100", "1"]], [["101", "1"]]), 1)
+    driver.feed(book_msg("delta", 11, [["102", "1"]], []), 2)  # a bid above the ask: impossible
+    h = driver.health[key]
+    assert (h.crossed, h.state, h.gaps) == (1, FeedState.RESYNCING, 0)
+    assert driver.resubscribes == [(2, key)] and "crossed book" in h.reason
