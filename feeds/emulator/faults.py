@@ -47,6 +47,8 @@ class FaultKind(StrEnum):
     """A venue error frame (``text``) is sent before the frame."""
     REFUSE = "refuse"
     """The venue refuses the next ``count`` subscriptions of ``symbol``'s book."""
+    REST_LIMIT = "rest_limit"
+    """The next ``count`` REST requests get HTTP 429 with ``Retry-After: duration_s`` (when > 0)."""
 
 
 @dataclass(frozen=True, slots=True)

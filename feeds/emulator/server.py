@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -87,6 +88,7 @@ class Emulator:
             if f.kind is FaultKind.REFUSE:
                 self.dialect.refuse[f.symbol] = self.dialect.refuse.get(f.symbol, 0) + f.count
                 self.dialect.refuse_text = f.text
+        self._rest_limits = [f for f in self._faults if f.kind is FaultKind.REST_LIMIT]
         self._fired: set[int] = set()
         self._sessions: dict[int, tuple[Session, ServerConnection]] = {}
         self._next_id = 0
@@ -205,6 +207,13 @@ class Emulator:
 
     async def _rest(self, request: web.Request) -> web.Response:
         self.stats["rest_requests"] += 1
+        for i, f in enumerate(self._rest_limits):
+            if f.count > 0:
+                self._rest_limits[i] = Fault(f.kind, f.at, f.symbol, f.count - 1, f.duration_s, f.text)
+                self.stats["faults_fired"] += 1
+                headers = {"Retry-After": f"{f.duration_s:g}"} if f.duration_s > 0 else {}
+                body = orjson.dumps({"code": -1003, "msg": f.text or "Too many requests"})
+                return web.Response(status=429, body=body, content_type="application/json", headers=headers)
         status, body = self.dialect.rest(request.path, dict(request.query))
         return web.Response(status=status, body=body, content_type="application/json")
 
@@ -213,7 +222,7 @@ class Emulator:
     def _due(self, frame: ScriptFrame, index: int, per_symbol: int) -> list[tuple[int, Fault]]:
         out = []
         for i, f in enumerate(self._faults):
-            if i in self._fired or f.kind is FaultKind.REFUSE:
+            if i in self._fired or f.kind in (FaultKind.REFUSE, FaultKind.REST_LIMIT):
                 continue
             if f.symbol and f.symbol != frame.symbol:
                 continue

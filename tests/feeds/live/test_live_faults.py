@@ -169,3 +169,53 @@ async def test_raw_tap_sees_every_frame(mini_protocol, book_sink, kind):
     async with session(mini_protocol, book_sink, [Fault(kind, at=100)], n_events=400) as (emu, feed, _):
         await converged(emu, feed, book_sink)
         assert book_sink.raw == sum(c.messages for c in feed.connection_health())
+
+
+async def test_rest_rate_limit_is_respected_then_recovers(mini_protocol, book_sink):
+    fault = Fault(FaultKind.REST_LIMIT, count=2, duration_s=0.2)
+    async with session(mini_protocol, book_sink, [fault], n_events=3000) as (emu, feed, _):
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await wait_until(lambda: feed.symbol_health()[0].state is FeedState.LIVE)
+        # two refusals, each asking for 0.2 s: the feed waited at least that long twice
+        assert loop.time() - t0 >= 0.4
+        assert emu.stats["rest_requests"] == 3
+        await converged(emu, feed, book_sink)
+        assert emu.stats["faults_fired"] == 2
+
+
+async def test_unreachable_rest_endpoint_keeps_retrying(mini_protocol, book_sink):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    script = generate("binance-usdm", ["BTCUSDT"], 3000, seed=11, trade_every=0)
+    async with Emulator("binance-usdm", script, rate=3000) as emu:
+        feed = LiveFeed({"binance-usdm": VenueEndpoint(emu.ws_url, f"http://127.0.0.1:{dead}")}, [KEY],
+                        settings=SETTINGS, protocols={"binance-usdm": mini_protocol()}, seed=2)
+        task = asyncio.create_task(feed.run(book_sink))
+        try:
+            await wait_until(lambda: "snapshot request failed" in feed.symbol_health()[0].reason, 3)
+            h = feed.symbol_health()[0]
+            assert h.state is FeedState.SYNCING and h.next_retry_ns > 0 and "retry in" in h.reason
+            await asyncio.sleep(0.5)
+            assert not task.done()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def test_app_pings_are_sent_at_the_protocol_interval(mini_protocol, book_sink):
+    class Pinging(mini_protocol):
+        app_ping_interval_s = 0.1
+
+        def app_ping_frame(self) -> str:
+            return '{"method":"LIST_SUBSCRIPTIONS","id":99}'
+
+    async with session(Pinging, book_sink, [], n_events=3000, rate=2000) as (emu, feed, _):
+        await asyncio.sleep(0.65)
+        # one SUBSCRIBE, then a ping every 0.1 s
+        assert 5 <= emu.stats["client_frames"] - 1 <= 7
+        assert feed.connection_health()[0].malformed == 0  # the answers decode as control frames

@@ -137,3 +137,36 @@ async def test_coinbase_capture_with_a_lost_frame(shared_data):
     assert all(health[k].resyncs == 1 for k in keys)
     assert all(FeedState.RESYNCING in tap.states[k] for k in keys)
     assert hub.markets["coinbase:BTC-USD"].book.depth()[0] > 100
+
+
+@pytest.mark.shared_data
+async def test_one_feed_mixing_two_venues(shared_data):
+    from tapescope.feeds.emulator.scripts.binance import generate
+    from tapescope.feeds.venues.binance import BinanceUsdmConfig
+
+    okx_script = okx.load_cryptofeed(str(shared_data / "okx" / "OKX.ws.1.0"))
+    bin_script = generate("binance-usdm", ["BTCUSDT", "ETHUSDT"], 500, seed=2)
+    keys = ["binance-usdm:BTCUSDT", "okx:BTC-USDT", "binance-usdm:ETHUSDT"]
+    async with Emulator("okx", okx_script, rate=1000) as e_okx, Emulator("binance-usdm", bin_script, rate=2000) as e_bin:
+        configs = {
+            "okx": OkxConfig(ws_url=e_okx.ws_url, open_interest=False),
+            "binance-usdm": BinanceUsdmConfig(ws_url=e_bin.ws_url, rest_url=e_bin.rest_url),
+        }
+        feed = LiveFeed(configs, ",".join(keys), settings=SETTINGS, seed=1)
+        assert feed.name == "live" and [i.key for i in feed.instruments] == keys
+        assert [c.conn_id for c in feed.connections] == ["binance-usdm#0", "okx#0"]
+        hub = Hub(feed.instruments, on_invalid=feed.request_resync)
+        task = asyncio.create_task(feed.run(StateTap(hub)))
+        emus = {"okx": e_okx, "binance-usdm": e_bin}
+        try:
+            await e_okx.wait_done(8)
+            await e_bin.wait_done(8)
+            async with asyncio.timeout(5):
+                while not all(matches(hub, emus[k.split(":")[0]], k) for k in keys):
+                    await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert [h.key for h in feed.symbol_health()] == keys
+    assert all(h.state is FeedState.LIVE for h in feed.symbol_health())
