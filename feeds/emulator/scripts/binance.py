@@ -261,7 +261,7 @@ def generate(
     state: dict[str, dict[str, Any]] = {}
     snaps: dict[str, Any] = {}
     for i, sym in enumerate(symbols):
-        mid = 100 * (i + 1)
+        mid = 10_000 * (i + 1)
         bids = {mid - k: rng.randint(1, 50) for k in range(1, levels + 1)}
         asks = {mid + k: rng.randint(1, 50) for k in range(1, levels + 1)}
         last = 1000 + i
@@ -285,14 +285,19 @@ def generate(
             for _ in range(rng.randint(1, 4)):
                 side_bid = rng.random() < 0.5
                 book, upd = (bids, b_upd) if side_bid else (asks, a_upd)
-                # Prices stay on their own side of the touch so the book never crosses.
-                p = (best_bid - rng.randint(0, 5)) if side_bid else (best_ask + rng.randint(0, 5))
+                # Quotes may improve into the spread or rest behind the touch, so the
+                # mid wanders both ways; they never reach the other side (no cross).
+                if side_bid:
+                    p = min(best_bid + rng.randint(-5, 2), best_ask - 1)
+                else:
+                    p = max(best_ask + rng.randint(-2, 5), best_bid + 1)
                 q = 0 if (rng.random() < 0.25 and len(book) > 5) else rng.randint(1, 80)
                 if q == 0:
                     book.pop(p, None)
                 else:
                     book[p] = q
                 upd.append([f"{p:.2f}", f"{q:.3f}"])
+                best_bid, best_ask = max(bids), min(asks)
             first = st["u"] + 1
             u = st["u"] + rng.randint(1, 5)
             data: dict[str, Any] = {"e": "depthUpdate", "E": t_ms, "s": sym, "U": first, "u": u}

@@ -149,8 +149,9 @@ async def test_refused_subscription_is_retried(mini_protocol, book_sink):
         reasons = book_sink.reasons[KEY]
         assert "subscription refused: Invalid request: stream btcusdt@depth@100ms refused" in reasons
         assert emu.dialect.refuse["BTCUSDT"] == 0
-        # subscribe, then (unsubscribe + subscribe) once per refusal
-        assert emu.stats["client_frames"] == 5
+        # subscribe, then (unsubscribe + subscribe) once per refusal (more only if a
+        # loaded machine stalled the stream and the feed reconnected)
+        assert emu.stats["client_frames"] >= 5
 
 
 async def test_engine_requested_resync(mini_protocol, book_sink):
