@@ -110,7 +110,8 @@ class LiveFeed(Feed):
             vcfg = None if ep is not None else cfg
             ep = ep or VenueEndpoint()
             first = given or create_protocol(venue, vcfg)
-            limit = ep.max_symbols_per_connection or first.max_symbols_per_connection
+            # An override may lower the venue's limit, never raise it (the venue would refuse).
+            limit = min(ep.max_symbols_per_connection or first.max_symbols_per_connection, first.max_symbols_per_connection)
             for i, chunk in enumerate(split_symbols(venue_insts, limit)):
                 # One protocol object per socket: decoders may keep per-connection
                 # state (Coinbase's connection-wide sequence_num).

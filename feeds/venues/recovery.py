@@ -81,11 +81,13 @@ class MarketSlot:
     epoch: int = 0
     """Bumped on every reset; answers to requests made in an older epoch are dropped."""
     attempt: int = 0
-    """Resync attempts since the book was last LIVE (drives the per-market backoff)."""
+    """Resync requests in a row (drives the per-market backoff; reset after a quiet period or a reconnect)."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     """Pending snapshot fetch or resubscribe."""
     fetching: bool = False
     """Whether ``task`` is a REST snapshot fetch (not a resubscribe)."""
+    last_request_ns: int = 0
+    """When the last snapshot or resubscribe was requested (local ns)."""
 
 
 class MarketRecovery:
@@ -124,12 +126,16 @@ class MarketRecovery:
         sink = self._sink
         assert sink is not None
         h = slot.health
+        epoch = slot.epoch
         for ev in out.events:
             if type(ev) is BookDelta or type(ev) is BookSnapshot:
                 self._latency(h, recv, ev.ts)
             sink.on_event(ev)
+            if slot.epoch != epoch:
+                # The sink (the engine, on a crossed book) asked for a resync while we
+                # delivered: the rest of this output belongs to the discarded book.
+                return
         if h.state is FeedState.LIVE:
-            slot.attempt = 0
             h.next_retry_ns = 0
         if out.need_snapshot:
             pending = slot.task is not None and not slot.task.done() and slot.task is not asyncio.current_task()
@@ -192,9 +198,17 @@ class MarketRecovery:
         return True
 
     def _next_delay(self, slot: MarketSlot, t: int) -> float:
-        """Delay before this market's next resync attempt: none the first time, then backoff."""
+        """Delay before this market's next resync attempt: none the first time, then backoff.
+
+        The attempt count falls back to 0 only after a quiet period of twice the
+        longest backoff, so a book that breaks again right after each resync
+        (a venue bug, a broken checksum) backs off instead of hammering the venue.
+        """
+        if slot.attempt and t - slot.last_request_ns > 2 * self.backoff.max * 1e9:
+            slot.attempt = 0
         delay = 0.0 if slot.attempt == 0 else self.backoff.delay(slot.attempt - 1)
         slot.attempt += 1
+        slot.last_request_ns = t
         slot.health.next_retry_ns = t + int(delay * 1e9) if delay else 0
         return delay
 

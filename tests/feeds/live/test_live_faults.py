@@ -220,3 +220,44 @@ async def test_app_pings_are_sent_at_the_protocol_interval(mini_protocol, book_s
         # one SUBSCRIBE, then a ping every 0.1 s
         assert 5 <= emu.stats["client_frames"] - 1 <= 7
         assert feed.connection_health()[0].malformed == 0  # the answers decode as control frames
+
+
+@pytest.mark.parametrize("at", [1, 200])  # 1: the bridging diff, delivered with the snapshot and LIVE
+async def test_resync_requested_by_the_sink_mid_delivery_drops_the_rest(mini_protocol, book_sink, at):
+    """The engine calls request_resync from inside on_event (crossed book): nothing of the
+    discarded book may follow, in particular no stale delta and no stale LIVE."""
+    script = generate("binance-usdm", ["BTCUSDT"], 1500, seed=11, trade_every=0)
+    seen: list[tuple[str, object]] = []
+
+    class CrossingSink(type(book_sink)):
+        def __init__(self) -> None:
+            super().__init__()
+            self.deltas = 0
+            self.feed = None
+
+        def on_event(self, ev) -> None:
+            super().on_event(ev)
+            seen.append((type(ev).__name__, getattr(ev, "state", None)))
+            if type(ev).__name__ == "BookDelta":
+                self.deltas += 1
+                if self.deltas == at:
+                    self.feed.request_resync(KEY, "crossed book")
+
+    sink = CrossingSink()
+    async with Emulator("binance-usdm", script, rate=3000) as emu:
+        feed = LiveFeed({"binance-usdm": VenueEndpoint(emu.ws_url, emu.rest_url)}, [KEY],
+                        settings=SETTINGS, protocols={"binance-usdm": mini_protocol()}, seed=2)
+        sink.feed = feed
+        task = asyncio.create_task(feed.run(sink))
+        try:
+            await converged(emu, feed, sink)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    i = next(n for n, (kind, _) in enumerate(seen) if kind == "BookDelta" and sum(k == "BookDelta" for k, _ in seen[: n + 1]) == at)
+    assert seen[i + 1] == ("StatusChange", FeedState.RESYNCING)
+    j = next(n for n in range(i + 1, len(seen)) if seen[n][0] == "BookSnapshot")
+    assert all(kind == "StatusChange" for kind, _ in seen[i + 1 : j])
+    assert ("StatusChange", FeedState.LIVE) not in seen[i + 1 : j]
+    assert feed.symbol_health()[0].crossed == 1
