@@ -15,13 +15,23 @@ Limits (Binance docs, read from stored copies): spot allows 1024 streams per
 connection and 5 incoming messages per second; USD-M futures pages have said
 200 streams per connection (the newest copy says 1024) and 10 incoming
 messages per second, so the futures default stays at the conservative 200.
+Connect URLs longer than about 8000 characters are refused, so long stream
+lists switch to SUBSCRIBE frames automatically.
+
+USD-M routing (Binance "Important WebSocket Change Notice", legacy unrouted
+URLs retired 2026-04-23): ``wss://fstream.binance.com/public`` carries the
+high-frequency streams (``@depth``, ``@bookTicker``, and ``@trade`` per
+third-party clients), ``/market`` the rest (``@aggTrade``, ``@markPrice``,
+klines). A connection receives only its own path's streams, silently, so the
+default puts ``@depth`` and ``@trade`` together on ``/public``; ``aggTrade``
+needs ``trade_ws_url`` (a second connection, :meth:`connect_urls`).
 
 Settings: ``[venues.binance-spot]`` -> :class:`BinanceSpotConfig`,
 ``[venues.binance-usdm]`` -> :class:`BinanceUsdmConfig`.
 
 >>> p = BinanceUsdmProtocol()
 >>> p.connect_url(p.ws_url, ["BTCUSDT", "ETHUSDT"])
-'wss://fstream.binance.com/stream?streams=btcusdt@depth@100ms/btcusdt@aggTrade/ethusdt@depth@100ms/ethusdt@aggTrade'
+'wss://fstream.binance.com/public/stream?streams=btcusdt@depth@100ms/btcusdt@trade/ethusdt@depth@100ms/ethusdt@trade'
 >>> p.snapshot_url(p.rest_url, "BTCUSDT")
 'https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000'
 >>> r = p.decode(b'{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":5,"s":"BTCUSDT","a":9,'
@@ -56,6 +66,9 @@ from tapescope.feeds.venues.binance_sync import BinanceSpotSync, BinanceUsdmSync
 STREAMS_PER_SYMBOL = 2
 #: Most stream names put in one SUBSCRIBE frame (keeps frames well under size limits).
 MAX_PARAMS_PER_FRAME = 200
+#: Longest connect URL used; longer stream lists go in SUBSCRIBE frames instead
+#: (Binance refuses URLs over about 8000 characters).
+MAX_URL_CHARS = 8000
 #: Most symbol keys cached by a protocol (bounds memory against hostile symbol names).
 _KEY_CACHE_MAX = 4096
 
@@ -63,6 +76,7 @@ _DEPTH = MsgKind.DEPTH
 _EVENT = MsgKind.EVENT
 _IGNORED = MsgKind.IGNORED
 _dict = dict
+_loads = orjson.loads
 _str = str
 _int = int
 
@@ -95,16 +109,21 @@ class BinanceSpotConfig:
 class BinanceUsdmConfig:
     """Settings of the Binance USD-M futures adapter (``[venues.binance-usdm]``)."""
 
-    ws_url: str = "wss://fstream.binance.com"
-    """Websocket base URL (``/stream`` is appended)."""
+    ws_url: str = "wss://fstream.binance.com/public"
+    """Websocket base URL (``/stream`` is appended). Since April 2026 Binance routes USD-M
+    streams by path: ``/public`` carries ``@depth``, ``@bookTicker`` and ``@trade``."""
+    trade_ws_url: str = ""
+    """When set (e.g. ``wss://fstream.binance.com/market`` for ``aggTrade``), trades go on
+    their own connection to this URL (see ``connect_urls``); empty: with depth on ``ws_url``."""
     rest_url: str = "https://fapi.binance.com"
     """REST base URL for depth snapshots."""
     depth_limit: int = field(default=1000, metadata={"choices": [5, 10, 20, 50, 100, 500, 1000]})
     """Levels per side asked for in the REST snapshot (1000 costs weight 20)."""
     depth_speed: str = field(default="100ms", metadata={"choices": ["100ms", "250ms", "500ms"]})
     """Diff-depth push interval (``250ms`` is the plain ``@depth`` stream)."""
-    trade_stream: str = field(default="aggTrade", metadata={"choices": ["trade", "aggTrade"]})
-    """Trade stream: ``aggTrade`` (documented) or ``trade`` (undocumented, every fill)."""
+    trade_stream: str = field(default="trade", metadata={"choices": ["trade", "aggTrade"]})
+    """Trade stream: ``trade`` (every fill, ``/public`` path) or ``aggTrade`` (``/market`` path:
+    needs ``trade_ws_url``)."""
     subscribe_mode: str = field(default="url", metadata={"choices": ["url", "frames"]})
     """``url``: streams in the connect URL; ``frames``: SUBSCRIBE frames after connecting."""
     max_streams_per_connection: int = field(default=200, metadata={"min": 2, "max": 1024})
@@ -137,21 +156,42 @@ class _BinanceProtocol(VenueProtocol):
 
     # -- connection -------------------------------------------------------
 
+    @property
+    def split_trades(self) -> bool:
+        """True when trades stream on their own connection (``trade_ws_url`` set)."""
+        return bool(getattr(self.config, "trade_ws_url", ""))
+
     def streams(self, symbols: list[str]) -> list[str]:
-        """Stream names for these venue symbols, two per symbol, in order.
+        """Streams of the main connection for these venue symbols, in order.
+
+        Depth and trades (two per symbol), or depth only when trades are split off.
 
         >>> BinanceSpotProtocol().streams(["BTCUSDT"])
         ['btcusdt@depth@100ms', 'btcusdt@trade']
         """
         out = []
+        trade = "@" + self.config.trade_stream
+        split = self.split_trades
         for s in symbols:
             low = s.lower()
             out.append(low + self._depth_suffix)
-            out.append(f"{low}@{self.config.trade_stream}")
+            if not split:
+                out.append(low + trade)
         return out
 
+    def _use_frames(self, symbols: list[str]) -> bool:
+        if self.config.subscribe_mode == "frames":
+            return True
+        # URL mode, unless the stream list makes the URL too long for Binance. The
+        # base URL is left out (budgeted at 200 characters) so connect_url and
+        # subscribe_frames always agree, whichever base the live layer passes.
+        return sum(len(x) + 1 for x in self.streams(symbols)) > MAX_URL_CHARS - 200
+
     def connect_url(self, base_url: str, symbols: list[str]) -> str:
-        """Combined-stream URL; with ``subscribe_mode = "frames"`` the bare ``/stream``.
+        """Combined-stream URL of the main connection; the bare ``/stream`` in frames mode.
+
+        Frames mode is used when configured, or automatically when the URL would
+        exceed :data:`MAX_URL_CHARS`; :meth:`subscribe_frames` follows the same choice.
 
         Raises:
             ValueError: more symbols than one connection may carry.
@@ -161,9 +201,30 @@ class _BinanceProtocol(VenueProtocol):
                 f"{len(symbols)} symbols exceed {self.max_symbols_per_connection} per {self.venue} connection"
             )
         base = base_url.rstrip("/")
-        if self.config.subscribe_mode == "frames" or not symbols:
+        if not symbols or self._use_frames(symbols):
             return base + "/stream"
         return base + "/stream?streams=" + "/".join(self.streams(symbols))
+
+    def connect_urls(self, base_url: str, symbols: list[str]) -> list[str]:
+        """Every URL to open for these symbols: the main one, plus the trade one when split.
+
+        A live layer that opens only :meth:`connect_url` still gets depth; trades
+        then need ``trade_ws_url`` empty (trades on the main connection).
+
+        >>> p = BinanceUsdmProtocol(BinanceUsdmConfig(trade_stream="aggTrade",
+        ...                                           trade_ws_url="wss://fstream.binance.com/market"))
+        >>> p.connect_urls(p.ws_url, ["BTCUSDT"])  # doctest: +NORMALIZE_WHITESPACE
+        ['wss://fstream.binance.com/public/stream?streams=btcusdt@depth@100ms',
+         'wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade']
+        """
+        urls = [self.connect_url(base_url, symbols)]
+        if self.split_trades and symbols:
+            trade = "@" + self.config.trade_stream
+            urls.append(
+                self.config.trade_ws_url.rstrip("/") + "/stream?streams="
+                + "/".join(s.lower() + trade for s in symbols)
+            )
+        return urls
 
     def _frames(self, method: str, streams: list[str]) -> list[str]:
         return [
@@ -174,13 +235,13 @@ class _BinanceProtocol(VenueProtocol):
         ]
 
     def subscribe_frames(self, symbols: list[str]) -> list[str]:
-        """SUBSCRIBE frames in ``frames`` mode; none in ``url`` mode (streams are in the URL).
+        """SUBSCRIBE frames for the main connection in frames mode; none when streams are in the URL.
 
         >>> p = BinanceSpotProtocol(BinanceSpotConfig(subscribe_mode="frames"))
         >>> p.subscribe_frames(["BTCUSDT"])
         ['{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade"],"id":1}']
         """
-        if self.config.subscribe_mode != "frames" or not symbols:
+        if not symbols or not self._use_frames(symbols):
             return []
         return self._frames("SUBSCRIBE", self.streams(symbols))
 
@@ -206,7 +267,8 @@ class _BinanceProtocol(VenueProtocol):
         key = self._keys.get(sym)
         if key is not None:
             return key
-        if sym.__class__ is not _str or not (sym.isascii() and sym.isalnum()) or len(sym) > 40:
+        # Delivery contracts carry an underscore (BTCUSDT_240927); nothing else is allowed.
+        if sym.__class__ is not _str or not (sym.isascii() and sym.replace("_", "").isalnum()) or len(sym) > 40:
             raise BadMessage(f"bad symbol: {sanitise(sym, 40)}")
         key = self._prefix + sym.upper()
         if len(self._keys) < _KEY_CACHE_MAX:
@@ -221,7 +283,10 @@ class _BinanceProtocol(VenueProtocol):
         Raises:
             BadMessage: malformed frame (bad JSON, missing field, bad number, wrong type).
         """
-        obj = loads(payload)
+        try:
+            obj = _loads(payload)
+        except (orjson.JSONDecodeError, TypeError):
+            obj = loads(payload)  # raises the sanitised BadMessage
         if obj.__class__ is not _dict:
             raise BadMessage("frame is not a JSON object")
         data = obj.get("data")

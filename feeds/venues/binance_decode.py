@@ -153,17 +153,22 @@ def decode_depth(data: dict) -> BinanceDepth:
         BadMessage: missing or mistyped fields, bad levels, ``U > u``.
         KeyError: a required field is absent (the caller turns it into BadMessage).
     """
-    E = _id(data, "E")
-    U = _id(data, "U")
-    u = _id(data, "u")
-    if U > u:
-        raise BadMessage(f"depth U={U} > u={u}")
+    E = data["E"]
+    U = data["U"]
+    u = data["u"]
     pu = data.get("pu", -1)
-    if pu.__class__ is not _int:
-        raise BadMessage(f"bad pu: {sanitise(pu, 40)}")
     T = data.get("T", E)
-    if T.__class__ is not _int:
-        raise BadMessage(f"bad T: {sanitise(T, 40)}")
+    # One combined test on the hot path; the slow path below names the culprit.
+    if (
+        E.__class__ is not _int or U.__class__ is not _int or u.__class__ is not _int
+        or pu.__class__ is not _int or T.__class__ is not _int or E < 0 or U < 0 or U > u
+    ):
+        for name in ("E", "U", "u"):
+            _id(data, name)
+        for name, v in (("pu", pu), ("T", T)):
+            if v.__class__ is not _int:
+                raise BadMessage(f"bad {name}: {sanitise(v, 40)}")
+        raise BadMessage(f"depth U={U} > u={u}")
     return BinanceDepth(E, T, U, u, pu, parse_levels(data["b"], "b"), parse_levels(data["a"], "a"))
 
 

@@ -113,21 +113,20 @@ class _BinanceSync(BookSync):
         ts = msg.E * MS_TO_NS
         h.venue_latency_ns = recv_ns - ts
         self._last_ts = ts
-        out = SyncOutput()
         if h.state == _LIVE:
             prev = self._prev_u
+            if (msg.pu == prev) if self.futures else (msg.U == prev + 1):
+                self._prev_u = msg.u
+                # Hot path: one delta, the output built in one call.
+                return SyncOutput([BookDelta(self.key, ts, recv_ns, msg.bids, msg.asks, msg.u)])
+            h.gaps += 1
+            out = SyncOutput()
             if self.futures:
-                if msg.pu != prev:
-                    h.gaps += 1
-                    self._break(out, f"gap: pu={msg.pu} != prev u={prev}", recv_ns, msg)
-                    return out
-            elif msg.U != prev + 1:
-                h.gaps += 1
+                self._break(out, f"gap: pu={msg.pu} != prev u={prev}", recv_ns, msg)
+            else:
                 self._break(out, f"gap: U={msg.U} != prev u+1={prev + 1}", recv_ns, msg)
-                return out
-            self._prev_u = msg.u
-            out.events.append(BookDelta(self.key, ts, recv_ns, msg.bids, msg.asks, msg.u))
             return out
+        out = SyncOutput()
         if h.state != FeedState.RESYNCING and h.state != FeedState.SYNCING:
             self._status(out, FeedState.SYNCING, "waiting for REST snapshot", recv_ns)
         buf = self._buf
@@ -155,11 +154,22 @@ class _BinanceSync(BookSync):
 
         Runtime complexity: ``O(n + b)`` for ``n`` snapshot levels and ``b`` buffered events.
 
+        ``need_snapshot`` is raised once per sync attempt; when a fetch fails the
+        live layer retries it (with its backoff) or calls :meth:`reset`. A
+        buffer overflow also asks again.
+
         Raises:
-            BadMessage: the body is not a valid snapshot (a new one is asked for with
-                the next diff event).
+            BadMessage: the body is not a valid snapshot (counted in
+                ``health.malformed``; a new one is asked for with the next diff event).
         """
         self._snapshot_pending = False
+        try:
+            return self._parse_snapshot(payload, recv_ns)
+        except BadMessage:
+            self.health.malformed += 1
+            raise
+
+    def _parse_snapshot(self, payload: bytes, recv_ns: int) -> SyncOutput:
         obj = loads(payload)
         if not isinstance(obj, dict):
             raise BadMessage("snapshot is not an object")

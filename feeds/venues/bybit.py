@@ -42,6 +42,7 @@ from tapescope.feeds.venues.base import MsgKind, Routed, SyncOutput, VenueProtoc
 from tapescope.feeds.venues.common import (
     SyncBase,
     bad,
+    error_routes,
     error_text,
     integer,
     loads,
@@ -259,7 +260,7 @@ class BybitProtocol(VenueProtocol):
             raise bad("bybit", "frame is not an object")
         topic = msg.get("topic")
         if topic is None:
-            return [self._control(msg)]
+            return self._control(msg)
         if type(topic) is not str:
             raise bad("bybit", "bad topic")
         kind, _, rest = topic.partition(".")
@@ -275,21 +276,27 @@ class BybitProtocol(VenueProtocol):
             return [self._ticker(msg, key, recv_ns)]
         return [Routed(MsgKind.IGNORED, key)]
 
-    def _control(self, msg: dict[str, Any]) -> Routed:
+    def _control(self, msg: dict[str, Any]) -> list[Routed]:
         op = msg.get("op")
         if msg.get("success") is False:
-            return Routed(
-                MsgKind.ERROR, "", error_text("bybit", op, "refused:", msg.get("ret_msg"))
+            text = error_text("bybit", op, "refused:", msg.get("ret_msg"))
+            # A refused subscription names its topics: attribute it to those markets.
+            return (
+                error_routes(text, self._keys)
+                if op == "subscribe"
+                else [Routed(MsgKind.ERROR, "", text)]
             )
         if op in ("subscribe", "unsubscribe", "ping", "pong", "auth"):
-            return Routed(
-                MsgKind.CONTROL, "", {"op": op, "req_id": str(msg.get("req_id", ""))[:40]}
-            )
+            return [
+                Routed(MsgKind.CONTROL, "", {"op": op, "req_id": str(msg.get("req_id", ""))[:40]})
+            ]
         if "ret_msg" in msg or "retMsg" in msg:
-            return Routed(
-                MsgKind.ERROR, "", error_text("bybit", msg.get("ret_msg") or msg.get("retMsg"))
-            )
-        return Routed(MsgKind.IGNORED)
+            return [
+                Routed(
+                    MsgKind.ERROR, "", error_text("bybit", msg.get("ret_msg") or msg.get("retMsg"))
+                )
+            ]
+        return [Routed(MsgKind.IGNORED)]
 
     def _depth(self, msg: dict[str, Any], key: str) -> BybitDepth:
         data = require(msg, "data", "bybit", dict, key)

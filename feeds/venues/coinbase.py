@@ -35,6 +35,7 @@ from tapescope.feeds.venues.base import MsgKind, Routed, SyncOutput, VenueProtoc
 from tapescope.feeds.venues.common import (
     SyncBase,
     bad,
+    error_routes,
     error_text,
     integer,
     loads,
@@ -187,13 +188,9 @@ class CoinbaseProtocol(VenueProtocol):
         if type(msg) is not dict:
             raise bad("coinbase", "frame is not an object")
         if msg.get("type") == "error":
-            return [
-                Routed(
-                    MsgKind.ERROR,
-                    "",
-                    error_text("coinbase", "error:", msg.get("message"), msg.get("reason")),
-                )
-            ]
+            # A refused product is named in the message: attribute it to that market.
+            text = error_text("coinbase", "error:", msg.get("message"), msg.get("reason"))
+            return error_routes(text, self._keys)
         channel = msg.get("channel")
         if type(channel) is not str:
             raise bad("coinbase", "missing channel")

@@ -24,7 +24,7 @@ from tapescope.engine.events import NS_PER_S, FeedState, Level, StatusChange
 from tapescope.engine.health import SymbolHealth
 from tapescope.engine.instrument import Instrument
 from tapescope.feeds.sanitize import sanitize
-from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput
+from tapescope.feeds.venues.base import BadMessage, BookSync, MsgKind, Routed, SyncOutput
 
 #: ASCII digits: the first and last character of every numeric string.
 _DIGITS = frozenset("0123456789")
@@ -206,6 +206,38 @@ def error_text(venue: str, *parts: object) -> str:
     return sanitize(f"{venue}: " + " ".join(str(p) for p in parts if p not in (None, "")), 200)
 
 
+def error_routes(text: str, keys: dict[str, str], named: object = None) -> list[Routed]:
+    """ERROR messages for a refusal, one per registered symbol it names, else one for the connection.
+
+    The live layer attributes a refused subscription to the markets in
+    ``Routed.key``. ``named`` is a symbol field the venue put in the frame
+    (Kraken's ``symbol``/``pair``); otherwise registered symbols are looked
+    for as whole tokens in ``text`` (``BTC-USD`` does not match inside
+    ``BTC-USD-SWAP``).
+
+    Args:
+        text: the sanitised error line to deliver.
+        keys: registered venue symbol -> market key.
+        named: a symbol field from the frame, if any.
+
+    >>> [r.key for r in error_routes("okx: error 60018 channel:books,instId:BTC-USDT doesn't exist",
+    ...                              {"BTC-USDT": "okx:BTC-USDT", "BTC-USDT-SWAP": "okx:BTC-USDT-SWAP"})]
+    ['okx:BTC-USDT']
+    >>> [r.key for r in error_routes("bybit: bad request", {"BTCUSDT": "bybit-spot:BTCUSDT"})]
+    ['']
+    """
+    if type(named) is str and named in keys:
+        return [Routed(MsgKind.ERROR, keys[named], text)]
+    hits = [
+        key
+        for symbol, key in keys.items()
+        if symbol in text and re.search(rf"(?<![\w/-]){re.escape(symbol)}(?![\w/-])", text)
+    ]
+    if not hits:
+        return [Routed(MsgKind.ERROR, "", text)]
+    return [Routed(MsgKind.ERROR, key, text) for key in hits]
+
+
 class SyncBase(BookSync):
     """State bookkeeping shared by this package's book syncs.
 
@@ -228,13 +260,10 @@ class SyncBase(BookSync):
         """Forget the book baseline (subclasses drop their sequence and level state)."""
 
     def _touch(self, ts: int, recv_ns: int) -> None:
-        """Count one depth message in the health record."""
-        h = self.health
-        h.messages += 1
-        h.last_recv_ns = recv_ns
+        """Note the venue time of a depth message (``messages``/``last_recv_ns`` are the live layer's to count)."""
         if ts:
             self.last_ts = ts
-            h.venue_latency_ns = recv_ns - ts
+            self.health.venue_latency_ns = recv_ns - ts
 
     def _set_state(
         self, out: SyncOutput, state: FeedState, reason: str, ts: int, recv_ns: int

@@ -36,6 +36,7 @@ from tapescope.feeds.venues.common import (
     StrBook,
     SyncBase,
     bad,
+    error_routes,
     error_text,
     number,
     price,
@@ -298,7 +299,7 @@ class KrakenProtocol(VenueProtocol):
             raise bad("kraken", "frame is not an object")
         channel = msg.get("channel")
         if channel is None:
-            return [self._method(msg)]
+            return self._method(msg)
         if channel == "book":
             return self._book(msg)
         if channel == "trade":
@@ -309,13 +310,14 @@ class KrakenProtocol(VenueProtocol):
             return [Routed(MsgKind.CONTROL, "", {"channel": channel})]
         return [Routed(MsgKind.IGNORED)]
 
-    @staticmethod
-    def _method(msg: dict[str, Any]) -> Routed:
+    def _method(self, msg: dict[str, Any]) -> list[Routed]:
         method = msg.get("method")
         if msg.get("success") is False or "error" in msg:
-            return Routed(
-                MsgKind.ERROR, "", error_text("kraken", method, "refused:", msg.get("error"))
-            )
+            text = error_text("kraken", method, "refused:", msg.get("error"))
+            if method != "subscribe":
+                return [Routed(MsgKind.ERROR, "", text)]
+            # Kraken names the refused pair in ``symbol`` (and in the error text).
+            return error_routes(text, self._keys, msg.get("symbol"))
         if method in ("subscribe", "unsubscribe", "pong"):
             result = msg.get("result")
             detail = (
@@ -323,8 +325,8 @@ class KrakenProtocol(VenueProtocol):
                 if type(result) is dict
                 else {}
             )
-            return Routed(MsgKind.CONTROL, "", {"method": method, **detail})
-        return Routed(MsgKind.IGNORED)
+            return [Routed(MsgKind.CONTROL, "", {"method": method, **detail})]
+        return [Routed(MsgKind.IGNORED)]
 
     def _instrument(self, msg: dict[str, Any]) -> Routed:
         data = require(msg, "data", "kraken", dict)

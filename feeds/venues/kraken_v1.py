@@ -134,20 +134,19 @@ class KrakenV1Protocol(VenueProtocol):
             return self._trades(msg[1], key, recv_ns)
         return [Routed(MsgKind.IGNORED, key)]
 
-    @staticmethod
-    def _event(msg: dict[str, Any]) -> Routed:
+    def _event(self, msg: dict[str, Any]) -> Routed:
         event = msg.get("event")
         if event == "error" or msg.get("status") == "error":
-            return Routed(
-                MsgKind.ERROR,
-                "",
-                error_text(
-                    "kraken",
-                    event,
-                    sanitize_symbol(msg["pair"]) if "pair" in msg else "",
-                    msg.get("errorMessage"),
-                ),
+            pair = msg.get("pair")
+            text = error_text(
+                "kraken",
+                event,
+                sanitize_symbol(pair) if pair is not None else "",
+                msg.get("errorMessage"),
             )
+            # A refused subscription names its pair: attribute it to that market.
+            key = self._keys.get(pair) if type(pair) is str else None
+            return Routed(MsgKind.ERROR, key or "", text)
         if event in ("heartbeat", "systemStatus", "subscriptionStatus", "pong"):
             return Routed(
                 MsgKind.CONTROL, "", {"event": event, "status": str(msg.get("status", ""))[:20]}

@@ -84,6 +84,10 @@ class OfflineDriver:
             kind = r.kind
             self.kinds[kind] += 1
             if kind is MsgKind.DEPTH:
+                # Counted here, as the live layer does, not by the sync.
+                health = self.health[r.key]
+                health.messages += 1
+                health.last_recv_ns = recv_ns
                 self._apply(r.key, self.syncs[r.key].on_depth(r.payload, recv_ns), recv_ns)
             elif kind is MsgKind.EVENT:
                 if self.keep_events:

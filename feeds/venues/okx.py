@@ -45,6 +45,7 @@ from tapescope.feeds.venues.common import (
     StrBook,
     SyncBase,
     bad,
+    error_routes,
     error_text,
     integer,
     loads,
@@ -296,7 +297,7 @@ class OkxProtocol(VenueProtocol):
             raise bad("okx", "frame is not an object")
         event = msg.get("event")
         if event is not None:
-            return [self._event(msg, event)]
+            return self._event(msg, event)
         arg = require(msg, "arg", "okx", dict)
         channel = arg.get("channel")
         inst_id = arg.get("instId")
@@ -312,19 +313,20 @@ class OkxProtocol(VenueProtocol):
             return self._open_interest(msg, inst, recv_ns)
         return [Routed(MsgKind.IGNORED, key)]
 
-    @staticmethod
-    def _event(msg: dict[str, Any], event: object) -> Routed:
+    def _event(self, msg: dict[str, Any], event: object) -> list[Routed]:
         if event == "error":
-            return Routed(
-                MsgKind.ERROR, "", error_text("okx", "error", msg.get("code"), msg.get("msg"))
-            )
+            text = error_text("okx", "error", msg.get("code"), msg.get("msg"))
+            # OKX names the refused instId in ``msg`` ("...instId:BTC-USDT doesn't exist").
+            return error_routes(text, {s: i.key for s, i in self._instruments.items()})
         arg = msg.get("arg")
         detail = {k: str(v)[:40] for k, v in arg.items()} if type(arg) is dict else {}
-        return Routed(
-            MsgKind.CONTROL,
-            "",
-            {"event": str(event)[:40], "code": str(msg.get("code", ""))[:12], **detail},
-        )
+        return [
+            Routed(
+                MsgKind.CONTROL,
+                "",
+                {"event": str(event)[:40], "code": str(msg.get("code", ""))[:12], **detail},
+            )
+        ]
 
     @staticmethod
     def _depth(msg: dict[str, Any], key: str) -> OkxDepth:

@@ -133,3 +133,20 @@ def test_seeded_random_stress_matches_a_plain_dict_model() -> None:
     book._check()
     assert dict(book.bids) == model_bids and dict(book.asks) == model_asks
     assert isinstance(book.bids, SortedDict)
+
+
+def test_observed_delta_reports_old_and_new_sizes_and_matches_plain_apply() -> None:
+    seen = []
+    b = make([(99.0, 1.0), (98.0, 2.0)], [(101.0, 1.0)])
+    plain = make([(99.0, 1.0), (98.0, 2.0)], [(101.0, 1.0)])
+    delta = ([(99.0, 5.0), (98.0, 0.0), (97.0, 0.0)], [(100.0, 2.0)])
+    n = b.apply_delta(*delta, seq=3, on_level=lambda *a: seen.append(a))
+    plain.apply_delta(*delta, seq=3)
+    assert n == 4
+    assert seen == [
+        (1, 99.0, 1.0, 5.0),
+        (1, 98.0, 2.0, 0.0),
+        (1, 97.0, 0.0, 0.0),
+        (-1, 100.0, 0.0, 2.0),
+    ]
+    assert dict(b.bids) == dict(plain.bids) and dict(b.asks) == dict(plain.asks) and b.seq == 3

@@ -32,7 +32,11 @@ def test_urls_limits_and_frames() -> None:
     assert spot.max_symbols_per_connection == 512
     assert usdm.max_symbols_per_connection == 100
     assert (spot.ws_url, spot.rest_url) == ("wss://stream.binance.com:9443", "https://api.binance.com")
-    assert (usdm.ws_url, usdm.rest_url) == ("wss://fstream.binance.com", "https://fapi.binance.com")
+    assert (usdm.ws_url, usdm.rest_url) == ("wss://fstream.binance.com/public", "https://fapi.binance.com")
+    # Depth and @trade share the /public path, so one connection carries both.
+    assert usdm.connect_urls(usdm.ws_url, ["BTCUSDT"]) == [
+        "wss://fstream.binance.com/public/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
+    ]
     assert spot.subscribe_frames(["BTCUSDT"]) == []  # url mode: streams are in the URL
     with pytest.raises(ValueError, match="exceed"):
         usdm.connect_url(usdm.ws_url, [f"S{i}USDT" for i in range(101)])
@@ -40,10 +44,33 @@ def test_urls_limits_and_frames() -> None:
     assert slow.streams(["BTCUSDT"]) == ["btcusdt@depth", "btcusdt@trade"]
 
 
+def test_aggtrade_split_onto_the_market_path() -> None:
+    cfg = BinanceUsdmConfig(trade_stream="aggTrade", trade_ws_url="wss://fstream.binance.com/market/")
+    p = BinanceUsdmProtocol(cfg)
+    assert p.split_trades and p.streams(["ETHUSDT"]) == ["ethusdt@depth@100ms"]
+    assert p.connect_urls(p.ws_url, ["ETHUSDT", "BTCUSDT"]) == [
+        "wss://fstream.binance.com/public/stream?streams=ethusdt@depth@100ms/btcusdt@depth@100ms",
+        "wss://fstream.binance.com/market/stream?streams=ethusdt@aggTrade/btcusdt@aggTrade",
+    ]
+
+
+def test_long_stream_lists_switch_to_frames() -> None:
+    p = BinanceSpotProtocol()
+    few = [f"SYM{i}USDT" for i in range(10)]
+    many = [f"SYMBOLNUMBER{i}USDT" for i in range(300)]
+    assert "?streams=" in p.connect_url(p.ws_url, few) and p.subscribe_frames(few) == []
+    # 300 symbols x 2 streams would make a URL far over Binance's ~8000 characters.
+    assert p.connect_url(p.ws_url, many) == "wss://stream.binance.com:9443/stream"
+    frames = [orjson.loads(f) for f in p.subscribe_frames(many)]
+    assert sum(len(f["params"]) for f in frames) == 600 and all(len(f["params"]) <= 200 for f in frames)
+
+
 def test_subscribe_frames_mode_chunks_and_numbers_ids() -> None:
-    p = BinanceUsdmProtocol(BinanceUsdmConfig(subscribe_mode="frames", max_streams_per_connection=1024))
+    p = BinanceUsdmProtocol(BinanceUsdmConfig(subscribe_mode="frames", max_streams_per_connection=1024,
+                                              trade_stream="aggTrade"))
     syms = [f"S{i}USDT" for i in range(150)]
     assert p.connect_url("wss://h", syms) == "wss://h/stream"
+    assert p.connect_urls("wss://h", syms) == ["wss://h/stream"]
     frames = [orjson.loads(f) for f in p.subscribe_frames(syms)]
     assert [f["id"] for f in frames] == [1, 2]
     assert [len(f["params"]) for f in frames] == [200, 100]
@@ -252,6 +279,7 @@ def test_bad_snapshot_raises_and_is_asked_again() -> None:
         with pytest.raises(BadMessage):
             s.on_rest_snapshot(body, 2)
     assert s.on_depth(dep(106, 107), 3).need_snapshot
+    assert s.health.malformed == 5
 
 
 def test_reset_forgets_and_reports_state() -> None:
@@ -303,3 +331,9 @@ def test_config_toml_mirrors_the_dataclasses() -> None:
     venues = tomllib.loads((root / "config.toml").read_text(encoding="utf-8"))["venues"]
     for section, cls in (("binance-spot", BinanceSpotConfig), ("binance-usdm", BinanceUsdmConfig)):
         assert venues[section] == dataclasses.asdict(cls()), section
+
+
+def test_delivery_symbol_with_underscore_is_accepted() -> None:
+    frame = b'{"e":"depthUpdate","E":1,"s":"BTCUSDT_240927","U":1,"u":2,"pu":0,"b":[],"a":[]}'
+    (r,) = BinanceUsdmProtocol().decode(frame, 0)
+    assert r.key == "binance-usdm:BTCUSDT_240927"

@@ -227,6 +227,25 @@ def test_clean_capture_matches_book_ticker_on_every_event(name: str) -> None:
     assert run.malformed == 0 and run.chain_breaks == 0
 
 
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", list(CASES))
+def test_capture_id_chains_are_unbroken(name: str) -> None:
+    """Independent of the sync: every symbol's depth events chain (pu on futures, U on spot)."""
+    futures = CASES[name][1] is BinanceUsdmProtocol
+    prev: dict[str, int] = {}
+    links = 0
+    for r in records(name):
+        if r.kind != "recv" or "depthUpdate" not in r.data:
+            continue
+        d = orjson.loads(r.data)["data"]
+        sym = d["s"]
+        if sym in prev:
+            assert (d["pu"] == prev[sym]) if futures else (d["U"] == prev[sym] + 1), (sym, d["U"], d["u"])
+            links += 1
+        prev[sym] = d["u"]
+    assert links == {"spot": 3450, "usdm": 6550, "cryptofeed-usdm": 760}[name]
+
+
 def _depth_indices(recs: list[CaptureRecord], key_symbol: str) -> list[int]:
     return [i for i, r in enumerate(recs) if r.kind == "recv" and "depthUpdate" in r.data and f'"s":"{key_symbol}"' in r.data]
 
@@ -307,3 +326,42 @@ def test_mutated_capture_is_detected_and_recovered(target, mutation: str) -> Non
     run.books[key]._check()
     if mutation in ("drop", "duplicate", "negative", "non-numeric"):
         assert (h.gaps, h.resyncs) == (1, 1)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", list(CASES))
+def test_capture_through_the_engine_market(name: str) -> None:
+    """The same events drive the engine's Market: it ends LIVE, never crossed, same book."""
+    from tapescope.engine.flow import FlowParams
+    from tapescope.engine.market import Market
+
+    proto = CASES[name][1]()
+    recs = records(name)
+    run = replay(recs, proto, tickers_for(name))
+    markets: dict[str, Market] = {}
+    syncs: dict[str, object] = {}
+    for r in recs:
+        if r.kind == "http":
+            sym = snapshot_symbol(r)
+            key = f"{proto.venue}:{sym}" if sym else next(iter(syncs))
+            outs = [(key, syncs[key].on_rest_snapshot(r.data.encode(), r.recv_ns))]
+        else:
+            outs = []
+            for m in proto.decode(r.data, r.recv_ns):
+                if m.kind is MsgKind.EVENT and m.key in markets:
+                    markets[m.key].on_event(m.payload)
+                elif m.kind is MsgKind.DEPTH:
+                    if m.key not in syncs:
+                        inst = Instrument(proto.venue, m.key.split(":", 1)[1])
+                        syncs[m.key] = proto.new_sync(inst, SymbolHealth(m.key))
+                        markets[m.key] = Market(inst, FlowParams())
+                    outs.append((m.key, syncs[m.key].on_depth(m.payload, r.recv_ns)))
+        for key, out in outs:
+            for ev in out.events:
+                markets[key].on_event(ev)
+    assert set(markets) == set(run.books)
+    for key, market in markets.items():
+        assert market.state is FeedState.LIVE and market.crossed == 0
+        assert market.flow.trades > 0
+        assert dict(market.book.bids) == dict(run.books[key].bids)
+        assert dict(market.book.asks) == dict(run.books[key].asks)

@@ -116,7 +116,7 @@ def test_snapshot_then_chained_deltas_stay_live() -> None:
     assert out.events[1].state == FeedState.LIVE and s.health.resyncs == 0
     out = s.on_depth(d(False, 101, [(10.0, 0.0)]), 2)
     assert out.events == [BookDelta("bybit-linear:BTCUSDT", 101_000, 2, [(10.0, 0.0)], [], 101)]
-    assert not out.resubscribe and s.health.gaps == 0 and s.health.messages == 2
+    assert not out.resubscribe and s.health.gaps == 0 and s.health.venue_latency_ns == 2 - 101_000
 
 
 @pytest.mark.parametrize(
@@ -422,3 +422,21 @@ def test_engine_found_crossed_book_is_counted_and_resynced() -> None:
     h = driver.health[key]
     assert (h.crossed, h.state, h.gaps) == (1, FeedState.RESYNCING, 0)
     assert driver.resubscribes == [(2, key)] and "crossed book" in h.reason
+
+
+def test_refused_subscription_is_attributed_to_the_markets_it_names() -> None:
+    proto, _ = linear("BTCUSDT", "ETHUSDT")
+    routed = proto.decode(
+        '{"success":false,"ret_msg":"Invalid topic :[orderbook.200.ETHUSDT]","conn_id":"c","op":"subscribe"}',
+        1,
+    )
+    assert [(r.kind, r.key) for r in routed] == [(MsgKind.ERROR, "bybit-linear:ETHUSDT")]
+    both = proto.decode(
+        '{"success":false,"ret_msg":"Invalid topic :[publicTrade.BTCUSDT,orderbook.200.ETHUSDT]","op":"subscribe"}',
+        1,
+    )
+    assert sorted(r.key for r in both) == ["bybit-linear:BTCUSDT", "bybit-linear:ETHUSDT"]
+    unsub = proto.decode(
+        '{"success":false,"ret_msg":"not subscribed: orderbook.200.ETHUSDT","op":"unsubscribe"}', 1
+    )
+    assert [(r.kind, r.key) for r in unsub] == [(MsgKind.ERROR, "")]

@@ -339,3 +339,13 @@ def test_capture_mutations_are_detected_and_recovered(mutation: str, frames, boo
             1 if key in hit else 0
         )
         assert books_equal(d.books[key], ref.books[key]), key
+
+
+def test_refused_product_is_attributed_to_its_market() -> None:
+    proto = CoinbaseProtocol()
+    for p in PRODUCTS:
+        proto.new_sync(Instrument("coinbase", p), SymbolHealth(f"coinbase:{p}"))
+    routed = proto.decode(
+        '{"type":"error","message":"failure to subscribe: unknown product ETH-USD"}', 1
+    )
+    assert [(r.kind, r.key) for r in routed] == [(MsgKind.ERROR, ETH)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -435,3 +436,92 @@ def test_v2_without_instrument_channel_falls_back_to_tick_and_lot(caplog) -> Non
     )
     assert sync.on_depth(r.payload, 1).events[-1].state == FeedState.LIVE
     assert "before its instrument precisions" in caplog.text
+
+
+def test_refused_pairs_are_attributed_in_v2_and_v1() -> None:
+    proto = KrakenProtocol()
+    proto.new_sync(Instrument("kraken", "BTC/USD"), SymbolHealth(KEY))
+    routed = proto.decode(
+        '{"error":"Currency pair not supported BTC/USD","method":"subscribe","success":false,"symbol":"BTC/USD"}',
+        1,
+    )
+    assert [(r.kind, r.key) for r in routed] == [(MsgKind.ERROR, KEY)]
+    other = proto.decode('{"error":"Unsupported method","method":"ping2","success":false}', 1)
+    assert [(r.kind, r.key) for r in other] == [(MsgKind.ERROR, "")]
+    v1 = KrakenV1Protocol()
+    v1.new_sync(Instrument("kraken", "SC/EUR"), SymbolHealth("kraken:SC/EUR"))
+    (r,) = v1.decode(
+        '{"errorMessage":"Subscription depth not supported","event":"subscriptionStatus","pair":"SC/EUR","status":"error"}',
+        1,
+    )
+    assert (r.kind, r.key) == (MsgKind.ERROR, "kraken:SC/EUR")
+
+
+def _strip(text: str) -> str:
+    """A v1 fixed-decimal string as v2 would send it: a JSON number without trailing zeros."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@needs_data
+def test_capture_rewritten_as_v2_numbers_verifies_every_checksum(frames) -> None:
+    """The v1 capture re-encoded the v2 way (numbers, precision dropped) still verifies 4,269/4,269.
+
+    This exercises the v2 path on real books: the decoder must restore each
+    pair's precision (from the instrument channel) before hashing.
+    """
+    clean = frames(CAPTURE)
+    precision: dict[str, tuple[int, int]] = {}
+    v2: list[tuple[int, str]] = []
+    for recv_ns, p in clean:
+        msg = orjson.loads(p)
+        if type(msg) is not list:
+            continue
+        pair, parts = msg[-1], msg[1:-2]
+        if "as" in parts[0]:
+            px, qty = parts[0]["as"][0][0], parts[0]["as"][0][1]
+            precision[pair] = (len(px.split(".")[1]), len(qty.split(".")[1]))
+            asks, bids = parts[0]["as"], parts[0]["bs"]
+            checksum = kraken_checksum(
+                [(a[0], a[1]) for a in asks[:10]], [(b[0], b[1]) for b in bids[:10]]
+            )
+            kind = "snapshot"
+        else:
+            asks = [e for part in parts for e in part.get("a", [])]
+            bids = [e for part in parts for e in part.get("b", [])]
+            checksum, kind = int(parts[-1]["c"]), "update"
+
+        def levels(side: list) -> str:
+            return ",".join(f'{{"price":{_strip(e[0])},"qty":{_strip(e[1])}}}' for e in side)
+
+        v2.append(
+            (
+                recv_ns,
+                f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{pair}","bids":[{levels(bids)}],"asks":[{levels(asks)}],"checksum":{checksum}}}]}}',
+            )
+        )
+    instrument = json.dumps(
+        {
+            "channel": "instrument",
+            "type": "snapshot",
+            "data": {
+                "pairs": [
+                    {"symbol": s, "price_precision": pp, "qty_precision": qp}
+                    for s, (pp, qp) in precision.items()
+                ]
+            },
+        }
+    )
+    # Tick and lot deliberately wrong: only the instrument channel's precisions make the checksums pass.
+    d = OfflineDriver(
+        KrakenProtocol(KrakenConfig(depth=1000)),
+        [Instrument("kraken", p, tick_size=1.0, lot_size=1.0) for p in PAIRS],
+    )
+    d.feed(instrument, clean[0][0])
+    d.feed_all(v2)
+    assert (
+        sum(s.checksums_verified for s in d.syncs.values()) == 4269 + 10
+    )  # updates + the rebuilt snapshots
+    assert all((h.state, h.checksum_failures) == (FeedState.LIVE, 0) for h in d.health.values())
+    # The re-encoding really dropped digits the checksum needs (e.g. "0.50000000" -> 0.5).
+    assert any(re.search(r'"[0-9]+\.[0-9]*0"', p) for _, p in clean if p.startswith("["))
+    assert not any(re.search(r"[0-9]\.[0-9]*0[,}]", f) for _, f in v2)

@@ -378,3 +378,16 @@ def test_capture_with_seq_ids_detects_a_duplicate_that_checksums_cannot(
     d.feed_all(seq[: i + 1] + [seq[i]])
     h = d.health["okx:BTC-USDT"]
     assert h.state == FeedState.RESYNCING and h.gaps == 1 and h.checksum_failures == 0
+
+
+def test_refusal_is_attributed_to_the_named_inst_id_only() -> None:
+    proto = OkxProtocol()
+    for s in ("BTC-USDT", "BTC-USDT-SWAP"):
+        proto.new_sync(Instrument("okx", s), SymbolHealth(f"okx:{s}"))
+    routed = proto.decode(
+        '{"event":"error","code":"60018","msg":"Wrong URL or channel:books,instId:BTC-USDT doesn\'t exist.","connId":"a"}',
+        1,
+    )
+    assert [(r.kind, r.key) for r in routed] == [(MsgKind.ERROR, "okx:BTC-USDT")]
+    generic = proto.decode('{"event":"error","code":"60012","msg":"Invalid request"}', 1)
+    assert [(r.kind, r.key) for r in generic] == [(MsgKind.ERROR, "")]

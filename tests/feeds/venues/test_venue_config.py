@@ -51,18 +51,3 @@ def test_protocols_take_their_limits_from_config(proto, venue: str) -> None:
     assert proto.max_symbols_per_connection == cfg.max_symbols_per_connection
     assert proto.stall_timeout_s == cfg.stall_timeout_s
     assert proto.app_ping_interval_s == getattr(cfg, "app_ping_interval_s", 0.0)
-
-
-def test_registry_builds_each_venue_from_its_settings() -> None:
-    from tapescope.feeds.venues.registry import VENUES, make_protocol, settings_class
-
-    assert set(SECTIONS) <= set(VENUES)  # the live registry also holds the Binance venues
-    for venue, cls in SECTIONS.items():
-        assert settings_class(venue) is cls
-        proto = make_protocol(venue, cls(ws_url="ws://127.0.0.1:9/x"))
-        assert proto.venue == venue and proto.ws_url == "ws://127.0.0.1:9/x"
-        assert make_protocol(venue) is not make_protocol(venue)  # one per connection
-    with pytest.raises(TypeError):
-        make_protocol("okx", KrakenConfig())
-    with pytest.raises(KeyError):
-        make_protocol("mtgox")
