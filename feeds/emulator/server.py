@@ -98,6 +98,8 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._producer: asyncio.Task[None] | None = None
         self._held: dict[str, dict[int, str]] = {}
+        self.paths: list[str] = []
+        """Request path (with query) of every connection accepted, in order."""
         self.ws_url = ""
         """``ws://127.0.0.1:PORT`` (set on enter)."""
         self.rest_url = ""
@@ -162,6 +164,7 @@ class Emulator:
         self._next_id += 1
         self.stats["connections"] += 1
         session = Session(ident, ws.request.path if ws.request else "")
+        self.paths.append(session.path)
         self._sessions[ident] = (session, ws)
         try:
             for text in self.dialect.on_connect(session):

@@ -58,6 +58,7 @@ class Connection(MarketRecovery):
         settings: VenuesSettings,
         log_once: LogOnce,
         seed: int | None = None,
+        url_index: int = 0,
     ) -> None:
         """Build the connection; nothing is opened until :meth:`run`.
 
@@ -71,6 +72,10 @@ class Connection(MarketRecovery):
             settings: Retry and timeout policy.
             log_once: Shared log-once registry.
             seed: Seeds the jitter for deterministic tests.
+            url_index: Which of the protocol's ``connect_urls`` this socket opens. 0 is
+                the book connection; a higher index is a side connection (Binance USD-M
+                ``aggTrade`` on ``/market``) that carries events only and leaves the
+                markets' sync state to the book connection.
         """
         self.conn_id = conn_id
         self.protocol = protocol
@@ -85,6 +90,8 @@ class Connection(MarketRecovery):
             slot = MarketSlot(inst, h, protocol.new_sync(inst, h))
             self.slots[inst.key] = slot
             self._by_symbol[inst.symbol] = slot
+        self.url_index = url_index
+        """Index into the protocol's ``connect_urls`` (0: the book connection)."""
         self.health = ConnectionHealth(conn_id, symbols=list(self.slots))
         """This socket's health record."""
         self.backoff = Backoff.from_settings(settings, seed)
@@ -118,7 +125,7 @@ class Connection(MarketRecovery):
             self.health.next_retry_ns = 0
             self._got_data = False
             try:
-                url = self.protocol.connect_url(self.ws_base, symbols)
+                url = self._url(symbols)
                 self.health.url = sanitize(url, 200)
                 async with connect(
                     url,
@@ -160,16 +167,22 @@ class Connection(MarketRecovery):
             self._went_down(state, sanitize(reason, 160), delay)
             await asyncio.sleep(delay)
 
+    def _url(self, symbols: list[str]) -> str:
+        if self.url_index == 0:
+            return self.protocol.connect_url(self.ws_base, symbols)
+        return self.protocol.connect_urls(self.ws_base, symbols)[self.url_index]  # type: ignore[attr-defined]
+
     async def _serve(self, ws: ClientConnection) -> tuple[FeedState, str]:
         """Subscribe, then receive until the socket closes or stalls."""
         t = now_ns()
-        for slot in self.slots.values():
-            slot.attempt = 0
-            slot.health.next_retry_ns = 0
-            self._reset(slot, FeedState.SYNCING, "connected; waiting for the book", t)
-        symbols = [s.instrument.symbol for s in self.slots.values()]
-        for frame in self.protocol.subscribe_frames(symbols):
-            await ws.send(frame)
+        if self.url_index == 0:
+            for slot in self.slots.values():
+                slot.attempt = 0
+                slot.health.next_retry_ns = 0
+                self._reset(slot, FeedState.SYNCING, "connected; waiting for the book", t)
+            symbols = [s.instrument.symbol for s in self.slots.values()]
+            for frame in self.protocol.subscribe_frames(symbols):
+                await ws.send(frame)
         self.health.state = FeedState.LIVE
         self.health.reason = "subscribed"
         pinger = None
@@ -210,9 +223,10 @@ class Connection(MarketRecovery):
         self.health.state = state
         self.health.reason = text
         self.health.next_retry_ns = retry_ns
-        for slot in self.slots.values():
-            self._reset(slot, state, text, t)
-            slot.health.next_retry_ns = retry_ns
+        if self.url_index == 0:  # a side connection's loss costs trades, not the book
+            for slot in self.slots.values():
+                self._reset(slot, state, text, t)
+                slot.health.next_retry_ns = retry_ns
         log.info("%s: %s", self.conn_id, text)
 
     # -- frames ------------------------------------------------------------
@@ -246,7 +260,8 @@ class Connection(MarketRecovery):
         for msg in routed:
             kind = msg.kind
             if kind is MsgKind.DEPTH:
-                self._on_depth(msg.key, msg.payload, recv)
+                if self.url_index == 0:
+                    self._on_depth(msg.key, msg.payload, recv)
             elif kind is MsgKind.EVENT:
                 slot = self.slots.get(msg.key)
                 if slot is None:

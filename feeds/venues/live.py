@@ -121,20 +121,28 @@ class LiveFeed(Feed):
                     protocol = copy.deepcopy(given)
                 else:
                     protocol = create_protocol(venue, vcfg)
-                self.connections.append(
-                    Connection(
-                        f"{venue}#{i}",
-                        protocol,
-                        chunk,
-                        self._health,
-                        ep.ws_url or protocol.ws_url,
-                        ep.rest_url or protocol.rest_url,
-                        self.settings,
-                        self._log_once,
-                        None if seed is None else seed * 1000 + n * 100 + i,
+                ws_base = ep.ws_url or protocol.ws_url
+                rest_base = ep.rest_url or protocol.rest_url
+                symbols = [inst.symbol for inst in chunk]
+                extra = protocol.connect_urls(ws_base, symbols)[1:] if hasattr(protocol, "connect_urls") else []
+                for j in range(len(extra) + 1):
+                    # Side connections (j > 0) carry a protocol's split-off streams (trades).
+                    proto_j = protocol if j == 0 else copy.deepcopy(protocol)
+                    self.connections.append(
+                        Connection(
+                            f"{venue}#{i}" if j == 0 else f"{venue}#{i}.{j}",
+                            proto_j,
+                            chunk,
+                            self._health,
+                            ws_base,
+                            rest_base,
+                            self.settings,
+                            self._log_once,
+                            None if seed is None else seed * 1000 + n * 100 + i * 10 + j,
+                            url_index=j,
+                        )
                     )
-                )
-        self._by_key = {key: c for c in self.connections for key in c.slots}
+        self._by_key = {key: c for c in self.connections if c.url_index == 0 for key in c.slots}
         venues = list(by_venue)
         self.name = venues[0] if len(venues) == 1 else "live"
 

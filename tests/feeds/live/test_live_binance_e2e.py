@@ -159,3 +159,40 @@ async def test_four_symbol_capture_on_one_connection(shared_data):
     assert tap.checked > 600
     assert all(hub.markets[k].state is FeedState.LIVE for k in keys)
     assert all(h.gaps == 0 and h.malformed == 0 for h in feed.symbol_health())
+
+
+async def test_usdm_aggtrade_on_a_side_connection():
+    """``trade_ws_url`` set: the protocol asks for two sockets; trades come on the second."""
+    from tapescope.feeds.emulator.scripts.binance import generate
+
+    script = generate("binance-usdm", ["BTCUSDT", "ETHUSDT"], 600, seed=4, trade_every=2)
+    keys = ["binance-usdm:BTCUSDT", "binance-usdm:ETHUSDT"]
+    async with Emulator("binance-usdm", script, rate=3000) as emu:
+        cfg = BinanceUsdmConfig(
+            ws_url=emu.ws_url + "/public", rest_url=emu.rest_url,
+            trade_stream="aggTrade", trade_ws_url=emu.ws_url + "/market",
+        )
+        feed = LiveFeed({"binance-usdm": cfg}, keys, settings=SETTINGS, seed=5)
+        assert [c.conn_id for c in feed.connections] == ["binance-usdm#0", "binance-usdm#0.1"]
+        hub = Hub(feed.instruments, on_invalid=feed.request_resync)
+        trades: list = []
+
+        class Tap:
+            def on_raw(self, conn_id, recv_ns, payload) -> None:
+                hub.on_raw(conn_id, recv_ns, payload)
+
+            def on_event(self, ev) -> None:
+                hub.on_event(ev)
+                if type(ev).__name__ == "Trade":
+                    trades.append(ev)
+
+        tap = Tap()
+        await run_feed(feed, tap, emu, lambda: all(
+            hub.markets[k].book.seq == emu.dialect.ids[k.split(":")[1]] for k in keys))
+        paths = sorted(p.split("?")[0] for p in emu.paths)
+    assert paths == ["/market/stream", "/public/stream"]
+    n_trades = sum(f.channel == "trade" for f in script.frames)
+    assert len(trades) == n_trades
+    conns = feed.connection_health()
+    assert conns[1].messages == n_trades and conns[0].messages == len(script.frames) - n_trades
+    assert all(hub.markets[k].state is FeedState.LIVE for k in keys)
