@@ -30,7 +30,7 @@ class FaultKind(StrEnum):
     DUPLICATE = "duplicate"
     """The frame is sent twice."""
     REORDER = "reorder"
-    """The frame is held back and sent after the next frame of the same symbol."""
+    """The frame is held back and sent after the next frame of the same symbol and channel."""
     CORRUPT_JSON = "corrupt_json"
     """The frame is cut in half: not valid JSON."""
     WRONG_TYPES = "wrong_types"

@@ -97,7 +97,7 @@ class Emulator:
         self._server: Server | None = None
         self._runner: web.AppRunner | None = None
         self._producer: asyncio.Task[None] | None = None
-        self._held: dict[str, dict[int, str]] = {}
+        self._held: dict[tuple[str, str], dict[int, str]] = {}
         self.paths: list[str] = []
         """Request path (with query) of every connection accepted, in order."""
         self.ws_url = ""
@@ -291,12 +291,12 @@ class Emulator:
             frame = self.dialect.corrupt_size(frame)
         if FaultKind.REORDER in kinds:
             # Rendered now (connection sequence numbers stay those of the true order),
-            # sent after the next frame of the same symbol.
-            self._held[frame.symbol] = {
+            # sent after the next frame of the same symbol and channel.
+            self._held[(frame.symbol, frame.channel)] = {
                 s.ident: self.dialect.stamp(s, self.dialect.render(s, frame)) for s, _ in sessions
             }
             return
-        held = self._held.pop(frame.symbol, {})
+        held = self._held.pop((frame.symbol, frame.channel), {})
         loop_now = asyncio.get_running_loop().time()
         for session, ws in sessions:
             for f in faults:
