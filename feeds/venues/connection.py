@@ -267,8 +267,9 @@ class Connection(MarketRecovery):
                 if slot is None:
                     continue
                 ev = msg.payload
-                slot.health.messages += 1
-                slot.health.last_recv_ns = recv
+                if slot.health.last_recv_ns != recv:  # a frame of several trades is one message
+                    slot.health.messages += 1
+                    slot.health.last_recv_ns = recv
                 self._latency(slot.health, recv, ev.ts)
                 sink.on_event(ev)
                 self._got_data = True
@@ -282,12 +283,19 @@ class Connection(MarketRecovery):
         if slot is None:
             return
         h = slot.health
-        h.messages += 1
+        # One message per frame and market. The live layer counts them; a sync that
+        # counts them itself (Binance's) must not be counted twice.
+        first = h.last_recv_ns != recv
+        counted = h.messages
         h.last_recv_ns = recv
         self._got_data = True
         try:
             out = slot.sync.on_depth(payload, recv)
+            if first and h.messages == counted:
+                h.messages = counted + 1
         except BadMessage as exc:
+            if first and h.messages == counted:
+                h.messages = counted + 1
             text = sanitize(str(exc), 160)
             self._log_once.warn(self.protocol.venue, problem_kind(text), f"malformed depth: {text}", repr(payload))
             self._malformed_depth(slot, text, recv)

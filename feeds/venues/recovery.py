@@ -244,10 +244,12 @@ class MarketRecovery:
                 if slot.epoch != epoch:
                     return  # the market was reset meanwhile; this snapshot is for nothing
                 recv = now_ns()
+                counted = slot.health.malformed
                 try:
                     out = slot.sync.on_rest_snapshot(body, recv)
                 except BadMessage as exc:
-                    slot.health.malformed += 1
+                    if slot.health.malformed == counted:  # unless the sync counted it
+                        slot.health.malformed += 1
                     reason = sanitize(str(exc), 160)
                     self._log_once.warn(venue, "snapshot " + problem_kind(reason), f"bad snapshot: {reason}", body[:SAMPLE_CHARS])
                 else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 
 import orjson
 import pytest
@@ -19,6 +20,7 @@ from tapescope.engine.events import BookDelta, FeedState, StatusChange
 from tapescope.engine.hub import Hub
 from tapescope.feeds.captures import read_capture
 from tapescope.feeds.emulator import Emulator, Fault, FaultKind
+from tapescope.feeds.emulator.scripts.base import Script
 from tapescope.feeds.emulator.scripts.binance import load_cryptofeed, load_hftbacktest
 from tapescope.feeds.venues.binance import BinanceSpotConfig, BinanceUsdmConfig
 from tapescope.feeds.venues.live import LiveFeed
@@ -29,6 +31,7 @@ SETTINGS = VenuesSettings(
 )
 
 
+@functools.lru_cache(maxsize=4)
 def tickers(path) -> dict[str, tuple[list[int], list[tuple[float, float, float, float]]]]:
     """Symbol -> (sorted u, (bid, bid qty, ask, ask qty)) from the capture's bookTicker stream."""
     out: dict[str, list[tuple[int, tuple[float, float, float, float]]]] = {}
@@ -92,17 +95,20 @@ async def run_feed(feed, sink, emu, done) -> None:
     [
         ("binance-usdm", "binance_usdm", BinanceUsdmConfig, []),
         ("binance-spot", "binance_spot", BinanceSpotConfig, []),
-        ("binance-usdm", "binance_usdm", BinanceUsdmConfig, [Fault(FaultKind.DROP, at=2000)]),
-        ("binance-usdm", "binance_usdm", BinanceUsdmConfig, [Fault(FaultKind.DISCONNECT, at=2500)]),
+        ("binance-usdm", "binance_usdm", BinanceUsdmConfig, [Fault(FaultKind.DROP, at=1200)]),
+        ("binance-usdm", "binance_usdm", BinanceUsdmConfig, [Fault(FaultKind.DISCONNECT, at=1500)]),
     ],
     ids=["usdm", "spot", "usdm-drop", "usdm-disconnect"],
 )
 async def test_hftbacktest_capture_through_live_feed_matches_book_ticker(shared_data, venue, folder, config_cls, faults):
     path = shared_data / folder / "btcusdt_20240808.gz"
-    script = load_hftbacktest(str(path), venue, ("book",))
+    full = load_hftbacktest(str(path), venue, ("book",))
+    # The first 3,000 diffs (of 6,551 USD-M / 3,451 spot) keep the test well under 10 s
+    # on a loaded machine; the capture's snapshot bridges within the first ten.
+    script = Script(venue, full.frames[:3000], full.snapshots)
     oracle = tickers(path)
     key = f"{venue}:BTCUSDT"
-    async with Emulator(venue, script, faults, rate=4000) as emu:
+    async with Emulator(venue, script, faults, rate=3000) as emu:
         cfg = config_cls(ws_url=emu.ws_url, rest_url=emu.rest_url, depth_limit=1000)
         feed = LiveFeed({venue: cfg}, [key], settings=SETTINGS, seed=3)
         hub = Hub(feed.instruments, on_invalid=feed.request_resync)
@@ -126,7 +132,7 @@ async def test_hftbacktest_capture_through_live_feed_matches_book_ticker(shared_
     else:
         # Diffs the client had not read yet when the venue answered the resync
         # snapshot are older than it and dropped, so fewer diffs are checked.
-        assert tap.checked > n_book // 3
+        assert tap.checked > n_book // 5
         assert h.resyncs == 1
         assert tap.states[key][-1] is FeedState.LIVE
         if faults[0].kind is FaultKind.DROP:

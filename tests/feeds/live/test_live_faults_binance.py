@@ -80,6 +80,7 @@ async def test_real_adapter_detects_and_recovers(kind):
         assert h.gaps == h.resyncs <= 1 and c.reconnects == 0 and states[-1] is FeedState.LIVE
     elif counter is None:
         assert (h.gaps, h.malformed, h.resyncs, c.reconnects, c.malformed) == (0, 0, 0, 0, 0)
+        assert h.messages == len(script.frames) == c.messages  # each diff and trade counted once
         assert states == [FeedState.SYNCING, FeedState.LIVE]
     else:
         if counter == "reconnects":

@@ -170,3 +170,16 @@ async def test_one_feed_mixing_two_venues(shared_data):
                 await task
     assert [h.key for h in feed.symbol_health()] == keys
     assert all(h.state is FeedState.LIVE for h in feed.symbol_health())
+
+
+@pytest.mark.shared_data
+async def test_bybit_counts_each_frame_once_per_market(shared_data):
+    script = bybit.load_jsonl(str(shared_data / "bybit" / "BYBIT.jsonl"), "linear")
+    keys = [f"bybit-linear:{s}" for s in script.symbols]
+    feed, hub, tap, emu = await run_venue(
+        "bybit-linear", script, lambda url: BybitLinearConfig(ws_url=url, open_interest=False), keys, []
+    )
+    for h in feed.symbol_health():
+        sym = h.key.split(":")[1]
+        assert h.messages == sum(f.symbol == sym for f in script.frames)  # book and trade frames
+        assert (h.gaps, h.resyncs, h.malformed) == (0, 0, 0)
