@@ -63,6 +63,9 @@ async def test_syncs_to_live_and_matches_the_venue_book(mini_protocol, book_sink
             assert c.state is FeedState.LIVE and c.reconnects == 0
             assert c.messages == book_sink.raw and c.bytes > 0
             assert len(book_sink.trades) == sum(f.channel == "trade" for f in script.frames)
+            # health getters return detached copies
+            h.gaps, c.symbols[0] = 99, "x"
+            assert feed.symbol_health()[0].gaps == 0 and feed.connection_health()[0].symbols == [key]
             assert book_sink.crossed == 0
 
 
