@@ -174,7 +174,12 @@ class Emulator:
             async for message in ws:
                 self.stats["client_frames"] += 1
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                for reply in self.dialect.on_client_frame(session, text):
+                try:
+                    replies = self.dialect.on_client_frame(session, text)
+                except Exception:  # a request of an unexpected shape: answer like a venue would
+                    log.debug("emulator: bad client frame %.80r", text, exc_info=True)
+                    replies = [self.dialect.error_frame("Invalid request")]
+                for reply in replies:
                     await self._send(session, ws, reply)
                 if session.subs:
                     self._subscribed.set()

@@ -214,3 +214,25 @@ async def test_coinbase_sequence_is_per_connection_and_a_drop_is_a_jump():
 def test_unknown_venue_is_refused():
     with pytest.raises(KeyError, match="does not speak"):
         dialect_for("mtgox")
+
+
+@pytest.mark.parametrize(
+    ("venue", "request_text"),
+    [
+        ("binance-usdm", '{"method":"SUBSCRIBE","params":[1,2],"id":1}'),
+        ("bybit-linear", '{"op":"subscribe","args":[{"x":1}]}'),
+        ("okx", '{"op":"subscribe","args":["books"]}'),
+        ("kraken", '{"method":"subscribe","params":{"channel":"book","symbol":[null]}}'),
+        ("coinbase", '{"type":"subscribe","channel":"level2","product_ids":"BTC-USD"}'),
+    ],
+)
+async def test_odd_requests_get_an_error_frame_not_a_dead_server(venue, request_text):
+    from tapescope.feeds.emulator.scripts.base import Script
+
+    async with Emulator(venue, Script(venue, [])) as emu:
+        async with connect(emu.ws_url) as ws:
+            await ws.send(request_text)
+            reply = await asyncio.wait_for(ws.recv(), 3)
+            await ws.send("[]")
+            reply2 = await asyncio.wait_for(ws.recv(), 3)
+    assert reply and reply2  # answered, connection still open
