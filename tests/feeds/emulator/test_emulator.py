@@ -236,3 +236,22 @@ async def test_odd_requests_get_an_error_frame_not_a_dead_server(venue, request_
             await ws.send("[]")
             reply2 = await asyncio.wait_for(ws.recv(), 3)
     assert reply and reply2  # answered, connection still open
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("venue", "capture", "symbol"),
+    [
+        ("binance-usdm", "binance_usdm/BINANCE_FUTURES.ws.1.0", "SUSHIUSDT"),
+        ("bybit-spot", "bybit/BYBIT.jsonl", "BTCUSDT"),
+        ("okx", "okx/OKX.ws.1.0", "BTC-USDT"),
+        ("kraken", "kraken/KRAKEN.ws.50.0", "XBT/CHF"),
+        ("coinbase", "coinbase/COINBASE.jsonl", "BTC-USD"),
+    ],
+)
+def test_standalone_runner_loads_each_venue_capture(venue, capture, symbol):
+    from tapescope.feeds.emulator.__main__ import load_script
+
+    script = load_script(venue, str(DATA / capture), [], 0)
+    assert script.venue == venue and symbol in script.symbols
+    assert sum(f.channel == "book" for f in script.frames) > 50
