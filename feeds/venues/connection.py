@@ -226,6 +226,9 @@ class Connection(MarketRecovery):
         if self.url_index == 0:  # a side connection's loss costs trades, not the book
             for slot in self.slots.values():
                 self._reset(slot, state, text, t)
+                # Syncs report a state change once; the reason and retry time must
+                # still follow every failed attempt.
+                slot.health.reason = text
                 slot.health.next_retry_ns = retry_ns
         log.info("%s: %s", self.conn_id, text)
 
