@@ -33,7 +33,7 @@ from tapescope.feeds.base import EventSink
 from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, MsgKind, VenueProtocol
 from tapescope.feeds.venues.recovery import LogOnce, MarketRecovery, MarketSlot, problem_kind
-from tapescope.feeds.venues.rest import RestClient
+from tapescope.feeds.venues.rest import RestClient, is_loopback
 from tapescope.feeds.venues.settings import Backoff, VenuesSettings, now_ns
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,10 @@ class Connection(MarketRecovery):
                     close_timeout=2.0,
                     max_size=MAX_FRAME_BYTES,
                     max_queue=4096,
+                    # Market data is small JSON arriving fast: inflating it costs more
+                    # CPU than the bandwidth it saves on a server near the venue.
                     compression=None,
+                    proxy=None if is_loopback(url) else True,
                 ) as ws:
                     if opened_before:
                         self.health.reconnects += 1

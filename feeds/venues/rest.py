@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -71,17 +72,22 @@ class RestClient:
         self.settings = settings
         """Timeout and rate-limit policy."""
         self._session: aiohttp.ClientSession | None = None
+        self._direct: aiohttp.ClientSession | None = None
         self._spacers: dict[str, _Spacer] = {}
 
     async def __aenter__(self) -> RestClient:
         timeout = aiohttp.ClientTimeout(total=self.settings.rest_timeout_s)
-        self._session = aiohttp.ClientSession(timeout=timeout, raise_for_status=False)
+        # Venues are reached through the environment's proxy settings (as the
+        # websockets are); loopback (the emulator) always directly.
+        self._session = aiohttp.ClientSession(timeout=timeout, raise_for_status=False, trust_env=True)
+        self._direct = aiohttp.ClientSession(timeout=timeout, raise_for_status=False)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._direct):
+            if session is not None:
+                await session.close()
+        self._session = self._direct = None
 
     async def get(self, venue: str, url: str) -> bytes:
         """One GET, after waiting for the venue's rate limit.
@@ -96,14 +102,15 @@ class RestClient:
         Raises:
             RestError: timeout, connection failure, non-200 status or oversized body.
         """
-        if self._session is None:
+        session = self._direct if is_loopback(url) else self._session
+        if session is None:
             raise RestError("REST client is not open")
         spacer = self._spacers.get(venue)
         if spacer is None:
             spacer = self._spacers[venue] = _Spacer(self.settings.rest_min_interval_s)
         await spacer.wait()
         try:
-            async with self._session.get(url) as resp:
+            async with session.get(url) as resp:
                 if resp.status != 200:
                     retry_after = _retry_after(resp.headers.get("Retry-After", ""))
                     if resp.status in (418, 429):
@@ -120,6 +127,16 @@ class RestClient:
             raise RestError(f"snapshot timed out after {self.settings.rest_timeout_s:g}s") from None
         except aiohttp.ClientError as exc:
             raise RestError(f"snapshot request failed: {type(exc).__name__}") from None
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (never proxied).
+
+    >>> is_loopback("ws://127.0.0.1:9000/stream"), is_loopback("https://fapi.binance.com")
+    (True, False)
+    """
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _retry_after(value: str) -> float:
