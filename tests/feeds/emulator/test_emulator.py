@@ -25,7 +25,7 @@ needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared captures not 
 
 def connect(url: str, **kw):
     """A raw client that never stops reading, so closing it is not held up by unread frames."""
-    return ws_connect(url, max_queue=None, **kw)
+    return ws_connect(url, max_queue=None, proxy=None, **kw)
 
 
 async def collect(ws, n: int, timeout: float = 5.0) -> list[str]:
