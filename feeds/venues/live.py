@@ -169,7 +169,12 @@ class LiveFeed(Feed):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     def request_resync(self, key: str, reason: str) -> None:
-        """Reset that market's sync and rebuild its book from a fresh snapshot."""
+        """Reset that market's sync and rebuild its book from a fresh snapshot.
+
+        Call it on the feed's event loop (the engine's ``on_invalid`` callback,
+        possibly from inside ``sink.on_event``: the rest of the output being
+        delivered for that market is then dropped). Counts ``health.crossed``.
+        """
         conn = self._by_key.get(key)
         if conn is not None:
             conn.request_resync(key, reason)
