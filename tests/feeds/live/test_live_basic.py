@@ -119,3 +119,45 @@ async def test_unreachable_venue_keeps_retrying_with_growing_delays(mini_protoco
     # delays 0.05, 0.1, 0.2, 0.4 (capped): the gaps between retry times grow
     assert gaps[0] < gaps[1] < gaps[2]
     assert book_sink.states["binance-usdm:BTCUSDT"][0] is FeedState.DISCONNECTED
+
+
+async def _raw_server(handler):
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _first_reason(feed, sink, needle: str) -> str:
+    async with running(feed, sink) as task:
+        await wait_until(lambda: needle in feed.connection_health()[0].reason, 5)
+        assert not task.done()
+        return feed.connection_health()[0].reason
+
+
+async def test_silent_server_is_a_connect_timeout(mini_protocol, book_sink):
+    async def silent(reader, writer):
+        await asyncio.sleep(10)
+
+    server, port = await _raw_server(silent)
+    async with server:
+        settings = VenuesSettings(backoff_base_s=0.05, backoff_max_s=0.2, connect_timeout_s=0.3)
+        feed = LiveFeed({"binance-usdm": VenueEndpoint(f"ws://127.0.0.1:{port}")}, ["BTCUSDT"],
+                        settings=settings, protocols={"binance-usdm": mini_protocol()})
+        reason = await _first_reason(feed, book_sink, "timed out")
+    assert reason.startswith("connect timed out after 0.3s; retry in")
+    assert feed.symbol_health()[0].state is FeedState.DISCONNECTED
+
+
+async def test_refused_handshake_shows_the_status(mini_protocol, book_sink):
+    async def forbidden(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server, port = await _raw_server(forbidden)
+    async with server:
+        settings = VenuesSettings(backoff_base_s=0.05, backoff_max_s=0.2)
+        feed = LiveFeed({"binance-usdm": VenueEndpoint(f"ws://127.0.0.1:{port}")}, ["BTCUSDT"],
+                        settings=settings, protocols={"binance-usdm": mini_protocol()})
+        reason = await _first_reason(feed, book_sink, "refused")
+    assert reason.startswith("handshake refused:") and "403" in reason
