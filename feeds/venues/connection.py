@@ -100,6 +100,7 @@ class Connection(MarketRecovery):
         self._ws: ClientConnection | None = None
         self._sink: EventSink | None = None
         self._got_data = False
+        self._stalled = False
         self._uses_rest = type(protocol).snapshot_url is not VenueProtocol.snapshot_url
         stall = settings.stall_timeout_s or protocol.stall_timeout_s
         self.stall_timeout_s = stall if stall > 0 else 30.0
@@ -192,20 +193,38 @@ class Connection(MarketRecovery):
         interval = self.protocol.app_ping_interval_s
         if interval > 0 and self.protocol.app_ping_frame() is not None:
             pinger = asyncio.create_task(self._app_ping(ws, interval), name=f"{self.conn_id} ping")
+        stall = self.stall_timeout_s
+        self._stalled = False
+        # One watchdog per socket instead of a timeout around every recv: arming and
+        # cancelling a timer per message costs several microseconds at venue rates.
+        watchdog = asyncio.create_task(self._watchdog(ws, stall, now_ns()), name=f"{self.conn_id} watchdog")
         try:
-            stall = self.stall_timeout_s
+            recv = ws.recv
+            on_frame = self._on_frame
             while True:
                 try:
-                    async with asyncio.timeout(stall):
-                        payload = await ws.recv()
-                except TimeoutError:
-                    return FeedState.STALE, f"stalled: no message for {stall:g}s"
+                    payload = await recv()
                 except ConnectionClosed as exc:
+                    if self._stalled:
+                        return FeedState.STALE, f"stalled: no message for {stall:g}s"
                     return FeedState.DISCONNECTED, _closed_reason(exc)
-                self._on_frame(payload)
+                on_frame(payload)
         finally:
+            watchdog.cancel()
             if pinger is not None:
                 pinger.cancel()
+
+    async def _watchdog(self, ws: ClientConnection, stall: float, opened_ns: int) -> None:
+        """Abort the socket once no frame arrived for ``stall`` seconds (checked 4 times per period)."""
+        period = min(1.0, stall / 4)
+        limit_ns = int(stall * 1e9)
+        while True:
+            await asyncio.sleep(period)
+            if now_ns() - max(self.health.last_recv_ns, opened_ns) > limit_ns:
+                self._stalled = True
+                # Abort, not close: a stalled peer may never answer a close handshake.
+                ws.transport.abort()
+                return
 
     async def _app_ping(self, ws: ClientConnection, interval: float) -> None:
         while True:
