@@ -1,0 +1,116 @@
+"""The dashboard: watchlist, depth ladder, tape, CVD chart, readouts and status bar.
+
+The App assigns :attr:`DashboardScreen.snapshot` once per frame (inside
+``batch_update``); :meth:`DashboardScreen.watch_snapshot` passes the pieces
+down to the child widgets by attribute. The screen holds no market state of
+its own beyond the latest snapshot reference.
+
+Layout: the screen gets the class ``-compact`` below the wide breakpoint
+(watchlist as a one-line bar) and ``-wide`` from it (watchlist as a side
+table); ``themes/app.tcss`` places the panels. The ladder grows with the
+height: the App asks the engine for as many rows as the ladder can show.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tapescope.engine.events import FeedState
+from tapescope.engine.instrument import decimals_for
+from tapescope.engine.snapshot import MarketSnapshot
+from tapescope.tui.messages import SymbolRequested
+from tapescope.widgets.cvd_chart import CvdChart
+from tapescope.widgets.ladder import DepthLadder, LadderView
+from tapescope.widgets.readouts import Readouts
+from tapescope.widgets.status_bar import StatusBar, StatusView
+from tapescope.widgets.tape import Tape
+from tapescope.widgets.watchlist import SymbolBar, Watchlist, WatchRow
+
+
+class DashboardScreen(Screen[None]):
+    """Main screen: the focused market's panels plus the watchlist."""
+
+    snapshot: reactive[MarketSnapshot | None] = reactive(None, always_update=True, init=False)
+    """The focused market at the last frame (set by the App's frame timer)."""
+    status: reactive[StatusView] = reactive(StatusView, init=False)
+    """Status bar contents (set by the App each frame)."""
+    watch_rows: reactive[tuple[WatchRow, ...]] = reactive((), init=False)
+    """Watchlist rows (set by the App at the watchlist cadence)."""
+    focused_key: reactive[str] = reactive("", init=False)
+    """Key of the focused market."""
+
+    def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True) -> None:
+        super().__init__(id="dashboard")
+        self._size_digits = size_digits
+        self._tape_rows = tape_rows
+        self._utc = utc
+
+    def compose(self) -> ComposeResult:
+        yield SymbolBar(id="symbol-bar")
+        with Horizontal(id="body"):
+            watchlist = Watchlist(id="watchlist")
+            watchlist.border_title = "Watchlist"
+            yield watchlist
+            ladder = DepthLadder(id="ladder")
+            ladder.size_digits = self._size_digits
+            ladder.border_title = "Book"
+            yield ladder
+            with Vertical(id="right"):
+                tape = Tape(id="tape")
+                tape.size_digits = self._size_digits
+                tape.utc = self._utc
+                tape.border_title = "Tape"
+                yield tape
+                chart = CvdChart(id="chart")
+                chart.border_title = "CVD · price"
+                yield chart
+                readouts = Readouts(id="readouts")
+                readouts.border_title = "Flow"
+                yield readouts
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def ladder_rows(self) -> int:
+        """How many ladder rows per side the ladder can show now."""
+        return self.query_one(DepthLadder).rows_per_side
+
+    def watch_snapshot(self, snap: MarketSnapshot | None) -> None:
+        if snap is None:
+            return
+        decimals = snap.instrument.price_decimals()
+        step_decimals = max(decimals, decimals_for(snap.ladder.step))
+        live = snap.state == FeedState.LIVE
+        ladder = self.query_one(DepthLadder)
+        ladder.border_title = f"Book {snap.instrument.symbol}"
+        ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
+                                 snap.flow.spread_ticks, snap.flow.spread_bps)
+        tape = self.query_one(Tape)
+        tape.price_decimals = decimals
+        tape.trades = snap.trades[-self._tape_rows:]
+        chart = self.query_one(CvdChart)
+        chart.price_decimals = decimals
+        chart.series = snap.series
+        readouts = self.query_one(Readouts)
+        readouts.price_decimals = decimals
+        readouts.live = live
+        readouts.flow = snap.flow
+
+    def watch_status(self, status: StatusView) -> None:
+        self.query_one(StatusBar).view = status
+
+    def watch_watch_rows(self, rows: tuple[WatchRow, ...]) -> None:
+        self.query_one(Watchlist).rows_data = rows
+        self.query_one(SymbolBar).rows_data = rows
+
+    def watch_focused_key(self, key: str) -> None:
+        self.query_one(Watchlist).focused_key = key
+        self.query_one(SymbolBar).focused_key = key
+
+    def on_data_table_row_selected(self, event: Watchlist.RowSelected) -> None:
+        if event.row_key.value:
+            self.post_message(SymbolRequested(event.row_key.value))
