@@ -264,6 +264,9 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         item_tp = args[0] if args else Any
         items = [_convert(item_tp, v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+        if dataclasses.is_dataclass(item_tp):
+            # Array-of-tables items are whole values (not merged key by key): build them now.
+            items = [_build(item_tp, v, f"{key}[{i}]") for i, v in enumerate(items)]
         return tuple(items) if origin is tuple else items
     if origin in (dict, Mapping):
         if not isinstance(value, dict):

@@ -43,8 +43,6 @@ class AppSettings:
         default="INFO", metadata={"choices": ["DEBUG", "INFO", "WARNING", "ERROR"]}
     )
     """Level of the log file in the platform log directory (``tapescope locate``)."""
-    demo_seed: int = field(default=7, metadata={"min": 0, "max": 2**31 - 1})
-    """Random seed of the simulated market that ``tapescope demo`` opens."""
 
 
 @dataclass(frozen=True, slots=True)
