@@ -89,6 +89,8 @@ class FlowSnapshot:
     """Spread over mid, basis points."""
     spread_z: float = NAN
     """Z-score of the current spread against its rolling per-second samples."""
+    spread_widening: bool = False
+    """``spread_z`` above the widening threshold (detectors.md: z > 3)."""
     trades_per_s: float = NAN
     """Trades per second over the last 10 s."""
 
@@ -143,6 +145,8 @@ class MarketSnapshot:
     """Per-second history."""
     messages: int = 0
     """Events applied for this market."""
+    open_interest: float = NAN
+    """Last open interest, base units (``nan`` where the venue has none)."""
 
     @property
     def key(self) -> str:
