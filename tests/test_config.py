@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 import pytest
@@ -208,7 +208,7 @@ def test_error_in_user_file_names_the_user_file(no_user_file: Path) -> None:
 # ------------------------------------------------------- registry mechanics
 
 
-class Colour(str, Enum):
+class Colour(StrEnum):
     RED = "red"
     BLUE = "blue"
 

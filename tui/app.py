@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from textual import on, work
@@ -96,9 +97,10 @@ class TapescopeApp(App[None]):
                 tooltip="Open the fuzzy symbol picker: type part of a symbol, Enter to focus it."),
         Binding("t", "cycle_theme", "Theme", id="cycle_theme",
                 tooltip="Switch to the next colour theme."),
-        Binding("tab", "next_symbol", "Next", show=False, id="next_symbol",
+        # Priority: otherwise the screen's focus-cycling Tab binding would win.
+        Binding("tab", "next_symbol", "Next", show=False, id="next_symbol", priority=True,
                 tooltip="Focus the next symbol of the watchlist."),
-        Binding("shift+tab", "prev_symbol", "Prev", show=False, id="prev_symbol",
+        Binding("shift+tab", "prev_symbol", "Prev", show=False, id="prev_symbol", priority=True,
                 tooltip="Focus the previous symbol of the watchlist."),
         *_symbol_bindings(),
     ]
@@ -198,7 +200,7 @@ class TapescopeApp(App[None]):
 
     def refresh_frame(self) -> None:
         """Read the focused market's snapshot and hand it to the screen (the frame timer)."""
-        if not self.focused_key or not self.dashboard.is_mounted:
+        if not self.focused_key or not self.dashboard.is_mounted or self._exit:
             return
         settings = self.config.app
         rows = min(settings.max_ladder_rows, self.dashboard.ladder_rows)
@@ -301,10 +303,12 @@ class TapescopeApp(App[None]):
         self.push_screen(SymbolPicker(self.hub.keys, self.focused_key), picked)
 
     def action_help(self) -> None:
-        """Show the help screen generated from the active bindings."""
-        pairs = [(ab.binding, self.get_key_display(ab.binding))
-                 for ab in self.dashboard.active_bindings.values()
-                 if ab.binding.description and ab.binding.id]
+        """Show the help screen generated from the App's bindings (with user remaps)."""
+        keymap = self.config.keys.keymap()
+        pairs = []
+        for binding in Binding.make_bindings(self.BINDINGS):
+            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            pairs.append((binding, self.get_key_display(replace(binding, key=key.split(",")[0]))))
         self.push_screen(HelpScreen(help_rows(pairs)))
 
     def action_cycle_theme(self) -> None:

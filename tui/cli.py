@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,7 +121,7 @@ def demo(
     _run(cfg, *wiring.build_demo(cfg, seed=seed))
 
 
-class ConfigFormat(str, Enum):
+class ConfigFormat(StrEnum):
     """Output formats of ``tapescope config``."""
 
     table = "table"
@@ -147,7 +147,7 @@ def show_config(
     Console().print(config_table(cfg))
 
 
-class Location(str, Enum):
+class Location(StrEnum):
     """What ``tapescope locate`` can print."""
 
     all = "all"

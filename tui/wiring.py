@@ -15,7 +15,6 @@ from tapescope.engine.hub import Hub
 from tapescope.feeds.base import Feed
 from tapescope.tui.config import Config
 
-
 #: Module and factory the live venue layer provides: ``make_live_feed(config) -> Feed``.
 LIVE_MODULE, LIVE_FACTORY = "tapescope.feeds.venues.live", "make_live_feed"
 

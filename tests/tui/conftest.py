@@ -110,3 +110,15 @@ def frozen_clock() -> int:
     return FROZEN_NS
 
 
+
+
+@pytest.fixture
+def make_snap():
+    """The :func:`make_snapshot` factory (conftest modules are not importable in importlib mode)."""
+    return make_snapshot
+
+
+@pytest.fixture
+def clock():
+    """The frozen wall clock."""
+    return frozen_clock

@@ -48,36 +48,46 @@ class DashboardScreen(Screen[None]):
         self._size_digits = size_digits
         self._tape_rows = tape_rows
         self._utc = utc
+        # Children are created here (not queried per frame) so watchers reach them directly.
+        self.symbol_bar = SymbolBar(id="symbol-bar")
+        """Compact watchlist."""
+        self.watchlist = Watchlist(id="watchlist")
+        """Wide watchlist table."""
+        self.ladder = DepthLadder(id="ladder")
+        """Depth ladder."""
+        self.tape = Tape(id="tape")
+        """Time and sales."""
+        self.chart = CvdChart(id="chart")
+        """CVD chart."""
+        self.readouts = Readouts(id="readouts")
+        """Flow readouts."""
+        self.status_bar = StatusBar(id="status")
+        """Status bar."""
 
     def compose(self) -> ComposeResult:
-        yield SymbolBar(id="symbol-bar")
+        self.watchlist.border_title = "Watchlist"
+        self.ladder.border_title = "Book"
+        self.ladder.size_digits = self._size_digits
+        self.tape.border_title = "Tape"
+        self.tape.size_digits = self._size_digits
+        self.tape.utc = self._utc
+        self.chart.border_title = "CVD · price"
+        self.readouts.border_title = "Flow"
+        yield self.symbol_bar
         with Horizontal(id="body"):
-            watchlist = Watchlist(id="watchlist")
-            watchlist.border_title = "Watchlist"
-            yield watchlist
-            ladder = DepthLadder(id="ladder")
-            ladder.size_digits = self._size_digits
-            ladder.border_title = "Book"
-            yield ladder
+            yield self.watchlist
+            yield self.ladder
             with Vertical(id="right"):
-                tape = Tape(id="tape")
-                tape.size_digits = self._size_digits
-                tape.utc = self._utc
-                tape.border_title = "Tape"
-                yield tape
-                chart = CvdChart(id="chart")
-                chart.border_title = "CVD · price"
-                yield chart
-                readouts = Readouts(id="readouts")
-                readouts.border_title = "Flow"
-                yield readouts
-        yield StatusBar(id="status")
+                yield self.tape
+                yield self.chart
+                yield self.readouts
+        yield self.status_bar
         yield Footer()
 
     @property
     def ladder_rows(self) -> int:
         """How many ladder rows per side the ladder can show now."""
-        return self.query_one(DepthLadder).rows_per_side
+        return self.ladder.rows_per_side
 
     def watch_snapshot(self, snap: MarketSnapshot | None) -> None:
         if snap is None:
@@ -85,31 +95,27 @@ class DashboardScreen(Screen[None]):
         decimals = snap.instrument.price_decimals()
         step_decimals = max(decimals, decimals_for(snap.ladder.step))
         live = snap.state == FeedState.LIVE
-        ladder = self.query_one(DepthLadder)
-        ladder.border_title = f"Book {snap.instrument.symbol}"
-        ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
-                                 snap.flow.spread_ticks, snap.flow.spread_bps)
-        tape = self.query_one(Tape)
-        tape.price_decimals = decimals
-        tape.trades = snap.trades[-self._tape_rows:]
-        chart = self.query_one(CvdChart)
-        chart.price_decimals = decimals
-        chart.series = snap.series
-        readouts = self.query_one(Readouts)
-        readouts.price_decimals = decimals
-        readouts.live = live
-        readouts.flow = snap.flow
+        self.ladder.border_title = f"Book {snap.instrument.symbol}"
+        self.ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
+                                      snap.flow.spread_ticks, snap.flow.spread_bps)
+        self.tape.price_decimals = decimals
+        self.tape.trades = snap.trades[-self._tape_rows:]
+        self.chart.price_decimals = decimals
+        self.chart.series = snap.series
+        self.readouts.price_decimals = decimals
+        self.readouts.live = live
+        self.readouts.flow = snap.flow
 
     def watch_status(self, status: StatusView) -> None:
-        self.query_one(StatusBar).view = status
+        self.status_bar.view = status
 
     def watch_watch_rows(self, rows: tuple[WatchRow, ...]) -> None:
-        self.query_one(Watchlist).rows_data = rows
-        self.query_one(SymbolBar).rows_data = rows
+        self.watchlist.rows_data = rows
+        self.symbol_bar.rows_data = rows
 
     def watch_focused_key(self, key: str) -> None:
-        self.query_one(Watchlist).focused_key = key
-        self.query_one(SymbolBar).focused_key = key
+        self.watchlist.focused_key = key
+        self.symbol_bar.focused_key = key
 
     def on_data_table_row_selected(self, event: Watchlist.RowSelected) -> None:
         if event.row_key.value:

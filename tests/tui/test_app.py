@@ -1,0 +1,271 @@
+"""Pilot tests of the dashboard's key flows, frame timer and layout (no feed, a fake hub)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from textual.command import CommandPalette
+
+from tapescope.engine.events import FeedState
+from tapescope.engine.snapshot import TradePrint
+from tapescope.tui.app import TapescopeApp, make_app
+from tapescope.tui.config import Config, load_config
+from tapescope.tui.screens.help import HelpScreen
+from tapescope.tui.screens.picker import SymbolPicker
+from tapescope.widgets.ladder import DepthLadder
+from tapescope.widgets.readouts import Readouts
+from tapescope.widgets.status_bar import StatusBar
+from tapescope.widgets.tape import Tape
+from tapescope.widgets.watchlist import SymbolBar, Watchlist
+
+#: The frozen clock of conftest (2023-11-14 22:13:20.005 UTC).
+FROZEN_NS = 1_700_000_000_005_000_000
+
+
+def build(config: Config, hub) -> TapescopeApp:
+    return make_app(config, None, hub, clock=lambda: FROZEN_NS)
+
+
+async def test_number_keys_focus_symbols(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.focused_key == "sim:BTC-SIM"
+        await pilot.press("2")
+        assert app.focused_key == "sim:ETH-SIM"
+        assert app.dashboard.query_one(DepthLadder).border_title == "Book ETH-SIM"
+        assert hub.reads[-1][0] == "sim:ETH-SIM"
+        await pilot.press("3")
+        assert app.focused_key == "sim:SOL-SIM"
+        await pilot.press("9")  # only three markets: no-op
+        assert app.focused_key == "sim:SOL-SIM"
+        await pilot.press("1")
+        assert app.focused_key == "sim:BTC-SIM"
+
+
+async def test_tab_and_shift_tab_cycle_and_wrap(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab")
+        assert app.focused_key == "sim:ETH-SIM"
+        await pilot.press("tab", "tab")
+        assert app.focused_key == "sim:BTC-SIM"
+        await pilot.press("shift+tab")
+        assert app.focused_key == "sim:SOL-SIM"
+
+
+async def test_picker_selects_by_fuzzy_text(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash")
+        assert isinstance(app.screen, SymbolPicker)
+        await pilot.press("s", "l")  # "sl" matches only SOL-SIM as a subsequence
+        await pilot.press("enter")
+        assert app.screen is app.dashboard
+        assert app.focused_key == "sim:SOL-SIM"
+
+
+async def test_picker_arrow_keys_and_escape(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash", "down", "enter")
+        assert app.focused_key == "sim:ETH-SIM"
+        await pilot.press("slash", "e", "t", "escape")
+        assert app.screen is app.dashboard
+        assert app.focused_key == "sim:ETH-SIM"
+
+
+async def test_symbol_keys_do_nothing_under_the_picker(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash", "2", "tab")
+        assert isinstance(app.screen, SymbolPicker)
+        assert app.focused_key == "sim:BTC-SIM"
+        assert app.screen.query_one("#picker-input").value == "2"
+
+
+async def test_help_lists_every_binding(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = {row.description for row in app.screen.rows}
+        expected = {b.description for b in TapescopeApp.BINDINGS}
+        assert expected <= listed
+        keys = {row.description: row.key for row in app.screen.rows}
+        assert keys["Quit"] == "q" and keys["Help"] == "?" and keys["Symbol"] == "/"
+        tooltips = {row.description: row.tooltip for row in app.screen.rows}
+        assert all(tooltips[d] for d in expected)
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+
+
+async def test_every_binding_has_id_tooltip_description() -> None:
+    for binding in TapescopeApp.BINDINGS:
+        assert binding.id and binding.tooltip and binding.description, binding
+
+
+async def test_t_cycles_themes(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "tapescope-dark"
+        await pilot.press("t")
+        assert app.theme == "tapescope-light"
+        assert app.get_css_variables()["bid"] == "#1a7f37"
+        await pilot.press("t")
+        assert app.theme == "tapescope-contrast"
+        await pilot.press("t")
+        assert app.theme == "tapescope-dark"
+
+
+async def test_q_quits(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app._exit  # noqa: SLF001 - set by App.exit()
+    assert app.return_code == 0
+
+
+async def test_keymap_from_config_remaps(tmp_path, hub) -> None:
+    path = tmp_path / "keys.toml"
+    path.write_text('[keys]\nquit = "x"\nnext_symbol = "n"\n')
+    app = build(load_config(path), hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("q")
+        assert not app._exit  # noqa: SLF001
+        await pilot.press("n")
+        assert app.focused_key == "sim:ETH-SIM"
+        await pilot.press("question_mark")
+        keys = {row.description: row.key for row in app.screen.rows}
+        assert keys["Quit"] == "x" and keys["Next"] == "n"
+        await pilot.press("escape", "x")
+        await pilot.pause()
+        assert app._exit  # noqa: SLF001
+
+
+async def test_palette_lists_every_action(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        commands = list(app.get_system_commands(app.dashboard))
+        titles = {c.title for c in commands}
+        for title in ("Quit", "Help", "Go to symbol", "Cycle theme", "Next symbol",
+                      "Previous symbol", "Symbol 1: sim:BTC-SIM", "Symbol 3: sim:SOL-SIM"):
+            assert title in titles
+        by_title = {c.title: c for c in commands}
+        by_title["Next symbol"].callback()
+        assert app.focused_key == "sim:ETH-SIM"
+        by_title["Symbol 3: sim:SOL-SIM"].callback()
+        assert app.focused_key == "sim:SOL-SIM"
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"cycle")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "tapescope-light"
+
+
+async def test_frame_timer_reads_only_the_focused_market_and_updates_widgets(
+        config: Config, hub, make_snap) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.25)
+        tape = app.dashboard.query_one(Tape)
+        assert tape.rows[0].time == "22:13:19.750"
+        ladder = app.dashboard.query_one(DepthLadder)
+        hub.reads.clear()
+        newer = make_snap("BTC-SIM", 100.0, 0.1, version=2)
+        newer = replace(newer, recv_ts=FROZEN_NS - 4_000_000, trades=newer.trades + (
+            TradePrint(FROZEN_NS - 1_000_000, 100.2, 3.0, -1),))
+        hub.snaps["sim:BTC-SIM"] = newer
+        await pilot.pause(0.35)  # at least two frames at 10 fps
+        assert tape.rows[0].price == "100.2" and tape.rows[0].side == -1
+        frame_reads = [r for r in hub.reads if r[2] != 1]
+        assert len(frame_reads) >= 2
+        assert {r[0] for r in frame_reads} == {"sim:BTC-SIM"}
+        assert {r[2] for r in frame_reads} == {ladder.rows_per_side}
+        status = app.dashboard.query_one(StatusBar).plain
+        assert "sim:BTC-SIM" in status and "LIVE" in status and "lat 4.0ms" in status
+
+
+async def test_unchanged_snapshot_is_not_reassigned(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        frames = app.frames
+        same = hub.snaps["sim:BTC-SIM"]
+        hub.snapshot = lambda key, ladder_step_ticks=1, ladder_rows=40: same  # type: ignore[method-assign]
+        await pilot.pause(0.35)
+        settled = app.frames
+        await pilot.pause(0.35)
+        assert app.frames == settled and settled <= frames + 1
+
+
+async def test_not_live_book_shows_badge_not_ladder(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        rows = app.dashboard.query_one(DepthLadder).rows
+        kinds = {r.kind for r in rows}
+        assert "bid" not in kinds and "ask" not in kinds
+        assert [r.text for r in rows if r.kind == "badge"] == ["RESYNCING"]
+        assert [r.text for r in rows if r.kind == "note"] == ["gap: seq 12 > 10"]
+        assert "spr —" in app.dashboard.query_one(Readouts).plain
+        await pilot.press("1")
+        kinds = {r.kind for r in app.dashboard.query_one(DepthLadder).rows}
+        assert {"bid", "ask", "spread"} <= kinds
+
+
+async def test_market_going_stale_hides_the_ladder_next_frame(config: Config, hub, make_snap) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        hub.snaps["sim:BTC-SIM"] = make_snap("BTC-SIM", 100.0, 0.1, version=5,
+                                                  state=FeedState.STALE, reason="no data 5s")
+        await pilot.pause(0.3)
+        assert [r.text for r in app.dashboard.query_one(DepthLadder).rows if r.kind == "badge"] == ["STALE"]
+
+
+@pytest.mark.parametrize(("size", "wide"), [((80, 24), False), ((130, 40), True)])
+async def test_layout_compact_and_wide(config: Config, hub, size, wide: bool) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = app.dashboard
+        assert screen.has_class("-wide") is wide
+        assert screen.query_one(Watchlist).display is wide
+        assert screen.query_one(SymbolBar).display is not wide
+
+
+async def test_ladder_rows_grow_with_height(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        small = app.dashboard.query_one(DepthLadder).rows_per_side
+    app = build(config, hub)
+    async with app.run_test(size=(80, 50)) as pilot:
+        await pilot.pause()
+        big = app.dashboard.query_one(DepthLadder).rows_per_side
+        assert hub.reads[-1][2] == big
+    assert big >= small + 12
+
+
+async def test_watchlist_updates_by_diff(config: Config, hub, monkeypatch) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause()
+        table = app.dashboard.query_one(Watchlist)
+        assert table.row_count == 3
+        calls: list[tuple] = []
+        monkeypatch.setattr(table, "update_cell", lambda *a, **k: calls.append(a))
+        monkeypatch.setattr(table, "clear", lambda *a, **k: pytest.fail("table rebuilt"))
+        eth = hub.snaps["sim:ETH-SIM"]
+        hub.snaps["sim:ETH-SIM"] = replace(eth, version=9, last_price=2010.0)
+        app.refresh_watchlist()
+        assert [(c[0], c[1]) for c in calls] == [
+            ("sim:ETH-SIM", "last"), ("sim:ETH-SIM", "chg")]
+        calls.clear()
+        app.refresh_watchlist()
+        assert calls == []
