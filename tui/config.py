@@ -374,6 +374,7 @@ def load_config(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     user_file: Path | None = None,
+    read_user_file: bool = True,
     defaults_text: str | None = None,
 ) -> Config:
     """Build the effective configuration from all layers.
@@ -384,6 +385,8 @@ def load_config(
             a ``None`` value means the flag was not given.
         user_file: User file to read (default :func:`user_config_file`); it is
             optional: a missing user file is skipped.
+        read_user_file: ``False`` ignores the user file (benchmarks and snapshot
+            tests want the shipped defaults only).
         defaults_text: Shipped defaults to use instead of the packaged config.toml.
 
     Returns:
@@ -401,7 +404,7 @@ def load_config(
                                 "shipped config.toml")),
     ]
     user = user_file if user_file is not None else user_config_file()
-    if user.is_file():
+    if read_user_file and user.is_file():
         layers.append((str(user), _read(user, str(user))))
     if config_file is not None:
         layers.append((str(config_file), _read(Path(config_file), str(config_file))))

@@ -20,14 +20,14 @@ import numpy as np
 from rich.segment import Segment
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tapescope.engine.snapshot import Series
 from tapescope.widgets.braille import BRAILLE_BASE, plot
 from tapescope.widgets.format import fmt_price, fmt_signed
+from tapescope.widgets.styles import CachedStyles
 
 
-class CvdChart(Widget):
+class CvdChart(CachedStyles):
     """CVD line over time (braille) with the mid price on its own axis."""
 
     COMPONENT_CLASSES = {"cvd-chart--cvd-up", "cvd-chart--cvd-down", "cvd-chart--price",
@@ -73,8 +73,7 @@ class CvdChart(Widget):
     def on_resize(self) -> None:
         self._rebuild(force=True)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
+    def styles_changed(self) -> None:
         self._strips = None
         self.refresh()
 
@@ -108,11 +107,10 @@ class CvdChart(Widget):
 
     def _build_strips(self) -> list[Strip]:
         width, height = self.size.width, self.size.height
-        base = self.rich_style
-        label = base + self.get_component_rich_style("cvd-chart--label")
-        cvd_style = base + self.get_component_rich_style(
-            "cvd-chart--cvd-up" if self._up else "cvd-chart--cvd-down")
-        px_style = base + self.get_component_rich_style("cvd-chart--price")
+        base = self.base_style
+        label = self.style_of("cvd-chart--label")
+        cvd_style = self.style_of("cvd-chart--cvd-up" if self._up else "cvd-chart--cvd-down")
+        px_style = self.style_of("cvd-chart--price")
         left, right = self._labels
         gap = max(1, width - len(left) - len(right))
         strips = [Strip([Segment(left, label), Segment(" " * gap, base), Segment(right, label)])
@@ -146,5 +144,5 @@ class CvdChart(Widget):
             self._strips = self._build_strips()
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
+        return Strip.blank(self.size.width, self.base_style)
 

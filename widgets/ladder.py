@@ -33,11 +33,11 @@ from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tapescope.engine.events import FeedState
 from tapescope.engine.snapshot import Ladder
 from tapescope.widgets.format import fmt_fixed, fmt_price, fmt_size, quantise
+from tapescope.widgets.styles import CachedStyles
 
 #: Width of the size column, cells.
 SIZE_WIDTH = 7
@@ -132,7 +132,7 @@ def build_rows(view: LadderView, height: int, size_digits: int = 3) -> list[Ladd
     return rows
 
 
-class DepthLadder(Widget):
+class DepthLadder(CachedStyles):
     """Depth ladder with size bars, pinned best bid/ask and a spread row."""
 
     COMPONENT_CLASSES = {
@@ -168,7 +168,7 @@ class DepthLadder(Widget):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[LadderRow] = []
-        self._cache: LRUCache[tuple[LadderRow, int, int], Strip] = LRUCache(512)
+        self._cache: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(512)
 
     @property
     def rows_per_side(self) -> int:
@@ -189,9 +189,8 @@ class DepthLadder(Widget):
     def on_resize(self) -> None:
         self._rebuild(force=True)
 
-    def notify_style_update(self) -> None:
+    def styles_changed(self) -> None:
         # A theme switch changes every colour: drop cached strips.
-        super().notify_style_update()
         self._cache.clear()
         self.refresh()
 
@@ -212,9 +211,9 @@ class DepthLadder(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         row = self._rows[y]
-        key = (row, width, id(self.app.current_theme))
+        key = (row, width)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._draw(row, width)
@@ -222,7 +221,7 @@ class DepthLadder(Widget):
         return strip
 
     def _draw(self, row: LadderRow, width: int) -> Strip:
-        base = self.rich_style
+        base = self.base_style
         if row.kind == "blank":
             return Strip.blank(width, base)
         if row.kind in ("spread", "badge", "note"):
@@ -233,16 +232,14 @@ class DepthLadder(Widget):
             pad = max(0, width - len(text))
             left = pad // 2
             fill = "─" if row.kind == "spread" else " "
-            style = base + self.get_component_rich_style(cls)
+            style = self.style_of(cls)
             segs = [Segment(fill * left, style if row.kind == "spread" else base),
                     Segment(text, style),
                     Segment(fill * (pad - left), style if row.kind == "spread" else base)]
             return Strip(segs, width)
         side = "depth-ladder--ask" if row.kind == "ask" else "depth-ladder--bid"
-        price_style = base + self.get_component_rich_style(side)
-        if row.best:
-            price_style += self.get_component_rich_style("depth-ladder--best")
-        bar_style = base + self.get_component_rich_style(side + "-bar")
+        price_style = self.style_of(side, "depth-ladder--best") if row.best else self.style_of(side)
+        bar_style = self.style_of(side + "-bar")
         # A fixed price column (not the text's length) keeps rows aligned.
         price_w = max(len(row.price), min(12, width // 3))
         price_text = row.price.rjust(price_w)[:width]

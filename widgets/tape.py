@@ -23,10 +23,10 @@ from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tapescope.engine.snapshot import TradePrint
 from tapescope.widgets.format import fmt_price, fmt_size, fmt_time, quantise
+from tapescope.widgets.styles import CachedStyles
 
 #: A print this many times the median visible size is highlighted.
 BIG_PRINT_FACTOR = 5.0
@@ -69,7 +69,7 @@ def build_rows(trades: tuple[TradePrint, ...], height: int, price_decimals: int,
     ]
 
 
-class Tape(Widget):
+class Tape(CachedStyles):
     """Time and sales: newest trade on the top line."""
 
     COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--time", "tape--big"}
@@ -97,7 +97,7 @@ class Tape(Widget):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[TapeRow] = []
-        self._cache: LRUCache[tuple[TapeRow, int, int], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[TapeRow, int], Strip] = LRUCache(1024)
 
     @property
     def rows(self) -> list[TapeRow]:
@@ -119,8 +119,7 @@ class Tape(Widget):
     def on_resize(self) -> None:
         self._rebuild(force=True)
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
+    def styles_changed(self) -> None:
         self._cache.clear()
         self.refresh()
 
@@ -138,9 +137,9 @@ class Tape(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         row = self._rows[y]
-        key = (row, width, id(self.app.current_theme))
+        key = (row, width)
         strip = self._cache.get(key)
         if strip is None:
             strip = self._draw(row, width)
@@ -148,11 +147,10 @@ class Tape(Widget):
         return strip
 
     def _draw(self, row: TapeRow, width: int) -> Strip:
-        base = self.rich_style
-        side = base + self.get_component_rich_style("tape--buy" if row.side > 0 else "tape--sell")
-        if row.big:
-            side += self.get_component_rich_style("tape--big")
-        time_style = base + self.get_component_rich_style("tape--time")
+        base = self.base_style
+        side_cls = "tape--buy" if row.side > 0 else "tape--sell"
+        side = self.style_of(side_cls, "tape--big") if row.big else self.style_of(side_cls)
+        time_style = self.style_of("tape--time")
         rest = max(0, width - len(row.time) - 1)
         size_w = 8
         price_w = max(len(row.price), min(12, rest - size_w))

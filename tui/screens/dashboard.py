@@ -34,13 +34,13 @@ from tapescope.widgets.watchlist import SymbolBar, Watchlist, WatchRow
 class DashboardScreen(Screen[None]):
     """Main screen: the focused market's panels plus the watchlist."""
 
-    snapshot: reactive[MarketSnapshot | None] = reactive(None, always_update=True, init=False)
+    snapshot: reactive[MarketSnapshot | None] = reactive(None, always_update=True, init=False, repaint=False)
     """The focused market at the last frame (set by the App's frame timer)."""
-    status: reactive[StatusView] = reactive(StatusView, init=False)
+    status: reactive[StatusView] = reactive(StatusView, init=False, repaint=False)
     """Status bar contents (set by the App each frame)."""
-    watch_rows: reactive[tuple[WatchRow, ...]] = reactive((), init=False)
+    watch_rows: reactive[tuple[WatchRow, ...]] = reactive((), init=False, repaint=False)
     """Watchlist rows (set by the App at the watchlist cadence)."""
-    focused_key: reactive[str] = reactive("", init=False)
+    focused_key: reactive[str] = reactive("", init=False, repaint=False)
     """Key of the focused market."""
 
     def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True) -> None:
