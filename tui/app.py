@@ -42,6 +42,22 @@ log = logging.getLogger(__name__)
 
 #: Ladder rows per side requested for a watchlist-only read of a market.
 WATCHLIST_LADDER_ROWS = 1
+#: Mantissas of the ladder row heights the zoom keys step through (1, 2, 5, 10, 20...).
+_STEP_MANTISSAS = (1, 2, 5)
+
+
+def next_step(ticks: int, direction: int) -> int:
+    """The next ladder row height in the 1-2-5 sequence, in ticks (never below 1).
+
+    >>> next_step(1, 1), next_step(2, 1), next_step(5, 1), next_step(10, -1), next_step(1, -1)
+    (2, 5, 10, 5, 1)
+    >>> next_step(3, 1), next_step(3, -1)
+    (5, 2)
+    """
+    ladder = [m * 10**e for e in range(7) for m in _STEP_MANTISSAS]
+    if direction > 0:
+        return next((s for s in ladder if s > ticks), ladder[-1])
+    return next((s for s in reversed(ladder) if s < ticks), 1)
 
 
 class MarketSource(EventSink, Protocol):
@@ -102,6 +118,10 @@ class TapescopeApp(App[None]):
                 tooltip="Focus the next symbol of the watchlist."),
         Binding("shift+tab", "prev_symbol", "Prev", show=False, id="prev_symbol", priority=True,
                 tooltip="Focus the previous symbol of the watchlist."),
+        Binding("plus", "ladder_step(1)", "Coarser", id="ladder_coarser",
+                tooltip="Aggregate the depth ladder into taller rows (1, 2, 5, 10... ticks per row)."),
+        Binding("minus", "ladder_step(-1)", "Finer", id="ladder_finer",
+                tooltip="Split the depth ladder into shorter rows, down to one tick per row."),
         *_symbol_bindings(),
     ]
 
@@ -129,11 +149,14 @@ class TapescopeApp(App[None]):
         self._start_feed = start_feed
         self._clock = clock
         settings = config.app
-        self.HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (settings.wide_min_cols, "-wide")]
+        wide = settings.wide_min_cols
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (wide, "-wide"), (wide + 40, "-xwide")]
         self.focused_key: str = hub.keys[0] if hub.keys else ""
         """Key of the focused market."""
         self.frames = 0
         """Frames assigned to the screen so far."""
+        self.ladder_step_ticks = settings.ladder_step_ticks
+        """Current ladder row height in ticks (``+``/``-`` change it)."""
         self._last: MarketSnapshot | None = None
         self._last_rows = 0
         self._latency_ms = math.nan
@@ -204,7 +227,7 @@ class TapescopeApp(App[None]):
             return
         settings = self.config.app
         rows = min(settings.max_ladder_rows, self.dashboard.ladder_rows)
-        snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=settings.ladder_step_ticks,
+        snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=self.ladder_step_ticks,
                                  ladder_rows=rows)
         now = self._clock()
         changed = snap is not self._last or rows != self._last_rows
@@ -311,6 +334,13 @@ class TapescopeApp(App[None]):
             pairs.append((binding, self.get_key_display(replace(binding, key=key.split(",")[0]))))
         self.push_screen(HelpScreen(help_rows(pairs)))
 
+    def action_ladder_step(self, direction: int) -> None:
+        """Make ladder rows taller (``direction`` > 0) or shorter, in the 1-2-5 sequence."""
+        step = next_step(self.ladder_step_ticks, direction)
+        if step != self.ladder_step_ticks:
+            self.ladder_step_ticks = step
+            self.refresh_frame()
+
     def action_cycle_theme(self) -> None:
         """Switch to the next shipped theme."""
         names = [t.name for t in THEMES]
@@ -323,6 +353,10 @@ class TapescopeApp(App[None]):
         yield SystemCommand("Help", "Show every key and what it does", self.action_help)
         yield SystemCommand("Go to symbol", "Open the fuzzy symbol picker", self.action_symbol_picker)
         yield SystemCommand("Cycle theme", "Switch to the next tapescope theme", self.action_cycle_theme)
+        yield SystemCommand("Coarser ladder", "Aggregate the depth ladder into taller rows",
+                            lambda: self.action_ladder_step(1))
+        yield SystemCommand("Finer ladder", "Split the depth ladder into shorter rows",
+                            lambda: self.action_ladder_step(-1))
         yield SystemCommand("Next symbol", "Focus the next watchlist symbol", self.action_next_symbol)
         yield SystemCommand("Previous symbol", "Focus the previous watchlist symbol",
                             self.action_prev_symbol)

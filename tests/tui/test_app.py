@@ -234,7 +234,7 @@ async def test_layout_compact_and_wide(config: Config, hub, size, wide: bool) ->
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.dashboard
-        assert screen.has_class("-wide") is wide
+        assert (screen.has_class("-wide") or screen.has_class("-xwide")) is wide
         assert screen.query_one(Watchlist).display is wide
         assert screen.query_one(SymbolBar).display is not wide
 
@@ -269,3 +269,16 @@ async def test_watchlist_updates_by_diff(config: Config, hub, monkeypatch) -> No
         calls.clear()
         app.refresh_watchlist()
         assert calls == []
+
+
+async def test_plus_minus_change_the_ladder_step(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("minus")
+        assert app.ladder_step_ticks == 1
+        await pilot.press("plus", "plus", "plus")
+        assert app.ladder_step_ticks == 10
+        assert hub.reads[-1][:2] == ("sim:BTC-SIM", 10)
+        await pilot.press("minus")
+        assert app.ladder_step_ticks == 5
+        assert hub.reads[-1][:2] == ("sim:BTC-SIM", 5)

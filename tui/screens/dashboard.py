@@ -6,8 +6,9 @@ down to the child widgets by attribute. The screen holds no market state of
 its own beyond the latest snapshot reference.
 
 Layout: the screen gets the class ``-compact`` below the wide breakpoint
-(watchlist as a one-line bar) and ``-wide`` from it (watchlist as a side
-table); ``themes/app.tcss`` places the panels. The ladder grows with the
+(watchlist as a one-line bar), ``-wide`` from it (watchlist as a side table)
+and ``-xwide`` 40 columns further (wider watchlist and ladder);
+``themes/app.tcss`` places the panels. The ladder grows with the
 height: the App asks the engine for as many rows as the ladder can show.
 """
 
@@ -95,7 +96,8 @@ class DashboardScreen(Screen[None]):
         decimals = snap.instrument.price_decimals()
         step_decimals = max(decimals, decimals_for(snap.ladder.step))
         live = snap.state == FeedState.LIVE
-        self.ladder.border_title = f"Book {snap.instrument.symbol}"
+        ticks = round(snap.ladder.step / snap.instrument.tick_size) if snap.instrument.tick_size else 1
+        self.ladder.border_title = f"Book {snap.instrument.symbol}" + (f" ×{ticks}t" if ticks > 1 else "")
         self.ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
                                       snap.flow.spread_ticks, snap.flow.spread_bps)
         self.tape.price_decimals = decimals
