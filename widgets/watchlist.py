@@ -17,9 +17,12 @@ went; it is never cleared and rebuilt.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable
@@ -76,6 +79,20 @@ class Watchlist(DataTable):
     }
     """
 
+    @dataclass
+    class MarketClicked(Message):
+        """A market's row was clicked."""
+
+        watchlist: Watchlist
+        """The watchlist clicked."""
+        key: str
+        """Market key of the row."""
+
+        @property
+        def control(self) -> Watchlist:
+            """The watchlist clicked."""
+            return self.watchlist
+
     rows_data: reactive[tuple[WatchRow, ...]] = reactive((), repaint=False, init=False)
     """Markets to show, in watchlist order."""
     focused_key: reactive[str] = reactive("", repaint=False, init=False)
@@ -128,6 +145,12 @@ class Watchlist(DataTable):
 
     def watch_focused_key(self) -> None:
         self._move_cursor()
+
+    def on_click(self, event: events.Click) -> None:
+        # A click on a row asks for that market; the App decides (and moves the cursor).
+        row = event.style.meta.get("row")
+        if isinstance(row, int) and 0 <= row < self.row_count:
+            self.post_message(self.MarketClicked(self, self.ordered_rows[row].key.value))
 
     def _move_cursor(self) -> None:
         if self.focused_key in self._texts:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 from textual.command import CommandPalette
 
-from tapescope.engine.events import FeedState
+from tapescope.engine.events import FeedState, Trade
 from tapescope.engine.snapshot import TradePrint
+from tapescope.feeds.base import Feed
 from tapescope.tui.app import TapescopeApp, make_app
 from tapescope.tui.config import Config, load_config
+from tapescope.tui.messages import FeedStopped
 from tapescope.tui.screens.help import HelpScreen
 from tapescope.tui.screens.picker import SymbolPicker
 from tapescope.widgets.ladder import DepthLadder
@@ -282,3 +285,98 @@ async def test_plus_minus_change_the_ladder_step(config: Config, hub) -> None:
         await pilot.press("minus")
         assert app.ladder_step_ticks == 5
         assert hub.reads[-1][:2] == ("sim:BTC-SIM", 5)
+
+
+class ScriptedFeed(Feed):
+    """Emits a fixed list of events into the sink, then ends (or raises)."""
+
+    name = "scripted"
+
+    def __init__(self, hub, events, error: Exception | None = None) -> None:
+        self._hub = hub
+        self._events = events
+        self._error = error
+
+    @property
+    def instruments(self):
+        return [s.instrument for s in self._hub.snaps.values()]
+
+    async def run(self, sink) -> None:
+        for ev in self._events:
+            sink.on_event(ev)
+        await asyncio.sleep(0)
+        if self._error is not None:
+            raise self._error
+
+
+def _trades(n: int) -> list[Trade]:
+    return [Trade("sim:BTC-SIM", FROZEN_NS, FROZEN_NS, 100.0, 1.0, 1) for _ in range(n)]
+
+
+async def test_feed_runs_as_worker_and_its_end_is_reported(config: Config, hub) -> None:
+    seen: list[FeedStopped] = []
+    app = make_app(config, ScriptedFeed(hub, _trades(25)), hub, clock=lambda: FROZEN_NS)
+    async with app.run_test(size=(100, 30),
+                            message_hook=lambda m: seen.append(m) if isinstance(m, FeedStopped) else None) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert hub.events == 25 and app.sink.events == 25
+        assert [(m.feed, m.error) for m in seen] == [("scripted", "")]
+
+
+async def test_feed_failure_is_reported_not_raised(config: Config, hub) -> None:
+    seen: list[FeedStopped] = []
+    feed = ScriptedFeed(hub, _trades(3), RuntimeError("socket closed"))
+    app = make_app(config, feed, hub, clock=lambda: FROZEN_NS)
+    async with app.run_test(size=(100, 30),
+                            message_hook=lambda m: seen.append(m) if isinstance(m, FeedStopped) else None) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [(m.feed, m.error) for m in seen] == [("scripted", "RuntimeError: socket closed")]
+        assert app.is_running
+
+
+async def test_start_feed_false_leaves_the_hub_alone(config: Config, hub) -> None:
+    app = make_app(config, ScriptedFeed(hub, _trades(5)), hub, start_feed=False, clock=lambda: FROZEN_NS)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert hub.events == 0
+
+
+async def test_rates_use_the_injected_clock(config: Config, hub) -> None:
+    now = [FROZEN_NS]
+    app = make_app(config, None, hub, clock=lambda: now[0])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        frames0 = app.frames
+        for ev in _trades(1500):
+            app.sink.on_event(ev)
+        hub.snaps["sim:BTC-SIM"] = replace(hub.snaps["sim:BTC-SIM"], version=77)
+        now[0] += 2 * 10**9
+        app.refresh_frame()
+        status = app.dashboard.status_bar.plain
+        assert "750 msg/s" in status
+        assert app.frames == frames0 + 1
+        assert f"{app.frames / 2:.1f} fps" in status  # frames since start over 2 s
+
+
+async def test_theme_switch_recolours_the_ladder(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        ladder = app.dashboard.ladder
+        y = next(i for i, r in enumerate(ladder.rows) if r.kind == "ask")
+        assert list(ladder.render_line(y))[0].style.color.name == "#f85149"
+        await pilot.press("t")
+        await pilot.pause()
+        assert list(ladder.render_line(y))[0].style.color.name == "#cf222e"  # $ask of tapescope-light
+
+
+async def test_clicking_a_watchlist_row_focuses_it(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause()
+        # Row 3 (SOL) is the 4th line of the table body: top rule, header, rows 1..3.
+        await pilot.click("#watchlist", offset=(6, 4))
+        await pilot.pause()
+        assert app.focused_key == "sim:SOL-SIM"

@@ -14,6 +14,7 @@ height: the App asks the engine for as many rows as the ladder can show.
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
@@ -119,6 +120,6 @@ class DashboardScreen(Screen[None]):
         self.watchlist.focused_key = key
         self.symbol_bar.focused_key = key
 
-    def on_data_table_row_selected(self, event: Watchlist.RowSelected) -> None:
-        if event.row_key.value:
-            self.post_message(SymbolRequested(event.row_key.value))
+    @on(Watchlist.MarketClicked)
+    def _market_clicked(self, event: Watchlist.MarketClicked) -> None:
+        self.post_message(SymbolRequested(event.key))
