@@ -130,9 +130,10 @@ class Tape(CachedStyles):
             self.refresh()
             return
         width = self.size.width
-        for y, (a, b) in enumerate(zip(old, rows, strict=True)):
-            if a != b:
-                self.refresh(Region(0, y, width, 1))
+        changed = [Region(0, y, width, 1)
+                   for y, (a, b) in enumerate(zip(old, rows, strict=True)) if a != b]
+        if changed:
+            self.refresh(*changed)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
