@@ -41,6 +41,7 @@ with the change written down"):
   a flip is a significant reading whose sign is opposite to the previous
   significant reading. (A plain "sign changed at this second" test would
   almost never fire, because a rolling sum crosses zero through small values.)
+  A history with zero spread (a quiet spell) makes nothing significant.
 * **Volume bars.** The bar in progress when the first event arrives is
   partial, so it is not used as history. ``volume_ratio`` is ``nan`` until one
   closed bar exists or while the mean of the closed bars is 0.
@@ -54,138 +55,31 @@ Per-event work is proportional to what the event changed: a trade is a few
 float additions; a book update reads the top ``L`` levels (``O(L)``, no depth
 or history scan) and does the OFI arithmetic only for a side whose top
 ``L`` changed. Once per second of event time the rings close their second
-(``O(windows)``).
+(``O(windows)``). There is no numba kernel here on purpose: per event the
+work is a handful of scalar float operations on values already held as
+Python objects, where a jitted call (dispatch plus boxing the lists) costs
+more than the arithmetic it would replace; numpy is used where whole arrays
+are touched (ring recomputation, history copies).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
-from sortedcontainers import SortedDict
 
 from tapescope.engine.book import Book
+from tapescope.engine.book_view import ask_size_to, bid_size_from, top_asks, top_bids
 from tapescope.engine.events import NS_PER_S
+from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.ring import SecondRing, ValueRing
 from tapescope.engine.snapshot import FlowSnapshot
+
+__all__ = ["FlowMetrics", "FlowParams"]
 
 NAN = math.nan
 NEG_INF = -math.inf
 POS_INF = math.inf
 #: Seconds in a day, for the session boundary.
 DAY_S = 86_400
-
-
-def _windows_ok(ws: tuple[int, ...]) -> bool:
-    return bool(ws) and all(isinstance(w, int) and 1 <= w <= 86_400 for w in ws)
-
-
-@dataclass(frozen=True, slots=True)
-class FlowParams:
-    """Tunable parameters of the flow metrics (config section ``[flow]``)."""
-
-    session_reset: str = field(default="00:00", metadata={"pattern": r"^\d{2}:\d{2}$"})
-    """UTC time of day ``"HH:MM"`` at which CVD and the session open reset."""
-    delta_windows: tuple[int, ...] = field(default=(10, 60, 300), metadata={"min": 1, "max": 86_400})
-    """Rolling delta windows, seconds."""
-    delta_flip_window: int = field(default=30, metadata={"min": 1, "max": 86_400})
-    """Window of the rolling delta whose sign flips are detected, seconds."""
-    delta_flip_k: float = field(default=1.5, metadata={"min": 0.0, "max": 100.0})
-    """A flip needs ``|delta| > k * sigma`` of the delta's recent per-second history."""
-    delta_flip_history: int = field(default=300, metadata={"min": 2, "max": 86_400})
-    """Per-second delta samples kept for the flip's sigma."""
-    delta_flip_min_history: int = field(default=30, metadata={"min": 2, "max": 86_400})
-    """Samples needed before a flip can fire."""
-    tbsr_window: int = field(default=60, metadata={"min": 1, "max": 86_400})
-    """Taker buy/sell ratio window, seconds."""
-    volume_bar_s: int = field(default=60, metadata={"min": 1, "max": 86_400})
-    """Volume bar length, seconds of event time (bars start at multiples of it)."""
-    volume_bars: int = field(default=20, metadata={"min": 1, "max": 10_000})
-    """Closed bars averaged for the volume ratio."""
-    volume_spike: float = field(default=2.5, metadata={"min": 1.0, "max": 1000.0})
-    """Volume ratio at or above which the bar is a spike."""
-    ofi_windows: tuple[int, ...] = field(default=(10, 60), metadata={"min": 1, "max": 86_400})
-    """OFI summing windows, seconds."""
-    ofi_levels: int = field(default=5, metadata={"min": 1, "max": 50})
-    """Levels L of the multi-level OFI."""
-    imbalance_levels: int = field(default=10, metadata={"min": 1, "max": 1000})
-    """Levels N per side for the level imbalance."""
-    imbalance_bps: float = field(default=10.0, metadata={"min": 0.0, "max": 10_000.0})
-    """Band X around mid, basis points, for the bps imbalance."""
-    spread_window: int = field(default=300, metadata={"min": 2, "max": 86_400})
-    """Per-second spread samples kept for the mean, sigma and z-score."""
-    spread_min_samples: int = field(default=10, metadata={"min": 2, "max": 86_400})
-    """Samples needed before the spread z-score is defined."""
-    spread_min_std_ticks: float = field(default=0.5, metadata={"min": 0.0, "max": 1000.0})
-    """Floor on the spread sigma, ticks (keeps z finite when the spread never moved)."""
-    spread_z: float = field(default=3.0, metadata={"min": 0.0, "max": 100.0})
-    """Z-score above which the spread is widening."""
-    trades_window: int = field(default=10, metadata={"min": 1, "max": 86_400})
-    """Window for trades per second, seconds."""
-
-    def __post_init__(self) -> None:
-        """Refuse inconsistent values (the config loader reports them with the key)."""
-        # Accept lists from TOML while keeping the dataclass hashable.
-        for name in ("delta_windows", "ofi_windows"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple):
-                object.__setattr__(self, name, tuple(value))
-            if not _windows_ok(getattr(self, name)):
-                raise ValueError(f"{name}: expected a non-empty list of seconds in 1..86400, got {value!r}")
-        self.session_offset_s()
-        if self.delta_flip_min_history > self.delta_flip_history:
-            raise ValueError("delta_flip_min_history must not exceed delta_flip_history")
-        if self.spread_min_samples > self.spread_window:
-            raise ValueError("spread_min_samples must not exceed spread_window")
-
-    def session_offset_s(self) -> int:
-        """Seconds after UTC midnight of the session boundary.
-
-        >>> FlowParams(session_reset="08:30").session_offset_s()
-        30600
-
-        Raises:
-            ValueError: if ``session_reset`` is not a valid ``"HH:MM"``.
-        """
-        text = self.session_reset
-        hh, sep, mm = text.partition(":")
-        if not (sep and len(hh) == 2 and len(mm) == 2 and hh.isdigit() and mm.isdigit()):
-            raise ValueError(f"session_reset: expected 'HH:MM', got {text!r}")
-        h, m = int(hh), int(mm)
-        if h > 23 or m > 59:
-            raise ValueError(f"session_reset: expected a UTC time 00:00..23:59, got {text!r}")
-        return h * 3600 + m * 60
-
-
-def top_bids(bids: SortedDict, n: int) -> list[float]:
-    """Best ``n`` bid prices, best first.
-
-    The common case reads the last sublist of the SortedDict's key list
-    directly: one C-level slice instead of the positional index walk that
-    ``islice`` or ``peekitem(-k)`` pay on every call (measured 0.2 us against
-    1.4 us for 5 levels, at every book update). Falls back to the public API
-    when the best ``n`` keys span two sublists.
-
-    Runtime complexity: ``O(n)`` (``O(log N + n)`` on the fallback).
-    """
-    lists = bids._list._lists
-    if lists:
-        last = lists[-1]
-        if len(last) >= n:
-            out = last[-n:]
-            out.reverse()
-            return out
-    return list(bids.islice(max(len(bids) - n, 0), reverse=True))
-
-
-def top_asks(asks: SortedDict, n: int) -> list[float]:
-    """Best ``n`` ask prices, best first. See :func:`top_bids`. ``O(n)``."""
-    lists = asks._list._lists
-    if lists:
-        first = lists[0]
-        if len(first) >= n:
-            return first[:n]
-    return list(asks.islice(0, n))
 
 
 class FlowMetrics:
@@ -282,7 +176,11 @@ class FlowMetrics:
 
     @property
     def second_delta(self) -> float:
-        """Volume delta booked in the open second so far. ``O(1)``."""
+        """Volume delta booked in the open second so far. ``O(1)``.
+
+        >>> f = FlowMetrics(); f.on_trade(5 * NS_PER_S, 1.0, 2.0, -1); f.second_delta
+        -2.0
+        """
         return self._delta.cur
 
     def roll(self, sec: int) -> None:
@@ -296,6 +194,12 @@ class FlowMetrics:
 
         Runtime complexity: ``O(w)`` per closed second, bounded by the ring
         capacities for a long jump.
+
+        >>> f = FlowMetrics(FlowParams(delta_windows=(2,)))
+        >>> f.on_trade(10 * NS_PER_S, 1.0, 2.0, 1); f.roll(11); f.snapshot(Book()).deltas
+        ((2, 2.0),)
+        >>> f.roll(12); f.snapshot(Book()).deltas
+        ((2, 0.0),)
         """
         h = self.sec
         if sec <= h:
@@ -354,7 +258,10 @@ class FlowMetrics:
         hist = self._flip_hist
         p = self.params
         verdict = 0
-        if d != 0.0 and len(hist) >= p.delta_flip_min_history and abs(d) > p.delta_flip_k * hist.std():
+        # sigma == 0 (a quiet spell filled the history with zeros) makes every
+        # non-zero delta "infinitely" significant; treat it as no evidence.
+        sigma = hist.std() if len(hist) >= p.delta_flip_min_history else 0.0
+        if d != 0.0 and sigma > 0.0 and abs(d) > p.delta_flip_k * sigma:
             sign = 1 if d > 0.0 else -1
             if self._flip_sign and sign != self._flip_sign:
                 verdict = sign
@@ -380,6 +287,10 @@ class FlowMetrics:
         the current session).
 
         Runtime complexity: ``O(1)`` (plus :meth:`roll` when a second closes).
+
+        >>> f = FlowMetrics(); f.on_trade(NS_PER_S, 10.0, 2.0, 1); f.on_trade(NS_PER_S, 11.0, 1.0, -1)
+        >>> f.cvd, f.cvd_quote, f.trades
+        (1.0, 9.0, 2)
         """
         sec = ts // NS_PER_S
         if sec != self.sec:
@@ -426,14 +337,33 @@ class FlowMetrics:
             caller should treat the book as invalid until a snapshot.
 
         Runtime complexity: ``O(L)`` for ``L`` OFI levels; no depth scan.
+
+        >>> f = FlowMetrics(FlowParams(ofi_windows=(10,)))
+        >>> b = Book(); b.apply_snapshot([(9.0, 1.0)], [(10.0, 1.0)])
+        >>> f.on_book(NS_PER_S, b, snapshot=True)
+        True
+        >>> _ = b.apply_delta([(9.0, 4.0)], []); f.on_book(NS_PER_S, b)   # bid size +3
+        True
+        >>> f.snapshot(b).ofi
+        ((10, 3.0),)
         """
         sec = ts // NS_PER_S
         if sec > self.sec:
             self.roll(sec)
         L = self._L
         bids, asks = book.bids, book.asks
-        bp = top_bids(bids, L) if bids else []
-        ap = top_asks(asks, L) if asks else []
+        # top_bids / top_asks inlined: this runs at every book update.
+        lists = bids._list._lists
+        if lists and len(lists[-1]) >= L:
+            bp = lists[-1][-L:]
+            bp.reverse()
+        else:
+            bp = top_bids(bids, L)
+        lists = asks._list._lists
+        if lists and len(lists[0]) >= L:
+            ap = lists[0][:L]
+        else:
+            ap = top_asks(asks, L)
         if bp and ap and bp[0] >= ap[0]:
             # No spread samples from a book that cannot be the venue's.
             self.bid = NEG_INF
@@ -457,38 +387,62 @@ class FlowMetrics:
             return True
         e1 = em = 0.0
         pbp, pbq = self._pbp, self._pbq
-        if bp != pbp or bq != pbq:
-            first = True
+        if bp == pbp:
+            # Same prices (the common case): every level's e is q - q'.
+            if bq != pbq:
+                e1 = bq[0] - pbq[0]
+                em = sum(bq) - sum(pbq)
+                self._pbq = bq
+        else:
             for p, q, p0, q0 in zip(bp, bq, pbp, pbq, strict=True):
-                e = 0.0
-                if p >= p0:
-                    e = q
-                if p <= p0:
-                    e -= q0
-                if first:
-                    e1 = e
-                    first = False
-                em += e
+                if p > p0:
+                    em += q
+                elif p < p0:
+                    em -= q0
+                else:
+                    em += q - q0
+            p, p0 = bp[0], pbp[0]
+            e1 = bq[0] if p > p0 else (-pbq[0] if p < p0 else bq[0] - pbq[0])
             self._pbp, self._pbq = bp, bq
         pap, paq = self._pap, self._paq
-        if ap != pap or aq != paq:
-            first = True
+        if ap == pap:
+            if aq != paq:
+                e1 -= aq[0] - paq[0]
+                em -= sum(aq) - sum(paq)
+                self._paq = aq
+        else:
+            # Asks: -1[Pa<=Pa'] qa + 1[Pa>=Pa'] qa'.
             for p, q, p0, q0 in zip(ap, aq, pap, paq, strict=True):
-                e = 0.0
-                if p >= p0:
-                    e = q0
-                if p <= p0:
-                    e -= q
-                if first:
-                    e1 += e
-                    first = False
-                em += e
+                if p < p0:
+                    em -= q
+                elif p > p0:
+                    em += q0
+                else:
+                    em += q0 - q
+            p, p0 = ap[0], pap[0]
+            e1 += -aq[0] if p < p0 else (paq[0] if p > p0 else paq[0] - aq[0])
             self._pap, self._paq = ap, aq
         self._ofi.cur += e1
         self._ofi_multi.cur += em
         return True
 
     # -- read -------------------------------------------------------------
+
+    def spread_z(self, spread_ticks: float) -> float:
+        """Z-score of a spread (ticks) against the per-second samples (``nan`` too early). ``O(1)``.
+
+        For per-second detectors that need the z-score without a full
+        :meth:`snapshot`: ``flow.spread_z((ask - bid) / tick)``.
+
+        >>> f = FlowMetrics(FlowParams(spread_min_samples=2, spread_min_std_ticks=0.5), tick_size=1.0)
+        >>> f._spread.fill(1.0, 5); f.spread_z(3.0)    # sigma 0 floored at 0.5
+        4.0
+        """
+        sp = self._spread
+        p = self.params
+        if len(sp) < p.spread_min_samples:
+            return NAN
+        return (spread_ticks - sp.mean()) / max(sp.std(), p.spread_min_std_ticks)
 
     def snapshot(self, book: Book, tick_size: float | None = None) -> FlowSnapshot:
         """Flow metrics now, plus the instantaneous book measures of ``book``.
@@ -500,6 +454,11 @@ class FlowMetrics:
 
         Runtime complexity: ``O(w + log n + k)`` for ``k`` levels inside the
         imbalance bands; nothing proportional to history.
+
+        >>> b = Book(); b.apply_snapshot([(99.0, 3.0)], [(101.0, 1.0)])
+        >>> s = FlowMetrics(tick_size=0.5).snapshot(b)
+        >>> s.imbalance_levels, s.microprice, s.spread_ticks, s.spread_bps
+        (0.5, 100.5, 4.0, 200.0)
         """
         p = self.params
         tick = self.tick_size if tick_size is None else tick_size
@@ -528,14 +487,18 @@ class FlowMetrics:
             mid = (pb + pa) * 0.5
             s_ticks = (pa - pb) / tick
             s_bps = (pa - pb) / mid * 1e4
-            b, a = book.size_within_levels(p.imbalance_levels)
+            bids, asks = book.bids, book.asks
+            n = p.imbalance_levels
+            b = sum(map(bids.__getitem__, top_bids(bids, n)))
+            a = sum(map(asks.__getitem__, top_asks(asks, n)))
             imb_levels = (b - a) / (b + a)
-            b, a = book.size_within_bps(p.imbalance_bps)
+            # Same band arithmetic as Book.size_within_bps, so the two agree exactly.
+            band = mid * p.imbalance_bps * 1e-4
+            b = bid_size_from(bids, mid - band)
+            a = ask_size_to(asks, mid + band)
             if b + a > 0.0:
                 imb_bps = (b - a) / (b + a)
-            sp = self._spread
-            if len(sp) >= p.spread_min_samples:
-                s_z = (s_ticks - sp.mean()) / max(sp.std(), p.spread_min_std_ticks)
+            s_z = self.spread_z(s_ticks)
         return FlowSnapshot(
             cvd=self.cvd,
             cvd_quote=self.cvd_quote,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Hub:
     """All markets of a session, keyed by ``"venue:SYMBOL"``."""
 
-    __slots__ = ("markets", "params", "on_invalid", "events", "unknown", "_unknown_keys")
+    __slots__ = ("markets", "params", "_on_invalid", "events", "unknown", "_unknown_keys")
 
     def __init__(
         self,
@@ -49,8 +49,7 @@ class Hub:
         """Markets by key, in watchlist order."""
         self.params: FlowParams = params if params is not None else FlowParams()
         """Flow parameters."""
-        self.on_invalid: InvalidCallback | None = on_invalid
-        """Crossed-book callback handed to every market."""
+        self._on_invalid = on_invalid
         self.events: int = 0
         """Events received (routed and unknown)."""
         self.unknown: int = 0
@@ -60,8 +59,28 @@ class Hub:
             self.add(inst)
 
     @property
+    def on_invalid(self) -> InvalidCallback | None:
+        """Crossed-book callback handed to every market; setting it rewires all of them.
+
+        >>> hub = Hub([Instrument("sim", "A")]); hub.on_invalid = print
+        >>> hub.markets["sim:A"].on_invalid is print
+        True
+        """
+        return self._on_invalid
+
+    @on_invalid.setter
+    def on_invalid(self, callback: InvalidCallback | None) -> None:
+        self._on_invalid = callback
+        for market in self.markets.values():
+            market.on_invalid = callback
+
+    @property
     def keys(self) -> list[str]:
-        """Market keys in watchlist order. ``O(markets)``."""
+        """Market keys in watchlist order. ``O(markets)``.
+
+        >>> Hub([Instrument("sim", "B"), Instrument("sim", "A")]).keys
+        ['sim:B', 'sim:A']
+        """
         return list(self.markets)
 
     def add(self, instrument: Instrument) -> Market:
@@ -69,6 +88,9 @@ class Hub:
 
         Raises:
             ValueError: if a different instrument already uses the same key.
+
+        >>> hub = Hub([]); m = hub.add(Instrument("sim", "A")); hub.add(Instrument("sim", "A")) is m
+        True
         """
         key = instrument.key
         market = self.markets.get(key)
@@ -81,7 +103,14 @@ class Hub:
         return market
 
     def on_event(self, event: Event) -> None:
-        """Route one event to its market; unknown keys are counted and ignored. ``O(1)`` + the market's work."""
+        """Route one event to its market; unknown keys are counted and ignored. ``O(1)`` + the market's work.
+
+        >>> from tapescope.engine.events import OpenInterest
+        >>> hub = Hub([Instrument("okx", "BTC-USDT-SWAP")])
+        >>> hub.on_event(OpenInterest("okx:BTC-USDT-SWAP", 1, 1, 42.0))
+        >>> hub.markets["okx:BTC-USDT-SWAP"].open_interest, hub.unknown
+        (42.0, 0)
+        """
         self.events += 1
         market = self.markets.get(event[0])
         if market is None:
@@ -95,12 +124,18 @@ class Hub:
         market.on_event(event)
 
     def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
-        """Raw messages are the recorder's business; the hub ignores them. ``O(1)``."""
+        """Raw messages are the recorder's business; the hub ignores them. ``O(1)``.
+
+        >>> Hub([]).on_raw("sim#0", 0, b"{}")
+        """
 
     def snapshot(self, key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40) -> MarketSnapshot:
         """The snapshot of market ``key`` (cached by the market).
 
         Raises:
             KeyError: for a key with no market.
+
+        >>> hub = Hub([Instrument("sim", "A")]); hub.snapshot("sim:A") is hub.snapshot("sim:A")
+        True
         """
         return self.markets[key].snapshot(ladder_step_ticks, ladder_rows)

@@ -2,13 +2,18 @@
 
 :class:`Market` consumes the normalised events of one symbol in order and
 builds an immutable :class:`~tapescope.engine.snapshot.MarketSnapshot` on
-request. Later detectors attach through the :class:`Analyzer` protocol.
+request. Detectors attach through the :class:`Analyzer` protocol
+(``market.analyzers``: book, trade and per-second hooks) and, when they need
+every level's old and new size, one :class:`LevelObserver`
+(``market.level_observer``).
 
 Sync state rules (architecture.md rule 5):
 
 * A market starts ``CONNECTING``.
 * A :class:`~tapescope.engine.events.StatusChange` always wins: it sets the
-  state and reason, whatever the engine thought.
+  state and reason, whatever the engine thought, with one exception: a
+  ``LIVE`` status cannot make a book the engine found crossed look live
+  before a fresh snapshot has been applied (architecture.md rule 5).
 * A feed that never emits status (the simulator, tests) must still work: a
   ``BookSnapshot`` applied while no StatusChange has ever been seen moves
   ``CONNECTING`` to ``LIVE``. Once the feed has spoken, snapshots do not
@@ -56,10 +61,6 @@ from tapescope.engine.snapshot import Ladder, MarketSnapshot, Series, TradePrint
 log = logging.getLogger(__name__)
 
 NAN = math.nan
-#: Trades kept for the tape.
-TRADES_KEPT = 200
-#: Seconds of per-second history kept for charts (one hour).
-SERIES_SECONDS = 3600
 #: Row layout of the per-second history (whole seconds of venue time).
 SERIES_DTYPE = np.dtype([("t", "i8"), ("mid", "f8"), ("cvd", "f8"), ("delta", "f8")])
 #: Reason given when the engine finds a crossed book.
@@ -79,7 +80,13 @@ class Analyzer(Protocol):
     """
 
     def on_book(self, ts: int, market: Market) -> None:
-        """A snapshot or delta was applied and the book is valid (not crossed)."""
+        """A snapshot or delta was applied and the book is valid (not crossed).
+
+        ``market.last_book_event`` is the event just applied: a
+        ``BookSnapshot`` (the book was replaced; vanished levels are not
+        cancels) or a ``BookDelta`` whose ``bids``/``asks`` are the changed
+        levels, so the analyzer's work can stay proportional to them.
+        """
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """A trade was booked."""
@@ -91,6 +98,27 @@ class Analyzer(Protocol):
         event that crossed is applied, so the market still shows the state at
         the end of the previous second.
         """
+
+
+class LevelObserver(Protocol):
+    """Sees every level of every delta as it is applied (``Market.level_observer``).
+
+    For detectors that need each level's old and new size (fill/cancel
+    attribution, walls, spoofing, icebergs) without a second pass over the
+    message; the signatures match ``engine.detectors.micro.Microstructure``.
+    Not called while the book is known to be crossed (old sizes are then
+    meaningless) nor for snapshots (the book is replaced, nothing was
+    cancelled); analyzers learn about snapshots from ``on_book``.
+    """
+
+    def begin_update(self, ts: int, book: Book) -> None:
+        """A delta is about to be applied to ``book`` (still in its previous state)."""
+
+    def on_level(self, side: int, price: float, old: float, new: float) -> object:
+        """One level changed: ``side`` +1 bid / -1 ask, sizes before and after."""
+
+    def end_update(self, ts: int) -> None:
+        """The delta is fully applied."""
 
 
 class Market:
@@ -126,10 +154,13 @@ class Market:
         """Market key, ``"venue:SYMBOL"``."""
         self.book: Book = Book()
         """The L2 book."""
-        self.flow: FlowMetrics = FlowMetrics(params, instrument.tick_size)
+        p = params if params is not None else FlowParams()
+        self.flow: FlowMetrics = FlowMetrics(p, instrument.tick_size)
         """Flow metrics."""
         self.analyzers: list[Analyzer] = []
         """Attached detectors, called in order."""
+        self.level_observer: LevelObserver | None = None
+        """Optional per-level observer of deltas (see :class:`LevelObserver`)."""
         self.on_invalid: InvalidCallback | None = on_invalid
         """Crossed-book callback."""
         self.state: FeedState = FeedState.CONNECTING
@@ -152,10 +183,12 @@ class Market:
         """Last open interest, base units."""
         self.open_interest_ts: int = 0
         """Venue time of :attr:`open_interest`, ns."""
-        self.trades: deque[TradePrint] = deque(maxlen=TRADES_KEPT)
+        self.trades: deque[TradePrint] = deque(maxlen=p.tape_trades)
         """Recent trades, oldest first."""
-        self.series: RecordRing = RecordRing(SERIES_DTYPE, SERIES_SECONDS)
+        self.series: RecordRing = RecordRing(SERIES_DTYPE, p.series_seconds)
         """Per-second history (closed seconds)."""
+        self.last_book_event: BookSnapshot | BookDelta | None = None
+        """The last snapshot or delta applied (analyzers read its changed levels)."""
         self._sec = -1
         self._session = -1
         self._status_seen = False
@@ -164,6 +197,7 @@ class Market:
         self._cache: MarketSnapshot | None = None
         self._cache_key: tuple[int, int, int] = (-1, 0, 0)
         self._series_cache: tuple[int, Series] = (-1, Series())
+        self._ladder_cache: tuple[tuple[int, int, int], Ladder] = ((-1, 0, 0), Ladder(1.0))
         self._dispatch = {
             BookDelta: self._on_delta,
             BookSnapshot: self._on_snapshot,
@@ -182,6 +216,12 @@ class Market:
 
         Raises:
             TypeError: for an object that is not an engine event.
+
+        >>> m = Market(Instrument("sim", "X"))
+        >>> m.on_event(BookSnapshot("sim:X", 10**9, 0, [(1.0, 1.0)], [(1.01, 2.0)]))
+        >>> m.on_event(BookDelta("sim:X", 10**9, 0, [(1.02, 1.0)], []))   # crosses 1.01
+        >>> m.state.name, m.reason, m.crossed
+        ('RESYNCING', 'crossed book', 1)
         """
         handler = self._dispatch.get(type(ev))
         if handler is None:
@@ -207,7 +247,11 @@ class Market:
             session = flow.session
             for t in range(first, sec):
                 series.append((t, mid, cvd if flow.session_of(t) == session else 0.0, 0.0))
-        self.flow.roll(sec)
+        flow = self.flow
+        flow.roll(sec)
+        if flow.session != self._session:
+            # A new session has no open price until its first trade.
+            self.session_open = NAN
         self._sec = sec
         for a in self.analyzers:
             a.on_second(sec, self)
@@ -217,7 +261,14 @@ class Market:
         sec = ts // NS_PER_S
         if sec > self._sec:
             self._tick(sec)
-        self.book.apply_delta(bids, asks, seq)
+        obs = self.level_observer
+        if obs is None or self._invalid:
+            self.book.apply_delta(bids, asks, seq)
+        else:
+            obs.begin_update(ts, self.book)
+            self.book.apply_delta(bids, asks, seq, on_level=obs.on_level)
+            obs.end_update(ts)
+        self.last_book_event = ev
         self.messages += 1
         self.ts = ts
         self.recv_ts = recv
@@ -235,6 +286,7 @@ class Market:
         if sec > self._sec:
             self._tick(sec)
         self.book.apply_snapshot(bids, asks, seq)
+        self.last_book_event = ev
         self.messages += 1
         self.ts = ts
         self.recv_ts = recv
@@ -295,9 +347,16 @@ class Market:
         # Status times come from the feed's own clock bookkeeping; they do
         # not advance event time (a reconnect notice must not close seconds).
         self._status_seen = True
-        self._engine_resync = False
-        self.state = FeedState(ev.state)
-        self.reason = ev.reason
+        state = FeedState(ev.state)
+        if state is FeedState.LIVE and self._invalid:
+            # The feed believes its book is fine, but the copy here is crossed
+            # and has had no snapshot since: never show it as live (rule 5).
+            self.state = FeedState.RESYNCING
+            self.reason = CROSSED
+        else:
+            self._engine_resync = False
+            self.state = state
+            self.reason = ev.reason
         self.messages += 1
         self.recv_ts = ev.recv_ts
 
@@ -305,7 +364,13 @@ class Market:
 
     @property
     def valid(self) -> bool:
-        """True when the book may be shown as the venue's (``LIVE`` and not crossed). ``O(1)``."""
+        """True when the book may be shown as the venue's (``LIVE`` and not crossed). ``O(1)``.
+
+        >>> m = Market(Instrument("sim", "X")); m.valid
+        False
+        >>> m.on_event(BookSnapshot("sim:X", 1, 0, [(1.0, 1.0)], [(1.01, 1.0)])); m.valid
+        True
+        """
         return self.state is FeedState.LIVE and not self._invalid
 
     def series_snapshot(self) -> Series:
@@ -313,6 +378,12 @@ class Market:
 
         Cached until another second closes. Runtime complexity: ``O(rows)``
         when rebuilt, ``O(1)`` otherwise.
+
+        >>> m = Market(Instrument("sim", "X"))
+        >>> m.on_event(Trade("sim:X", 10**9, 0, 5.0, 2.0, 1))
+        >>> m.on_event(Trade("sim:X", 3 * 10**9, 0, 5.0, 1.0, -1))
+        >>> s = m.series_snapshot(); s.t.tolist(), s.cvd.tolist(), s.delta.tolist()
+        ([1, 2], [2.0, 2.0], [2.0, 0.0])
         """
         count, cached = self._series_cache
         if count == self.series.count:
@@ -336,6 +407,11 @@ class Market:
         Runtime complexity: ``O(1)`` when cached; otherwise
         ``O(rows + trades + log n + k)`` plus ``O(history)`` when a second
         closed since the last build.
+
+        >>> m = Market(Instrument("sim", "X", tick_size=0.5))
+        >>> m.on_event(BookSnapshot("sim:X", 1, 0, [(10.5, 1.0), (10.0, 2.0)], [(11.0, 1.0)]))
+        >>> m.snapshot(ladder_step_ticks=2, ladder_rows=2).ladder
+        Ladder(step=1.0, bids=((10.0, 3.0), (9.0, 0.0)), asks=((11.0, 1.0), (12.0, 0.0)))
         """
         key = (self.messages, ladder_step_ticks, ladder_rows)
         if self._cache is not None and key == self._cache_key:
@@ -343,8 +419,15 @@ class Market:
         if ladder_step_ticks < 1 or ladder_rows < 0:
             raise ValueError(f"ladder step {ladder_step_ticks} ticks / {ladder_rows} rows out of range")
         book = self.book
-        step = ladder_step_ticks * self.instrument.tick_size
-        bids, asks = book.aggregated(step, ladder_rows) if ladder_rows else ([], [])
+        lkey = (book.updates, ladder_step_ticks, ladder_rows)
+        if self._ladder_cache[0] == lkey:
+            ladder = self._ladder_cache[1]
+        else:
+            # Trades and status changes leave the book alone: reuse its ladder.
+            step = ladder_step_ticks * self.instrument.tick_size
+            bids, asks = book.aggregated(step, ladder_rows) if ladder_rows else ([], [])
+            ladder = Ladder(step, tuple(bids), tuple(asks))
+            self._ladder_cache = (lkey, ladder)
         snap = MarketSnapshot(
             instrument=self.instrument,
             version=self.messages,
@@ -357,7 +440,7 @@ class Market:
             last_price=self.last_price,
             session_open=self.session_open,
             depth=book.depth(),
-            ladder=Ladder(step, tuple(bids), tuple(asks)),
+            ladder=ladder,
             trades=tuple(self.trades),
             flow=self.flow.snapshot(book),
             series=self.series_snapshot(),

@@ -99,6 +99,10 @@ class SecondRing:
         A value for a closed second still inside the ring is booked into that
         second (and every window that still covers it); an older one is
         counted in :attr:`dropped` and ignored. ``O(1)`` for the open second.
+
+        >>> r = SecondRing((5,)); r.add(10, 1.0); r.add(12, 2.0); r.add(11, 4.0)
+        >>> r.total(0), r.value(11), r.late
+        (7.0, 4.0, 1)
         """
         if sec == self.sec:
             self.cur += value
@@ -133,6 +137,9 @@ class SecondRing:
 
         Runtime complexity: ``O(min(g, capacity) * w)`` for a jump of ``g``
         seconds; ``O(capacity)`` (one numpy fill) when ``g >= capacity``.
+
+        >>> r = SecondRing((3,)); r.add(10, 1.0); r.advance(12); r.total(0), r.sec
+        (1.0, 12)
         """
         h = self.sec
         if sec <= h:
@@ -150,7 +157,11 @@ class SecondRing:
             step()
 
     def step(self) -> None:
-        """Close the open second and open the next one. ``O(w)``."""
+        """Close the open second and open the next one. ``O(w)``.
+
+        >>> r = SecondRing((2,)); r.add(7, 3.0); r.step(); r.sec, r.total(0), r.cur
+        (8, 3.0, 0.0)
+        """
         h = self.sec
         if h < 0:
             raise ValueError("ring not started: call add() or advance() first")
@@ -183,16 +194,28 @@ class SecondRing:
             self.nonzero[i] = int(np.count_nonzero(vals))
 
     def total(self, i: int = 0) -> float:
-        """Sum over window ``i`` (open second included). ``O(1)``."""
+        """Sum over window ``i`` (open second included). ``O(1)``.
+
+        >>> r = SecondRing((1, 2)); r.add(1, 2.0); r.add(2, 3.0); r.total(0), r.total(1)
+        (3.0, 5.0)
+        """
         return self.closed[i] + self.cur
 
     def totals(self) -> list[float]:
-        """Sums over every window, in :attr:`windows` order. ``O(w)``."""
+        """Sums over every window, in :attr:`windows` order. ``O(w)``.
+
+        >>> r = SecondRing((1, 2)); r.add(1, 2.0); r.add(2, 3.0); r.totals()
+        [3.0, 5.0]
+        """
         cur = self.cur
         return [c + cur for c in self.closed]
 
     def value(self, sec: int) -> float:
-        """Sum booked at second ``sec`` (0 outside the ring or in the future). ``O(1)``."""
+        """Sum booked at second ``sec`` (0 outside the ring or in the future). ``O(1)``.
+
+        >>> r = SecondRing((3,)); r.add(1, 2.0); r.add(2, 3.0); r.value(1), r.value(2), r.value(9)
+        (2.0, 3.0, 0.0)
+        """
         if sec == self.sec:
             return self.cur
         if sec > self.sec or self.sec - sec >= self.capacity or self.sec < 0:
@@ -256,7 +279,11 @@ class ValueRing:
         return self.n
 
     def append(self, x: float) -> None:
-        """Append ``x``, evicting the oldest value when full. ``O(1)`` amortised."""
+        """Append ``x``, evicting the oldest value when full. ``O(1)`` amortised.
+
+        >>> v = ValueRing(2); v.append(1.0); v.append(2.0); v.append(3.0); v.last().tolist()
+        [2.0, 3.0]
+        """
         pos = self.pos
         if self.n == 0:
             # Anchor the shift on the first value so precision holds from the start.
@@ -278,7 +305,11 @@ class ValueRing:
         self.pos = pos
 
     def fill(self, x: float, count: int) -> None:
-        """Append ``x`` ``count`` times. ``O(min(count, capacity))``."""
+        """Append ``x`` ``count`` times. ``O(min(count, capacity))``.
+
+        >>> v = ValueRing(3); v.append(6.0); v.fill(0.0, 2); v.last().tolist(), v.mean()
+        ([6.0, 0.0, 0.0], 2.0)
+        """
         if count <= 0:
             return
         if count >= self.capacity:
@@ -291,7 +322,11 @@ class ValueRing:
             self.append(x)
 
     def clear(self) -> None:
-        """Forget every value. ``O(1)``."""
+        """Forget every value. ``O(1)``.
+
+        >>> v = ValueRing(3); v.append(1.0); v.clear(); len(v)
+        0
+        """
         self.n = 0
         self.pos = 0
         self._shift = self._sum = self._sumsq = 0.0
@@ -308,13 +343,21 @@ class ValueRing:
         return self.buf if self.n == self.capacity else self.buf[: self.n]
 
     def mean(self) -> float:
-        """Mean of the held values (``nan`` when empty). ``O(1)``."""
+        """Mean of the held values (``nan`` when empty). ``O(1)``.
+
+        >>> v = ValueRing(3); v.fill(2.0, 2); v.append(5.0); v.mean()
+        3.0
+        """
         if self.n == 0:
             return NAN
         return self._shift + self._sum / self.n
 
     def std(self) -> float:
-        """Population standard deviation (``nan`` when empty). ``O(1)``."""
+        """Population standard deviation (``nan`` when empty). ``O(1)``.
+
+        >>> v = ValueRing(4); v.fill(1.0, 2); v.fill(3.0, 2); v.std()
+        1.0
+        """
         n = self.n
         if n == 0:
             return NAN
@@ -323,7 +366,11 @@ class ValueRing:
         return math.sqrt(var) if var > 0.0 else 0.0
 
     def last(self, k: int | None = None) -> np.ndarray:
-        """The last ``k`` values (all when ``None``), oldest first, as a read-only copy. ``O(k)``."""
+        """The last ``k`` values (all when ``None``), oldest first, as a read-only copy. ``O(k)``.
+
+        >>> v = ValueRing(3); v.append(1.0); v.append(2.0); v.last(5).tolist(), v.last(1).tolist()
+        ([1.0, 2.0], [2.0])
+        """
         n = self.n
         k = n if k is None else max(0, min(int(k), n))
         idx = (np.arange(self.pos - k, self.pos)) % self.capacity
@@ -374,7 +421,11 @@ class RecordRing:
         """Rows ever appended (a version number for caches)."""
 
     def append(self, row: tuple) -> None:
-        """Append one row (a tuple in field order). ``O(1)``."""
+        """Append one row (a tuple in field order). ``O(1)``.
+
+        >>> r = RecordRing(np.dtype([("t", "i8")]), 2); r.append((4,)); r.n, r.count
+        (1, 1)
+        """
         self.buf[self.pos] = row
         self.pos = (self.pos + 1) % self.capacity
         if self.n < self.capacity:
@@ -382,7 +433,13 @@ class RecordRing:
         self.count += 1
 
     def ordered(self) -> np.ndarray:
-        """A read-only copy of the held rows, oldest first. ``O(n)``."""
+        """A read-only copy of the held rows, oldest first. ``O(n)``.
+
+        >>> r = RecordRing(np.dtype([("t", "i8")]), 2)
+        >>> for t in (1, 2, 3): r.append((t,))
+        >>> r.ordered()["t"].tolist()
+        [2, 3]
+        """
         if self.n < self.capacity:
             out = self.buf[: self.n].copy()
         else:

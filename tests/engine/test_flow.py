@@ -8,7 +8,8 @@ import random
 import pytest
 
 from tapescope.engine.book import Book
-from tapescope.engine.flow import FlowMetrics, FlowParams, top_asks, top_bids
+from tapescope.engine.book_view import ask_size_to, bid_size_from, top_asks, top_bids
+from tapescope.engine.flow import FlowMetrics, FlowParams
 
 NS = 1_000_000_000
 #: An arbitrary second of event time, a multiple of 60 (bars align to it).
@@ -321,6 +322,11 @@ def test_top_levels_across_sublists() -> None:
             bids, asks = b.top(n)
             assert top_bids(b.bids, n) == [p for p, _ in bids]
             assert top_asks(b.asks, n) == [p for p, _ in asks]
+        # Band sums: inside the touch sublist, across sublists, and beyond the book.
+        for bps in (1.0, 10.0, 2500.0, 20_000.0):
+            mid = b.mid()
+            band = mid * bps * 1e-4
+            assert (bid_size_from(b.bids, mid - band), ask_size_to(b.asks, mid + band)) == b.size_within_bps(bps)
 
 
 def test_config_toml_flow_section_matches_defaults() -> None:
@@ -333,3 +339,119 @@ def test_config_toml_flow_section_matches_defaults() -> None:
     defaults = {f.name: f.default for f in dataclasses.fields(FlowParams)}
     assert set(section) == set(defaults)
     assert FlowParams(**section) == FlowParams()
+
+
+def naive_e(prev, cur, levels: int) -> tuple[float, float]:
+    """Reference OFI of one update from two (bids, asks) tops, written straight from the formula."""
+
+    def level(side, i, missing_price):
+        return side[i] if i < len(side) else (missing_price, 0.0)
+
+    e_levels = []
+    for i in range(levels):
+        pb, qb = level(cur[0], i, -math.inf)
+        pb0, qb0 = level(prev[0], i, -math.inf)
+        pa, qa = level(cur[1], i, math.inf)
+        pa0, qa0 = level(prev[1], i, math.inf)
+        e = (qb if pb >= pb0 else 0.0) - (qb0 if pb <= pb0 else 0.0)
+        e += -(qa if pa <= pa0 else 0.0) + (qa0 if pa >= pa0 else 0.0)
+        e_levels.append(e)
+    return e_levels[0], sum(e_levels)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_ofi_matches_naive_formula_on_random_updates(seed: int) -> None:
+    rng = random.Random(seed)
+    L = rng.choice((1, 3, 5))
+    f = FlowMetrics(FlowParams(ofi_levels=L, ofi_windows=(100,)), tick_size=1.0)
+    b = Book()
+    snap(f, b, T, [(99.0, 1.0)], [(101.0, 1.0)])
+    want1 = wantm = 0.0
+    for i in range(2000):
+        prev = b.top(L)
+        bids, asks = [], []
+        for _ in range(rng.randint(1, 4)):
+            # Bids 90..99.5 and asks 100..110 never cross; sizes repeat often so
+            # equal-price, equal-size cases occur.
+            if rng.random() < 0.5:
+                bids.append((90.0 + rng.randint(0, 19) * 0.5, rng.choice((0.0, 0.0, 1.0, 2.0, 3.5))))
+            else:
+                asks.append((100.0 + rng.randint(0, 20) * 0.5, rng.choice((0.0, 0.0, 1.0, 2.0, 3.5))))
+        delta(f, b, T + i // 50, bids, asks)
+        e1, em = naive_e(prev, b.top(L), L)
+        want1 += e1
+        wantm += em
+        single, multi = ofi(f, b)
+        assert single[100] == pytest.approx(want1, abs=1e-9)
+        assert multi[100] == pytest.approx(wantm, abs=1e-9)
+
+
+def test_delta_flip_needs_spread_in_the_history() -> None:
+    p = FlowParams(delta_flip_window=2, delta_flip_history=10, delta_flip_min_history=3)
+    f = FlowMetrics(p, tick_size=1.0)
+    for i in range(4):
+        trade(f, T + i, 100.0, 1.0, 1)
+    trade(f, T + 100, 100.0, 1.0, -1)
+    # Closing T+3 made +1 the significant sign (see test_delta_flip); then a
+    # quiet spell leaves ten zeros (sigma 0) in the history.
+    assert f._flip_hist.last().tolist() == [0.0] * 10
+    trade(f, T + 101, 100.0, 1.0, -1)
+    # Closing T+100: D = -1 against sigma 0 is no evidence, so no flip.
+    assert f.delta_flip == 0 and f.flips == 0
+
+
+def test_book_measures_agree_with_book_queries() -> None:
+    rng = random.Random(41)
+    p = FlowParams(imbalance_levels=7, imbalance_bps=25.0)
+    f = FlowMetrics(p, tick_size=0.5)
+    b = Book()
+    b.apply_snapshot([(5000.0 - i * 0.5, 1.0 + i % 3) for i in range(2500)],
+                     [(5000.5 + i * 0.5, 1.0 + i % 5) for i in range(2500)])
+    for _ in range(200):
+        b.apply_delta([(5000.0 - rng.randint(0, 40) * 0.5, rng.choice((0.0, 1.0, 2.5)))],
+                      [(5000.5 + rng.randint(0, 40) * 0.5, rng.choice((0.0, 1.0, 2.5)))])
+        s = f.snapshot(b)
+        bl, al = b.size_within_levels(7)
+        bb, ab = b.size_within_bps(25.0)
+        assert s.imbalance_levels == pytest.approx((bl - al) / (bl + al), abs=1e-12)
+        assert s.imbalance_bps == pytest.approx((bb - ab) / (bb + ab), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [51, 52])
+def test_trade_metrics_match_naive_recomputation(seed: int) -> None:
+    """Rolling trade metrics against a brute-force recomputation from the full history."""
+    rng = random.Random(seed)
+    p = FlowParams(delta_windows=(3, 20), tbsr_window=7, trades_window=5, volume_bar_s=10, volume_bars=4)
+    f = FlowMetrics(p, tick_size=1.0)
+    history: list[tuple[int, float, float, int]] = []
+    t = (MIDNIGHT - 150) * NS
+    for _ in range(1500):
+        t += int(rng.choice((0.0, 0.01, 0.3, 1.0, 2.5, 12.0, 40.0)) * NS)
+        price, qty, side = rng.uniform(99, 101), rng.uniform(0.1, 3.0), rng.choice((1, -1))
+        f.on_trade(t, price, qty, side)
+        history.append((t // NS, price, qty, side))
+        now = t // NS
+        s = f.snapshot(Book())
+
+        def window(w, now=now):
+            return [h for h in history if now - w < h[0] <= now]
+
+        session = (now // 86_400)
+        cvd = sum(q * sd for sec, _, q, sd in history if sec // 86_400 == session)
+        assert s.cvd == pytest.approx(cvd, abs=1e-9)
+        for w, d in s.deltas:
+            assert d == pytest.approx(sum(q * sd for _, _, q, sd in window(w)), abs=1e-9)
+        buys = sum(q for _, _, q, sd in window(7) if sd > 0)
+        sells = sum(q for _, _, q, sd in window(7) if sd < 0)
+        if buys + sells > 0:
+            assert s.tbsr == pytest.approx(buys / (buys + sells), abs=1e-9)
+        assert s.trades_per_s == pytest.approx(len(window(5)) / 5)
+        bars: dict[int, float] = {}
+        for sec, _, q, _ in history:
+            bars[sec // 10] = bars.get(sec // 10, 0.0) + q
+        first, cur = history[0][0] // 10, now // 10
+        closed = [bars.get(b, 0.0) for b in range(first + 1, cur)][-4:]
+        if closed and sum(closed) > 0:
+            assert s.volume_ratio == pytest.approx(bars.get(cur, 0.0) / (sum(closed) / len(closed)), rel=1e-9)
+        else:
+            assert math.isnan(s.volume_ratio)

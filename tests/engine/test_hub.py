@@ -65,3 +65,14 @@ def test_hub_satisfies_the_event_sink_protocol() -> None:
     sink: EventSink = hub
     sink.on_raw("sim#0", 1, b"{}")  # a no-op that must not raise
     assert hub.events == 0
+
+
+def test_setting_on_invalid_later_rewires_every_market() -> None:
+    calls = []
+    hub = Hub([A, B])
+    hub.on_invalid = lambda key, reason: calls.append(key)
+    hub.add(Instrument("sim", "C"))
+    for inst in (A, Instrument("sim", "C")):
+        hub.on_event(BookSnapshot(inst.key, T * NS, 0, [(10.0, 1.0)], [(10.5, 1.0)]))
+        hub.on_event(BookDelta(inst.key, T * NS, 0, [], [(9.0, 1.0)]))
+    assert calls == [A.key, "sim:C"]

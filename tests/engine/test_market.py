@@ -18,7 +18,7 @@ from tapescope.engine.events import (
 )
 from tapescope.engine.flow import FlowParams
 from tapescope.engine.instrument import Instrument
-from tapescope.engine.market import TRADES_KEPT, Market
+from tapescope.engine.market import Market
 from tapescope.engine.snapshot import TradePrint
 
 NS = 1_000_000_000
@@ -108,6 +108,9 @@ def test_crossed_book_with_a_status_feed_waits_for_live() -> None:
     feed(m, status_ev(T, FeedState.LIVE), snapshot_ev(T, BIDS, ASKS))
     feed(m, delta_ev(T, [], [(99.0, 1.0)]))
     assert m.state is FeedState.RESYNCING and calls == [KEY]
+    # A feed that says LIVE without sending a snapshot cannot unhide a crossed book.
+    feed(m, status_ev(T, FeedState.LIVE))
+    assert (m.state, m.reason) == (FeedState.RESYNCING, "crossed book") and not m.valid
     feed(m, status_ev(T, FeedState.RESYNCING, "engine request"))
     feed(m, snapshot_ev(T + 1, BIDS, ASKS))
     assert m.state is FeedState.RESYNCING  # the feed has not said LIVE yet
@@ -137,6 +140,11 @@ def test_snapshot_is_cached_until_next_event_or_new_arguments() -> None:
     c = m.snapshot(2, 10)
     assert c is not b and c.version == b.version + 1 == 2
     assert c.messages == 2 and c.ts == T * NS and c.recv_ts == T * NS + 5
+    # A trade leaves the book alone: the new snapshot reuses the ladder object.
+    assert c.ladder is b.ladder
+    feed(m, delta_ev(T, [(100.0, 5.0)]))
+    d = m.snapshot(2, 10)
+    assert d.ladder is not c.ladder and d.ladder.bids[:2] == ((100.0, 5.0), (99.0, 2.0))  # 99.5 bins down to 99
     with pytest.raises(ValueError):
         m.snapshot(0, 10)
 
@@ -153,6 +161,9 @@ def test_ladder_aggregates_by_step_in_ticks() -> None:
     assert one.step == 0.5 and one.bids == ((100.5, 1.0), (100.0, 2.0)) and one.asks == ((101.0, 1.0), (101.5, 2.0))
 
 
+TRADES_KEPT = FlowParams().tape_trades
+
+
 def test_tape_last_price_and_session_open() -> None:
     m = Market(INST)
     for i in range(TRADES_KEPT + 5):
@@ -162,6 +173,10 @@ def test_tape_last_price_and_session_open() -> None:
     assert s.trades[-1] == TradePrint(int((MIDNIGHT - 300 + (TRADES_KEPT + 4) * 0.5) * NS), 100.0 + TRADES_KEPT + 4, 1.0, -1)
     assert s.trades[0].price == 105.0  # the first five fell off
     assert s.session_open == 100.0 and s.last_price == 100.0 + TRADES_KEPT + 4
+    m.on_event(OpenInterest(KEY, (MIDNIGHT + 1) * NS, 0, 5.0))
+    s = m.snapshot()
+    # Past midnight without a trade: no open price yet, so no change figure.
+    assert math.isnan(s.session_open) and math.isnan(s.change) and s.flow.cvd == 0.0
     m.on_event(trade_ev(MIDNIGHT + 1, 90.0, 1.0, 1))
     s = m.snapshot()
     assert s.session_open == 90.0 and s.flow.cvd == 1.0 and s.change == 0.0
@@ -196,6 +211,11 @@ def test_series_is_bounded_by_its_capacity() -> None:
     feed(m, snapshot_ev(T, BIDS, ASKS), trade_ev(T + 10_000, 100.5, 1.0, 1))
     ser = m.snapshot().series
     assert len(ser.t) == 3600 and ser.t[-1] == T + 9_999 and ser.t[0] == T + 6_400
+    small = Market(INST, FlowParams(tape_trades=3, series_seconds=5))
+    for i in range(10):
+        small.on_event(trade_ev(T + i, 100.0, 1.0, 1))
+    s = small.snapshot()
+    assert len(s.trades) == 3 and s.series.t.tolist() == [T + 4, T + 5, T + 6, T + 7, T + 8]
     assert np.all(np.diff(ser.t) == 1)
 
 
@@ -212,7 +232,7 @@ class Recorder:
         self.calls: list[tuple] = []
 
     def on_book(self, ts, market):
-        self.calls.append(("book", ts // NS, market.book.best_bid()))
+        self.calls.append(("book", ts // NS, market.book.best_bid(), type(market.last_book_event).__name__))
 
     def on_trade(self, trade, market):
         self.calls.append(("trade", trade.ts // NS, market.flow.cvd))
@@ -235,10 +255,10 @@ def test_analyzers_see_each_event_after_the_market() -> None:
     )
     assert rec.calls == [
         ("second", T, 0.0),
-        ("book", T, (100.0, 1.0)),
+        ("book", T, (100.0, 1.0), "BookSnapshot"),
         ("trade", T, 1.0),
         ("second", T + 3, 1.0),  # once per crossing, before the event applies
-        ("book", T + 3, (100.0, 5.0)),
+        ("book", T + 3, (100.0, 5.0), "BookDelta"),
         ("trade", T + 3, -1.0),
     ]
 
@@ -283,3 +303,37 @@ def test_random_stress_keeps_invariants() -> None:
         if not math.isnan(s.flow.tbsr):
             assert 0.0 <= s.flow.tbsr <= 1.0
     assert m.crossed == len(crossed) > 0
+
+
+class Levels:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def begin_update(self, ts, book):
+        self.calls.append(("begin", ts // NS, book.best_bid()))
+
+    def on_level(self, side, price, old, new):
+        self.calls.append((side, price, old, new))
+
+    def end_update(self, ts):
+        self.calls.append(("end", ts // NS))
+
+
+def test_level_observer_sees_old_and_new_sizes() -> None:
+    m = Market(INST)
+    obs = Levels()
+    m.level_observer = obs
+    feed(m, snapshot_ev(T, BIDS, ASKS))
+    assert obs.calls == []  # a snapshot replaces the book: no level events
+    feed(m, delta_ev(T, [(100.0, 0.0), (99.0, 4.0)], [(100.5, 3.0)]))
+    assert obs.calls == [
+        ("begin", T, (100.0, 1.0)),  # the touch before the update
+        (1, 100.0, 1.0, 0.0),
+        (1, 99.0, 0.0, 4.0),
+        (-1, 100.5, 1.0, 3.0),
+        ("end", T),
+    ]
+    obs.calls.clear()
+    feed(m, delta_ev(T, [(101.0, 1.0)]))  # crosses: observed (the book was valid before)
+    feed(m, delta_ev(T, [(101.0, 0.0)]))  # invalid book: not observed
+    assert [c for c in obs.calls if c[0] in (1, -1)] == [(1, 101.0, 0.0, 1.0)]
