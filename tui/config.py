@@ -53,6 +53,7 @@ _REGISTRY: dict[str, type | str] = {
     "flow": "tapescope.engine.flow:FlowParams",
     "venues": "tapescope.feeds.venues.config:VenuesConfig",
     "record": "tapescope.engine.recorder:RecorderParams",
+    "risk": "tapescope.engine.risk:RiskParams",
     "volatility": "tapescope.engine.volatility:VolatilityParams",
     "detectors": "tapescope.engine.detectors:DetectorParams",
 }
@@ -399,9 +400,10 @@ def load_config(
     registry = registered_sections()
     values: dict[str, dict[str, Any]] = {name: {} for name, cls in registry.items() if cls}
     sources: dict[str, str] = {}
+    shipped = "shipped config.toml"
     layers: list[tuple[str, dict[str, Any]]] = [
         (DEFAULT_SOURCE, _parse(defaults_text if defaults_text is not None else default_config_text(),
-                                "shipped config.toml")),
+                                shipped)),
     ]
     user = user_file if user_file is not None else user_config_file()
     if read_user_file and user.is_file():
@@ -415,7 +417,9 @@ def load_config(
                 if value is not None:
                     layers.append((f"--{key.replace('_', '-')} flag", {section: {key: value}}))
 
-    for label, doc in layers:
+    for source, doc in layers:
+        # Errors name the file; the shipped file is "default" as a source but not as a place.
+        label = shipped if source == DEFAULT_SOURCE else source
         for section, table in doc.items():
             if section not in registry:
                 near = difflib.get_close_matches(section, registry, n=1)
@@ -431,7 +435,7 @@ def load_config(
                                       "this section is not available in this build; leave it empty")
                 continue
             checked = _validate_table(cls, table, section, label)
-            _merge(values[section], checked, cls, section, label, sources)
+            _merge(values[section], checked, cls, section, source, sources)
 
     sections = {name: _build(registry[name], vals, name) for name, vals in values.items()}
     return Config(sections=sections, sources=sources, files=files_read)
