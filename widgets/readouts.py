@@ -11,7 +11,7 @@ values are blanked when the book is not ``LIVE``.
 | ``readouts--label`` | labels |
 | ``readouts--pos`` | positive (buying) values |
 | ``readouts--neg`` | negative (selling) values |
-| ``readouts--alert`` | values past an alert threshold (volume spike, wide spread) |
+| ``readouts--alert`` | values the engine flags (volume spike, spread widening) |
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ from textual.widget import Widget
 
 from tapescope.engine.snapshot import FlowSnapshot
 from tapescope.widgets.format import MISSING, fmt_fixed, fmt_price, fmt_signed, fmt_window
-
-#: |z| of the spread from which it is flagged.
-SPREAD_Z_ALERT = 2.0
-
 
 class Item(NamedTuple):
     """One readout: a label and value parts, each with a tone."""
@@ -57,7 +53,7 @@ def build_items(flow: FlowSnapshot, live: bool = True, price_decimals: int = 2) 
     """The readouts for ``flow``; book metrics show ``—`` unless ``live``.
 
     >>> items = build_items(FlowSnapshot(tbsr=0.625, imbalance_levels=0.25, spread_ticks=1.0,
-    ...                                  spread_bps=0.5, spread_z=3.2))
+    ...                                  spread_bps=0.5, spread_z=3.2, spread_widening=True))
     >>> [(i.label, "".join(t for t, _ in i.parts)) for i in items][:3]
     [('spr', '1.0t 0.50bp z+3.2'), ('imb', '+0.25 / —'), ('µp', '—')]
     """
@@ -65,8 +61,8 @@ def build_items(flow: FlowSnapshot, live: bool = True, price_decimals: int = 2) 
     book = live
     spread = (
         (f"{fmt_fixed(f.spread_ticks, 1)}t {fmt_fixed(f.spread_bps, 2)}bp ", ""),
-        (f"z{fmt_fixed(f.spread_z, 1, signed=True)}",
-         "alert" if math.isfinite(f.spread_z) and abs(f.spread_z) >= SPREAD_Z_ALERT else ""),
+        # The engine flags widening (its threshold); the widget only shows it.
+        (f"z{fmt_fixed(f.spread_z, 1, signed=True)}", "alert" if f.spread_widening else ""),
     ) if book else ((MISSING, ""),)
     imb = ((fmt_fixed(f.imbalance_levels, 2, signed=True), _tone(f.imbalance_levels)),
            (" / ", ""),

@@ -84,7 +84,7 @@ async def test_cvd_chart_labels_and_refresh_skip(host, monkeypatch) -> None:
 FLOW = FlowSnapshot(cvd=-1234.0, deltas=((10, 1.5), (60, -3.25)), tbsr=0.4, volume_ratio=3.0,
                     volume_spike=True, ofi=((10, 2.0),), imbalance_levels=0.123,
                     imbalance_bps=-0.5, microprice=100.0512, spread_ticks=2.0, spread_bps=1.99,
-                    spread_z=-2.5, trades_per_s=12.25)
+                    spread_z=-2.5, spread_widening=True, trades_per_s=12.25)
 
 
 def test_readout_items_text_and_tones() -> None:
@@ -98,6 +98,11 @@ def test_readout_items_text_and_tones() -> None:
     assert items["vol×"] == (("3.00!", "alert"),)
     assert items["cvd"] == (("-1.23k", "neg"),)
     assert items["tps"] == (("12.2", ""),)
+
+
+def test_spread_alert_follows_the_engine_flag() -> None:
+    calm = FlowSnapshot(spread_ticks=1.0, spread_bps=1.0, spread_z=5.0, spread_widening=False)
+    assert {i.label: i.parts for i in build_items(calm)}["spr"][1] == ("z+5.0", "")
 
 
 def test_book_readouts_blank_when_not_live() -> None:
