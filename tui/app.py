@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tapescope.engine.events import Event
+from tapescope.engine.events import Event, FeedState
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
@@ -46,6 +46,25 @@ WATCHLIST_LADDER_ROWS = 1
 _STEP_MANTISSAS = (1, 2, 5)
 
 
+def _steps() -> list[int]:
+    return [m * 10**e for e in range(7) for m in _STEP_MANTISSAS]
+
+
+def auto_step(mid: float, tick: float, row_bps: float, min_ticks: int = 1) -> int:
+    """The 1-2-5 ladder row height (ticks) nearest, on a log scale, to ``row_bps`` of ``mid``.
+
+    >>> auto_step(60_000.0, 0.1, 0.5), auto_step(0.12, 0.00001, 0.5), auto_step(150.0, 0.001, 0.5)
+    (20, 1, 10)
+    >>> auto_step(float("nan"), 0.1, 0.5, 2), auto_step(100.0, 0.01, 0.5, 5)
+    (2, 5)
+    """
+    if not (mid > 0 and tick > 0 and row_bps > 0):
+        return min_ticks
+    target = max(mid * row_bps * 1e-4 / tick, min_ticks)
+    best = min(_steps(), key=lambda s: abs(math.log(s / target)))
+    return max(best, min_ticks)
+
+
 def next_step(ticks: int, direction: int) -> int:
     """The next ladder row height in the 1-2-5 sequence, in ticks (never below 1).
 
@@ -54,7 +73,7 @@ def next_step(ticks: int, direction: int) -> int:
     >>> next_step(3, 1), next_step(3, -1)
     (5, 2)
     """
-    ladder = [m * 10**e for e in range(7) for m in _STEP_MANTISSAS]
+    ladder = _steps()
     if direction > 0:
         return next((s for s in ladder if s > ticks), ladder[-1])
     return next((s for s in reversed(ladder) if s < ticks), 1)
@@ -155,8 +174,7 @@ class TapescopeApp(App[None]):
         """Key of the focused market."""
         self.frames = 0
         """Frames assigned to the screen so far."""
-        self.ladder_step_ticks = settings.ladder_step_ticks
-        """Current ladder row height in ticks (``+``/``-`` change it)."""
+        self._steps: dict[str, int] = {}
         self._last: MarketSnapshot | None = None
         self._last_rows = 0
         self._latency_ms = math.nan
@@ -229,6 +247,14 @@ class TapescopeApp(App[None]):
         rows = min(settings.max_ladder_rows, self.dashboard.ladder_rows)
         snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=self.ladder_step_ticks,
                                  ladder_rows=rows)
+        if self.focused_key not in self._steps and snap.state == FeedState.LIVE and snap.mid > 0:
+            # The automatic row height is chosen once per market, from its first live mid,
+            # so rows do not change height while the price moves.
+            self._steps[self.focused_key] = auto_step(
+                snap.mid, snap.instrument.tick_size, settings.ladder_row_bps, settings.ladder_step_ticks)
+            if self._steps[self.focused_key] != self.config.app.ladder_step_ticks:
+                snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=self.ladder_step_ticks,
+                                         ladder_rows=rows)
         now = self._clock()
         changed = snap is not self._last or rows != self._last_rows
         if changed and snap.recv_ts and (self._last is None or snap.version != self._last.version):
@@ -334,11 +360,16 @@ class TapescopeApp(App[None]):
             pairs.append((binding, self.get_key_display(replace(binding, key=key.split(",")[0]))))
         self.push_screen(HelpScreen(help_rows(pairs)))
 
+    @property
+    def ladder_step_ticks(self) -> int:
+        """Ladder row height of the focused market, in ticks."""
+        return self._steps.get(self.focused_key, self.config.app.ladder_step_ticks)
+
     def action_ladder_step(self, direction: int) -> None:
         """Make ladder rows taller (``direction`` > 0) or shorter, in the 1-2-5 sequence."""
         step = next_step(self.ladder_step_ticks, direction)
         if step != self.ladder_step_ticks:
-            self.ladder_step_ticks = step
+            self._steps[self.focused_key] = step
             self.refresh_frame()
 
     def action_cycle_theme(self) -> None:

@@ -26,7 +26,9 @@ class AppSettings:
     theme: str = field(default="tapescope-dark", metadata={"choices": list(THEME_NAMES)})
     """Colour theme at start (``t`` cycles through the shipped themes)."""
     ladder_step_ticks: int = field(default=1, metadata={"min": 1, "max": 10_000})
-    """Height of one depth-ladder row, in ticks (rows aggregate the levels inside them)."""
+    """Height of one depth-ladder row in ticks when ``ladder_row_bps`` is 0 (and the smallest automatic height)."""
+    ladder_row_bps: float = field(default=0.5, metadata={"min": 0.0, "max": 100.0})
+    """Automatic ladder row height: about this many bps of mid, rounded to 1-2-5 ticks; 0 = off."""
     max_ladder_rows: int = field(default=60, metadata={"min": 3, "max": 500})
     """Most ladder rows per side requested from the engine (fewer when the panel is short)."""
     size_digits: int = field(default=3, metadata={"min": 2, "max": 6})

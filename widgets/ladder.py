@@ -85,7 +85,9 @@ def spread_text(view: LadderView) -> str:
     'spread 1t · 0.52bp'
     """
     ticks = view.spread_ticks
-    ticks_text = f"{ticks:.0f}t" if math.isfinite(ticks) and ticks == round(ticks) else f"{fmt_fixed(ticks, 1)}t"
+    # Spreads in ticks are whole numbers up to float noise (19.000000001).
+    whole = math.isfinite(ticks) and abs(ticks - round(ticks)) < 1e-6
+    ticks_text = f"{round(ticks)}t" if whole else f"{fmt_fixed(ticks, 1)}t"
     return f"spread {ticks_text} · {fmt_fixed(view.spread_bps, 2)}bp"
 
 

@@ -26,6 +26,7 @@ from textual.widget import Widget
 from tapescope.engine.snapshot import FlowSnapshot
 from tapescope.widgets.format import MISSING, fmt_fixed, fmt_price, fmt_signed, fmt_window
 
+
 class Item(NamedTuple):
     """One readout: a label and value parts, each with a tone."""
 

@@ -380,3 +380,30 @@ async def test_clicking_a_watchlist_row_focuses_it(config: Config, hub) -> None:
         await pilot.click("#watchlist", offset=(6, 4))
         await pilot.pause()
         assert app.focused_key == "sim:SOL-SIM"
+
+
+async def test_automatic_ladder_row_height_per_market(config: Config, hub) -> None:
+    app = build(config, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        # BTC: 0.5 bp of 100 is 0.005 = 0.05 ticks -> the 1-tick minimum.
+        assert app.ladder_step_ticks == 1
+        # ETH: 0.5 bp of 2000 is 0.1 = 2 ticks of 0.05.
+        await pilot.press("2")
+        assert app.ladder_step_ticks == 2
+        assert hub.reads[-1][:2] == ("sim:ETH-SIM", 2)
+        assert app.dashboard.ladder.border_title == "Book ETH-SIM"  # the fake hub keeps its 1-tick ladder
+        await pilot.press("plus")
+        assert app.ladder_step_ticks == 5
+        await pilot.press("1", "2")
+        assert app.ladder_step_ticks == 5  # remembered per market
+
+
+async def test_ladder_row_bps_zero_keeps_the_configured_step(tmp_path, hub) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[app]\nladder_row_bps = 0.0\nladder_step_ticks = 5\n")
+    app = build(load_config(path), hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        assert app.ladder_step_ticks == 5
+        assert hub.reads[-1][:2] == ("sim:ETH-SIM", 5)

@@ -66,7 +66,8 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(row.key, row.description, row.tooltip)
             yield table
             yield Static("Every action is also in the command palette (ctrl+p). "
-                         "Remap keys in the [keys] section of config.toml.", id="help-hint")
+                         "Remap keys in the [keys] section of config.toml.", id="help-hint",
+                         markup=False)
 
 
 def help_rows(bindings: list[tuple[Binding, str]]) -> list[HelpRow]:
