@@ -178,6 +178,7 @@ class TapescopeApp(App[None]):
         self._last: MarketSnapshot | None = None
         self._last_rows = 0
         self._latency_ms = math.nan
+        self._latencies: list[float] = []
         self._fps = math.nan
         self._msg_rate = math.nan
         self._rate_t0 = clock()
@@ -188,7 +189,8 @@ class TapescopeApp(App[None]):
         self.theme = settings.theme
         self.dashboard = DashboardScreen(size_digits=settings.size_digits,
                                          tape_rows=settings.tape_rows,
-                                         utc=settings.timezone == "utc")
+                                         utc=settings.timezone == "utc",
+                                         anchored_ladder=settings.ladder_layout == "anchored")
         """The main screen."""
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -258,7 +260,9 @@ class TapescopeApp(App[None]):
         now = self._clock()
         changed = snap is not self._last or rows != self._last_rows
         if changed and snap.recv_ts and (self._last is None or snap.version != self._last.version):
-            self._latency_ms = max(0.0, (now - snap.recv_ts) / 1e6)
+            self._latencies.append(max(0.0, (now - snap.recv_ts) / 1e6))
+            if math.isnan(self._latency_ms):
+                self._latency_ms = self._latencies[-1]
         self.frames += changed
         self._update_rates(now)
         status = StatusView(
@@ -283,6 +287,10 @@ class TapescopeApp(App[None]):
             return
         self._msg_rate = (self.sink.events - self._rate_events0) / elapsed
         self._fps = (self.frames - self._rate_frames0) / elapsed
+        # The bar shows the mean latency of the last window, so it changes once a second.
+        if self._latencies:
+            self._latency_ms = sum(self._latencies) / len(self._latencies)
+            self._latencies.clear()
         self._rate_t0, self._rate_events0, self._rate_frames0 = now, self.sink.events, self.frames
 
     def refresh_watchlist(self) -> None:
@@ -307,6 +315,7 @@ class TapescopeApp(App[None]):
         self.focused_key = key
         self._last = None
         self._latency_ms = math.nan
+        self._latencies.clear()
         self.dashboard.focused_key = key
         self.refresh_frame()
 

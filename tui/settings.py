@@ -29,6 +29,8 @@ class AppSettings:
     """Height of one depth-ladder row in ticks when ``ladder_row_bps`` is 0 (and the smallest automatic height)."""
     ladder_row_bps: float = field(default=0.5, metadata={"min": 0.0, "max": 100.0})
     """Automatic ladder row height: about this many bps of mid, rounded to 1-2-5 ticks; 0 = off."""
+    ladder_layout: str = field(default="anchored", metadata={"choices": ["anchored", "pinned"]})
+    """Ladder layout: ``anchored`` price grid that re-centres only when the inside market nears an edge (few changed lines), or ``pinned`` inside market at the centre."""
     max_ladder_rows: int = field(default=60, metadata={"min": 3, "max": 500})
     """Most ladder rows per side requested from the engine (fewer when the panel is short)."""
     size_digits: int = field(default=3, metadata={"min": 2, "max": 6})

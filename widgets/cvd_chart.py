@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 
@@ -100,10 +101,19 @@ class CvdChart(CachedStyles):
             key = (width, height, up, labels, tuple(map(tuple, cvd_grid)), tuple(map(tuple, px_grid)))
         if not force and key == self._key:
             return
+        old = (self._cvd_grid, self._px_grid, self._up, self._labels)
         self._key = key
         self._cvd_grid, self._px_grid, self._up, self._labels = cvd_grid, px_grid, up, labels
         self._strips = None
-        self.refresh()
+        if force or old[2] != up or len(old[0]) != len(cvd_grid):
+            self.refresh()
+            return
+        # Only the changed plot rows (and the label line) go to the terminal.
+        changed = [Region(0, 0, width, 1)] if old[3] != labels else []
+        changed += [Region(0, y + 1, width, 1) for y in range(len(cvd_grid))
+                    if old[0][y] != cvd_grid[y] or old[1][y] != px_grid[y]]
+        if changed:
+            self.refresh(*changed)
 
     def _build_strips(self) -> list[Strip]:
         width, height = self.size.width, self.size.height

@@ -20,6 +20,7 @@ import math
 from typing import NamedTuple
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -153,10 +154,16 @@ class Readouts(Widget):
     def _rebuild(self, force: bool = False) -> None:
         items = build_items(self.flow, self.live, self.price_decimals) if self.flow is not None else []
         lines = layout_lines(items, max(1, self.size.width)) if items else []
-        if force or lines != self._lines:
-            height_changed = len(lines) != len(self._lines)
-            self._lines = lines
-            self.refresh(layout=height_changed)
+        old, self._lines = self._lines, lines
+        if force or len(old) != len(lines):
+            self.refresh(layout=len(old) != len(lines))
+            return
+        # Only the lines whose text changed are sent to the terminal.
+        width = self.size.width
+        changed = [Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, lines, strict=True))
+                   if a != b]
+        if changed:
+            self.refresh(*changed)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self._lines))

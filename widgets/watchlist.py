@@ -156,7 +156,8 @@ class Watchlist(DataTable):
         if self.focused_key in self._texts:
             index = self.get_row_index(self.focused_key)
             if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
+                # scroll=True would scroll the *screen* when the table is hidden (compact layout).
+                self.move_cursor(row=index, animate=False, scroll=self.display)
 
 
 class SymbolBar(Widget):

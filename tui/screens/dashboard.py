@@ -45,11 +45,13 @@ class DashboardScreen(Screen[None]):
     focused_key: reactive[str] = reactive("", init=False, repaint=False)
     """Key of the focused market."""
 
-    def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True) -> None:
+    def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True,
+                 anchored_ladder: bool = True) -> None:
         super().__init__(id="dashboard")
         self._size_digits = size_digits
         self._tape_rows = tape_rows
         self._utc = utc
+        self._anchored_ladder = anchored_ladder
         # Children are created here (not queried per frame) so watchers reach them directly.
         self.symbol_bar = SymbolBar(id="symbol-bar")
         """Compact watchlist."""
@@ -70,6 +72,7 @@ class DashboardScreen(Screen[None]):
         self.watchlist.border_title = "Watchlist"
         self.ladder.border_title = "Book"
         self.ladder.size_digits = self._size_digits
+        self.ladder.anchored = self._anchored_ladder
         self.tape.border_title = "Tape"
         self.tape.size_digits = self._size_digits
         self.tape.utc = self._utc
@@ -98,9 +101,12 @@ class DashboardScreen(Screen[None]):
         step_decimals = max(decimals, decimals_for(snap.ladder.step))
         live = snap.state == FeedState.LIVE
         ticks = round(snap.ladder.step / snap.instrument.tick_size) if snap.instrument.tick_size else 1
-        self.ladder.border_title = f"Book {snap.instrument.symbol}" + (f" ×{ticks}t" if ticks > 1 else "")
+        title = f"Book {snap.instrument.symbol}" + (f" ×{ticks}t" if ticks > 1 else "")
+        if self.ladder.border_title != title:
+            # Setting a border title repaints the whole widget, even to the same text.
+            self.ladder.border_title = title
         self.ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
-                                      snap.flow.spread_ticks, snap.flow.spread_bps)
+                                      snap.flow.spread_ticks, snap.flow.spread_bps, snap.key)
         self.tape.price_decimals = decimals
         self.tape.trades = snap.trades[-self._tape_rows:]
         self.chart.price_decimals = decimals
