@@ -206,7 +206,14 @@ class FlowMetrics:
             return
         p = self.params
         if h < 0:
-            for ring in (self._delta, self._buy, self._sell, self._count, self._ofi, self._ofi_multi):
+            for ring in (
+                self._delta,
+                self._buy,
+                self._sell,
+                self._count,
+                self._ofi,
+                self._ofi_multi,
+            ):
                 ring.advance(sec)
             self.sec = sec
             self.session = self.session_of(sec)
@@ -443,6 +450,22 @@ class FlowMetrics:
         if len(sp) < p.spread_min_samples:
             return NAN
         return (spread_ticks - sp.mean()) / max(sp.std(), p.spread_min_std_ticks)
+
+    def window_delta(self, window: int) -> float:
+        """Rolling volume delta over one of the configured ``delta_windows``. ``O(1)``.
+
+        Raises:
+            ValueError: ``window`` is not a configured window.
+        """
+        return self._delta.total(self._delta.windows.index(window))
+
+    def window_ofi(self, window: int) -> float:
+        """Best-level OFI summed over one of the configured ``ofi_windows``. ``O(1)``.
+
+        Raises:
+            ValueError: ``window`` is not a configured window.
+        """
+        return self._ofi.total(self._ofi.windows.index(window))
 
     def snapshot(self, book: Book, tick_size: float | None = None) -> FlowSnapshot:
         """Flow metrics now, plus the instantaneous book measures of ``book``.

@@ -56,7 +56,7 @@ from tapescope.engine.events import (
 from tapescope.engine.flow import FlowMetrics, FlowParams
 from tapescope.engine.instrument import Instrument
 from tapescope.engine.ring import RecordRing
-from tapescope.engine.snapshot import Ladder, MarketSnapshot, Series, TradePrint
+from tapescope.engine.snapshot import AnalysisSnapshot, Ladder, MarketSnapshot, Series, TradePrint
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,13 @@ class LevelObserver(Protocol):
         """The delta is fully applied."""
 
 
+class AnalysisSource(Protocol):
+    """What a market needs from an attached analysis: an immutable snapshot."""
+
+    def snapshot(self) -> AnalysisSnapshot:
+        """Detectors and signals now."""
+
+
 class Market:
     """Book, flow metrics, tape and history of one instrument.
 
@@ -160,6 +167,8 @@ class Market:
         self.analyzers: list[Analyzer] = []
         """Attached detectors, called in order."""
         self.level_observer: LevelObserver | None = None
+        self.analysis: AnalysisSource | None = None
+        """Detectors and signals attached by ``MarketAnalysis.attach`` (shown in snapshots)."""
         """Optional per-level observer of deltas (see :class:`LevelObserver`)."""
         self.on_invalid: InvalidCallback | None = on_invalid
         """Crossed-book callback."""
@@ -310,8 +319,12 @@ class Market:
         self.crossed += 1
         self.state = FeedState.RESYNCING
         self.reason = CROSSED
-        log.warning("%s: crossed book (bid %s >= ask %s), resync requested",
-                    self.key, self.book.best_bid(), self.book.best_ask())
+        log.warning(
+            "%s: crossed book (bid %s >= ask %s), resync requested",
+            self.key,
+            self.book.best_bid(),
+            self.book.best_ask(),
+        )
         if self.on_invalid is not None:
             self.on_invalid(self.key, CROSSED)
 
@@ -417,7 +430,9 @@ class Market:
         if self._cache is not None and key == self._cache_key:
             return self._cache
         if ladder_step_ticks < 1 or ladder_rows < 0:
-            raise ValueError(f"ladder step {ladder_step_ticks} ticks / {ladder_rows} rows out of range")
+            raise ValueError(
+                f"ladder step {ladder_step_ticks} ticks / {ladder_rows} rows out of range"
+            )
         book = self.book
         lkey = (book.updates, ladder_step_ticks, ladder_rows)
         if self._ladder_cache[0] == lkey:
@@ -446,6 +461,7 @@ class Market:
             series=self.series_snapshot(),
             messages=self.messages,
             open_interest=self.open_interest,
+            analysis=self.analysis.snapshot() if self.analysis is not None else None,
         )
         self._cache = snap
         self._cache_key = key

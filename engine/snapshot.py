@@ -16,8 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tapescope.engine.detectors.micro import MicroSnapshot
 from tapescope.engine.events import FeedState, Level
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.levels import LevelsSnapshot
+from tapescope.engine.regime import VolatilitySnapshot
+from tapescope.engine.signals.fusion import FusedScore, Verdict
 
 NAN = math.nan
 
@@ -110,6 +114,22 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalysisSnapshot:
+    """Detectors and signals of one market at one instant."""
+
+    micro: MicroSnapshot = field(default_factory=MicroSnapshot)
+    """Microstructure detectors: walls, recent events, fill/cancel totals."""
+    fused: FusedScore = field(default_factory=FusedScore)
+    """Fused signal score."""
+    signals: tuple[Verdict, ...] = ()
+    """Recent signals with their validation verdicts, oldest first."""
+    volatility: VolatilitySnapshot = field(default_factory=VolatilitySnapshot)
+    """Realised vol, GARCH forecast and regime, vol state, Kalman trend, market regime."""
+    levels: LevelsSnapshot = field(default_factory=LevelsSnapshot)
+    """VPIN, volume/TPO profiles, VWAP bands, velocity, open interest, zones."""
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSnapshot:
     """Everything the dashboard shows for one market, at one instant."""
 
@@ -147,6 +167,8 @@ class MarketSnapshot:
     """Events applied for this market."""
     open_interest: float = NAN
     """Last open interest, base units (``nan`` where the venue has none)."""
+    analysis: AnalysisSnapshot | None = None
+    """Detectors and signals, when a MarketAnalysis is attached."""
 
     @property
     def key(self) -> str:

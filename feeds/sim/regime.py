@@ -71,6 +71,13 @@ class RegimeChain:
             "RANGE": params.range_mean_s,
             "VOLATILE": params.volatile_mean_s,
         }
+        self.sigma = 0.0
+        """Volatility of the latent log price per square-root second."""
+        self.drift = 0.0
+        """Drift of the latent log price per second (RANGE reverts instead)."""
+        self.reversion = 0.0
+        """Mean-reversion rate per second toward ``anchor_x`` (RANGE only)."""
+        self._refresh()
         self.next_vol_ns = start_ns + self._hold(self._vol_means[self.vol])
         """When the volatility chain switches next."""
         self.next_market_ns = start_ns + self._hold(self._market_means[self.market])
@@ -88,26 +95,21 @@ class RegimeChain:
         """Annualised volatility of the latent log price now."""
         return self._annual[self.effective_vol]
 
-    @property
-    def sigma(self) -> float:
-        """Volatility of the latent log price per square-root second."""
-        return self.annual_vol / _SQRT_YEAR
-
-    @property
-    def drift(self) -> float:
-        """Drift of the latent log price per second (RANGE reverts instead)."""
+    def _refresh(self) -> None:
+        """Recompute the diffusion coefficients after a state change (read per step)."""
+        sigma = self.annual_vol / _SQRT_YEAR
+        self.sigma = sigma
         if self.market == MarketRegime.TREND_UP.value:
-            return self.p.trend_strength * self.sigma
-        if self.market == MarketRegime.TREND_DOWN.value:
-            return -self.p.trend_strength * self.sigma
-        return 0.0
-
-    @property
-    def reversion(self) -> float:
-        """Mean-reversion rate per second toward ``anchor_x`` (RANGE only)."""
-        if self.market == MarketRegime.RANGE.value:
-            return math.log(2.0) / self.p.range_half_life_s
-        return 0.0
+            self.drift = self.p.trend_strength * sigma
+        elif self.market == MarketRegime.TREND_DOWN.value:
+            self.drift = -self.p.trend_strength * sigma
+        else:
+            self.drift = 0.0
+        self.reversion = (
+            math.log(2.0) / self.p.range_half_life_s
+            if self.market == MarketRegime.RANGE.value
+            else 0.0
+        )
 
     # -- switching --------------------------------------------------------------
 
@@ -165,6 +167,7 @@ class RegimeChain:
         return choices[int(self.rng.random() * len(choices))]
 
     def _changed(self, ts: int, before: tuple[str, str]) -> tuple[str, str] | None:
+        self._refresh()
         after = (self.effective_vol, self.market)
         if after == before:
             return None
