@@ -48,6 +48,8 @@ def _expected_table(cls: type) -> dict:
         value = getattr(inst, f.name)
         if dataclasses.is_dataclass(value):
             out[f.name] = _expected_table(type(value))
+        elif isinstance(value, dict):
+            out[f.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
         elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
             out[f.name] = [dataclasses.asdict(v) for v in value]
         elif isinstance(value, tuple):
@@ -81,6 +83,15 @@ def test_config_toml_matches_registered_dataclass(section: str) -> None:
     assert section in shipped, f"[{section}] missing from config.toml"
     if cls is None:
         assert shipped[section] == {}, f"[{section}] is reserved in this build and must be empty"
+        return
+    if isinstance(cls, dict):
+        # A group section: one sub-table per dataclass.
+        assert set(shipped[section]) == set(cls), f"[{section}] sub-tables differ from the registry"
+        for sub, sub_cls in cls.items():
+            if sub_cls is None:
+                assert shipped[section][sub] == {}, f"[{section}.{sub}] is reserved and must be empty"
+            else:
+                assert _normalise(shipped[section][sub]) == _normalise(_expected_table(sub_cls)), sub
         return
     assert _normalise(shipped[section]) == _normalise(_expected_table(cls))
 
@@ -314,3 +325,51 @@ def test_items_flatten_every_leaf() -> None:
     keys = [k for k, _, _ in cfg.items()]
     assert "app.fps" in keys and "keys.quit" in keys
     assert isinstance(cfg, Config)
+
+
+def test_group_sections_load_as_dicts_of_instances(tmp_path: Path) -> None:
+    groups = {name: cls for name, cls in registered_sections().items() if isinstance(cls, dict)}
+    cfg = load_config()
+    for name, classes in groups.items():
+        loaded = cfg.section(name)
+        assert set(loaded) == {sub for sub, c in classes.items() if c is not None}
+        for sub, inst in loaded.items():
+            assert type(inst) is classes[sub]
+
+
+@pytest.fixture
+def probe_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cfgmod._REGISTRY, "grp", {"one": Inner, "two": Probe, "later": "x.not_built:Y"})
+
+
+def test_group_section_merge_sources_and_refusals(tmp_path: Path, probe_group, no_user_file: Path) -> None:
+    no_user_file.write_text("[grp.one]\na = 4\n")
+    extra = write(tmp_path, "c.toml", '[grp.one]\nb = "z"\n[grp.two]\nn = 3\n[grp.later]\n')
+    cfg = load_config(extra)
+    assert cfg.section("grp") == {"one": Inner(4, "z"), "two": Probe(n=3)}
+    assert cfg.sources["grp.one.a"] == str(no_user_file) and cfg.sources["grp.two.n"] == str(extra)
+    assert ("grp.two.inner.a", 1, "default") in cfg.items()
+    for text, message in [
+        ("[grp.three]\n", "grp.three: unknown table; known tables: one, two, later"),
+        ("[grp]\none = 1\n", "grp.one = 1: expected a table [grp.one]"),
+        ("[grp.one]\nc = 1\n", "grp.one.c: unknown key"),
+        ("[grp.later]\nx = 1\n", "[grp.later]: this table is not available in this build"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, "bad.toml", text))
+        assert message in str(info.value), (text, str(info.value))
+
+
+def test_fixed_length_tuple(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    @dataclass(frozen=True)
+    class Pairs:
+        """Fixed-length tuples in a dict."""
+
+        bands: dict[str, tuple[float, float]] = field(default_factory=dict)
+        """Per-symbol bands."""
+
+    monkeypatch.setitem(cfgmod._REGISTRY, "pairs", Pairs)
+    cfg = load_config(write(tmp_path, "ok.toml", '[pairs]\nbands = { "x:A" = [0.5, 1] }\n'))
+    assert cfg.section("pairs").bands == {"x:A": (0.5, 1.0)}
+    with pytest.raises(ConfigError, match=r"pairs\.bands\.x:A = \[0\.5\]: expected a list of 2 values"):
+        load_config(write(tmp_path, "bad.toml", '[pairs]\nbands = { "x:A" = [0.5] }\n'))

@@ -24,83 +24,89 @@ import difflib
 import importlib
 import os
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from tapescope.tui.config_validate import ConfigError, _build, _merge, _validate_table
 from tapescope.tui.settings import AppSettings, KeySettings
+
+__all__ = ["Config", "ConfigError", "load_config", "register_section", "registered_sections"]
 
 #: Environment variable naming the user config file (overrides the platform path).
 CONFIG_ENV = "TAPESCOPE_CONFIG_FILE"
 #: Source label of values that come from the shipped config.toml.
 DEFAULT_SOURCE = "default"
 
-#: Sections and their dataclass, as a class or a lazy ``"module:Class"`` path.
-#: Another engineer registers a section by adding a line here (or by calling
-#: :func:`register_section` before loading). A path whose module is not in
-#: this build leaves the section *reserved*: it may appear, but only empty.
-_REGISTRY: dict[str, type | str] = {
+#: A section's dataclass: a class, or a lazy ``"module:Class"`` path.
+ClassSpec = type | str
+#: A section is one dataclass, or a *group*: one dataclass per sub-table
+#: (``[volatility.garch]``...), loaded as ``{sub-table: instance}``.
+SectionSpec = ClassSpec | Mapping[str, ClassSpec]
+
+#: Sections and their dataclass (or group of dataclasses). Another engineer
+#: registers a section by adding a line here (or by calling
+#: :func:`register_section` before loading). A path whose module or class is
+#: not in this build leaves the section (or sub-table) *reserved*: it may
+#: appear in a file, but only empty.
+_REGISTRY: dict[str, SectionSpec] = {
     "app": AppSettings,
     "keys": KeySettings,
     "sim": "tapescope.feeds.sim:SimParams",
     "flow": "tapescope.engine.flow:FlowParams",
-    "venues": "tapescope.feeds.venues.config:VenuesConfig",
+    "venues": {
+        "bybit-linear": "tapescope.feeds.venues.bybit:BybitLinearConfig",
+        "bybit-spot": "tapescope.feeds.venues.bybit:BybitSpotConfig",
+        "okx": "tapescope.feeds.venues.okx:OkxConfig",
+        "coinbase": "tapescope.feeds.venues.coinbase:CoinbaseConfig",
+        "kraken": "tapescope.feeds.venues.kraken:KrakenConfig",
+        "binance-spot": "tapescope.feeds.venues.binance:BinanceSpotConfig",
+        "binance-usdm": "tapescope.feeds.venues.binance:BinanceUsdmConfig",
+    },
     "record": "tapescope.engine.recorder:RecorderParams",
     "risk": "tapescope.engine.risk:RiskParams",
-    "volatility": "tapescope.engine.volatility:VolatilityParams",
+    "volatility": {
+        "realised": "tapescope.engine.volatility:RealisedVolConfig",
+        "garch": "tapescope.engine.volatility:GarchConfig",
+        "regime": "tapescope.engine.volatility:VolRegimeConfig",
+        "kalman": "tapescope.engine.kalman:KalmanConfig",
+        "market_regime": "tapescope.engine.regime:MarketRegimeConfig",
+    },
+    "levels": {
+        "vpin": "tapescope.engine.vpin:VpinConfig",
+        "profile": "tapescope.engine.profile:ProfileConfig",
+        "vwap": "tapescope.engine.vwap:VwapConfig",
+        "velocity": "tapescope.engine.velocity:VelocityConfig",
+        "open_interest": "tapescope.engine.open_interest:OpenInterestConfig",
+        "zones": "tapescope.engine.zones:ZonesConfig",
+    },
     "detectors": "tapescope.engine.detectors:DetectorParams",
 }
 
 
-class ConfigError(Exception):
-    """Refused configuration. ``str(err)`` is one line fit for the terminal.
-
-    Attributes:
-        source: File path or flag the bad value came from.
-        key: Dotted key (``"app.fps"``), or the section name, or ``""``.
-        value: The offending value (``None`` when not applicable).
-        expected: What would have been accepted.
-    """
-
-    def __init__(self, source: str, key: str, value: Any, expected: str) -> None:
-        self.source = source
-        self.key = key
-        self.value = value
-        self.expected = expected
-        where = f"{source}: {key}" if key else source
-        shown = "" if value is None else f" = {value!r}"
-        super().__init__(f"{where}{shown}: {expected}")
-
-
-def register_section(name: str, cls: type | str) -> None:
-    """Map a config section to its frozen dataclass.
+def register_section(name: str, spec: SectionSpec) -> None:
+    """Map a config section to its frozen dataclass (or a group of them).
 
     Args:
         name: Section header in config.toml, e.g. ``"flow"``.
-        cls: The dataclass, or ``"package.module:Class"`` imported on first use.
+        spec: The dataclass, ``"package.module:Class"`` imported on first use,
+            or ``{sub-table: dataclass or path}`` for a group section whose
+            value is a dict of instances (e.g. ``[volatility.garch]``).
 
     Raises:
-        TypeError: ``cls`` is a class that is not a dataclass.
+        TypeError: a class given is not a dataclass.
     """
-    if isinstance(cls, type) and not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls!r} is not a dataclass")
-    _REGISTRY[name] = cls
+    for item in (spec.values() if isinstance(spec, Mapping) else (spec,)):
+        if isinstance(item, type) and not dataclasses.is_dataclass(item):
+            raise TypeError(f"{item!r} is not a dataclass")
+    _REGISTRY[name] = dict(spec) if isinstance(spec, Mapping) else spec
 
 
-def section_class(name: str) -> type | None:
-    """The dataclass of a registered section, or ``None`` if it is reserved.
-
-    Raises:
-        KeyError: ``name`` is not a registered section.
-    """
-    target = _REGISTRY[name]
+def _resolve(target: ClassSpec) -> type | None:
     if isinstance(target, type):
         return target
     module_name, _, attr = target.partition(":")
@@ -112,15 +118,23 @@ def section_class(name: str) -> type | None:
         if err.name and module_name.startswith(err.name):
             return None
         raise
-    cls = getattr(module, attr, None)
-    if cls is None:
-        return None
-    _REGISTRY[name] = cls
-    return cls
+    return getattr(module, attr, None)
 
 
-def registered_sections() -> dict[str, type | None]:
-    """Every registered section and its dataclass (``None`` when reserved), in order."""
+def section_class(name: str) -> type | dict[str, type | None] | None:
+    """The dataclass of a registered section (a dict of them for a group), ``None`` if reserved.
+
+    Raises:
+        KeyError: ``name`` is not a registered section.
+    """
+    target = _REGISTRY[name]
+    if isinstance(target, Mapping):
+        return {sub: _resolve(spec) for sub, spec in target.items()}
+    return _resolve(target)
+
+
+def registered_sections() -> dict[str, type | dict[str, type | None] | None]:
+    """Every registered section and its dataclass (or group), ``None`` when reserved, in order."""
     return {name: section_class(name) for name in _REGISTRY}
 
 
@@ -142,7 +156,7 @@ class Config:
     """The effective configuration: one dataclass instance per section."""
 
     sections: Mapping[str, Any]
-    """Section name -> dataclass instance (reserved sections are absent)."""
+    """Section name -> dataclass instance, or ``{sub-table: instance}`` for a group (reserved sections are absent)."""
     sources: Mapping[str, str]
     """Dotted key (``"app.fps"``) -> where its value came from."""
     files: tuple[str, ...] = ()
@@ -170,8 +184,11 @@ class Config:
         """Every leaf setting as ``(dotted key, value, source)``, in section order."""
         out: list[tuple[str, Any, str]] = []
         for name, inst in self.sections.items():
-            for key, value in _flatten(inst, name):
-                out.append((key, value, self.sources.get(key, DEFAULT_SOURCE)))
+            groups = inst.items() if isinstance(inst, dict) else [(None, inst)]
+            for sub, obj in groups:
+                prefix = name if sub is None else f"{name}.{sub}"
+                for key, value in _flatten(obj, prefix):
+                    out.append((key, value, self.sources.get(key, DEFAULT_SOURCE)))
         return out
 
 
@@ -185,169 +202,6 @@ def _flatten(inst: Any, prefix: str) -> list[tuple[str, Any]]:
         else:
             out.append((key, value))
     return out
-
-
-# ----------------------------------------------------------------- validation
-
-
-def _describe(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "an integer"
-    if tp is float:
-        return "a number"
-    if tp is str:
-        return "a string"
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        return "one of " + ", ".join(repr(m.value) for m in tp)
-    if origin in (tuple, list):
-        args = typing.get_args(tp)
-        return f"a list of {_describe(args[0])}" if args else "a list"
-    if origin in (dict, Mapping):
-        return "a table"
-    if dataclasses.is_dataclass(tp):
-        return "a table"
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join("nothing" if a is type(None) else _describe(a) for a in typing.get_args(tp))
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    return getattr(tp, "__name__", str(tp))
-
-
-def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
-    """Check ``value`` against type ``tp``; return it converted (lists -> tuples...)."""
-
-    def fail() -> typing.NoReturn:
-        raise ConfigError(source, key, value, f"expected {_describe(tp)}")
-
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            fail()
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            fail()
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            fail()
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            fail()
-        return value
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        for member in tp:
-            if value == member.value or (isinstance(value, str) and value == member.name.lower()):
-                return member
-        fail()
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            if arg is type(None):
-                continue
-            try:
-                return _convert(arg, value, key, source)
-            except ConfigError:
-                continue
-        fail()
-    if origin is typing.Literal:
-        if value not in typing.get_args(tp):
-            fail()
-        return value
-    if origin in (tuple, list):
-        if not isinstance(value, list | tuple):
-            fail()
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        item_tp = args[0] if args else Any
-        items = [_convert(item_tp, v, f"{key}[{i}]", source) for i, v in enumerate(value)]
-        if dataclasses.is_dataclass(item_tp):
-            # Array-of-tables items are whole values (not merged key by key): build them now.
-            items = [_build(item_tp, v, f"{key}[{i}]") for i, v in enumerate(items)]
-        return tuple(items) if origin is tuple else items
-    if origin in (dict, Mapping):
-        if not isinstance(value, dict):
-            fail()
-        args = typing.get_args(tp)
-        val_tp = args[1] if len(args) == 2 else Any
-        return {str(k): _convert(val_tp, v, f"{key}.{k}", source) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            fail()
-        return _validate_table(tp, value, key, source)
-    if isinstance(tp, type):
-        if not isinstance(value, tp):
-            fail()
-        return value
-    return value
-
-
-def _check_metadata(meta: Mapping[str, Any], value: Any, key: str, source: str) -> None:
-    choices = meta.get("choices")
-    lo, hi = meta.get("min"), meta.get("max")
-    items = value if isinstance(value, tuple | list) else (value,)
-    for item in items:
-        if choices is not None and item not in choices:
-            raise ConfigError(source, key, value, "expected one of " + ", ".join(map(repr, choices)))
-        if isinstance(item, int | float) and not isinstance(item, bool):
-            if (lo is not None and item < lo) or (hi is not None and item > hi):
-                if lo is not None and hi is not None:
-                    expected = f"expected a value from {lo} to {hi}"
-                elif lo is not None:
-                    expected = f"expected a value >= {lo}"
-                else:
-                    expected = f"expected a value <= {hi}"
-                raise ConfigError(source, key, value, expected)
-
-
-def _validate_table(cls: type, table: Mapping[str, Any], prefix: str, source: str) -> dict[str, Any]:
-    """Validate one TOML table against dataclass ``cls``; returns converted values by name."""
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    out: dict[str, Any] = {}
-    for name, raw in table.items():
-        key = f"{prefix}.{name}"
-        if name not in known:
-            near = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ConfigError(source, key, None, f"unknown key{hint}; known keys: {', '.join(known)}")
-        value = _convert(hints[name], raw, key, source)
-        _check_metadata(known[name].metadata, value, key, source)
-        out[name] = value
-    return out
-
-
-def _merge(base: dict[str, Any], update: Mapping[str, Any], cls: type, prefix: str,
-           source: str, sources: dict[str, str]) -> None:
-    """Overlay ``update`` on ``base`` key by key, recursing into nested dataclass tables."""
-    hints = typing.get_type_hints(cls)
-    for name, value in update.items():
-        key = f"{prefix}.{name}"
-        tp = hints[name]
-        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-            _merge(base.setdefault(name, {}), value, tp, key, source, sources)
-        else:
-            base[name] = value
-            sources[key] = source
-
-
-def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, value in values.items():
-        tp = hints[name]
-        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-            value = _build(tp, value, f"{prefix}.{name}")
-        kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as err:
-        # __post_init__ cross-field checks raise ValueError; report them on the section.
-        raise ConfigError("configuration", prefix, None, str(err)) from err
 
 
 # --------------------------------------------------------------------- loading
@@ -368,6 +222,29 @@ def _parse(text: str, label: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(label, "", None, f"invalid TOML: {err}") from None
+
+
+def _load_group(section: str, classes: dict[str, type | None], table: Mapping[str, Any],
+                label: str, source: str, values: dict[str, dict[str, Any]],
+                sources: dict[str, str]) -> None:
+    """Validate and merge one layer of a group section (one sub-table per dataclass)."""
+    for sub, sub_table in table.items():
+        key = f"{section}.{sub}"
+        if sub not in classes:
+            near = difflib.get_close_matches(sub, classes, n=1)
+            hint = f" (did you mean [{section}.{near[0]}]?)" if near else ""
+            raise ConfigError(label, key, None,
+                              f"unknown table{hint}; known tables: {', '.join(classes)}")
+        if not isinstance(sub_table, dict):
+            raise ConfigError(label, key, sub_table, f"expected a table [{key}]")
+        cls = classes[sub]
+        if cls is None:
+            if sub_table:
+                raise ConfigError(label, f"[{key}]", None,
+                                  "this table is not available in this build; leave it empty")
+            continue
+        checked = _validate_table(cls, sub_table, key, label)
+        _merge(values[sub], checked, cls, key, source, sources)
 
 
 def load_config(
@@ -398,7 +275,12 @@ def load_config(
             unreadable file or invalid TOML.
     """
     registry = registered_sections()
-    values: dict[str, dict[str, Any]] = {name: {} for name, cls in registry.items() if cls}
+    values: dict[str, dict[str, Any]] = {}
+    for name, cls in registry.items():
+        if isinstance(cls, dict):
+            values[name] = {sub: {} for sub, sub_cls in cls.items() if sub_cls is not None}
+        elif cls is not None:
+            values[name] = {}
     sources: dict[str, str] = {}
     shipped = "shipped config.toml"
     layers: list[tuple[str, dict[str, Any]]] = [
@@ -429,6 +311,9 @@ def load_config(
             if not isinstance(table, dict):
                 raise ConfigError(label, section, table, "expected a table")
             cls = registry[section]
+            if isinstance(cls, dict):
+                _load_group(section, cls, table, label, source, values[section], sources)
+                continue
             if cls is None:
                 if table:
                     raise ConfigError(label, f"[{section}]", None,
@@ -437,5 +322,12 @@ def load_config(
             checked = _validate_table(cls, table, section, label)
             _merge(values[section], checked, cls, section, source, sources)
 
-    sections = {name: _build(registry[name], vals, name) for name, vals in values.items()}
+    sections: dict[str, Any] = {}
+    for name, vals in values.items():
+        cls = registry[name]
+        if isinstance(cls, dict):
+            sections[name] = {sub: _build(cls[sub], sub_vals, f"{name}.{sub}")
+                              for sub, sub_vals in vals.items()}
+        else:
+            sections[name] = _build(cls, vals, name)
     return Config(sections=sections, sources=sources, files=files_read)

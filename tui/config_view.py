@@ -56,9 +56,10 @@ def config_toml(config: Config) -> str:
 def config_table(config: Config) -> Table:
     """The effective configuration as a rich table: key, value, source."""
     table = Table(title="tapescope configuration", show_lines=False)
-    table.add_column("key", no_wrap=True)
-    table.add_column("value")
-    table.add_column("source", style="dim")
+    # Long keys and values wrap rather than being cut: the point is to read them.
+    table.add_column("key", overflow="fold")
+    table.add_column("value", overflow="fold")
+    table.add_column("source", style="dim", overflow="fold")
     for key, value, source in config.items():
         table.add_row(key, toml_value(value), source)
     table.caption = "files read: " + ", ".join(config.files)
