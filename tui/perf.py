@@ -1,4 +1,4 @@
-"""Frame-time measurement of the dashboard on a frozen simulated market (for ``tapescope bench``).
+"""Dashboard cost measurements for ``tapescope bench``: CPU per frame and terminal bytes per second.
 
 :func:`frozen_market` generates a seeded simulation in compressed mode into a
 real engine hub; :func:`render_frame_time` runs the dashboard headless at a
@@ -9,12 +9,21 @@ waiting for the screen to settle sleeps, so wall time would measure the wait.
 It covers snapshot building, widget updates and the compositor, not the
 market simulation itself (applied before the clock starts) and not terminal
 I/O (the headless driver writes nothing).
+
+:func:`terminal_bytes` measures the other budget (architecture.md rule 4):
+it runs ``tapescope demo`` in a pseudo-terminal of a given size and counts
+the bytes the dashboard writes per second once it has settled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
 import statistics
+import struct
+import sys
 import time
 from dataclasses import dataclass
 
@@ -114,3 +123,50 @@ def render_frame_time(app_size: tuple[int, int] = (120, 40), frames: int = 100,
         Per-frame statistics.
     """
     return asyncio.run(measure_frames(app_size, frames, warmup_s, step_s, seed, config))
+
+
+def terminal_bytes(app_size: tuple[int, int] = (120, 40), seconds: float = 10.0,
+                   settle_s: float = 3.0, truecolor: bool = True) -> float:
+    """Bytes per second ``tapescope demo`` writes to a terminal of ``app_size`` (POSIX only).
+
+    The demo runs in a pseudo-terminal with the shipped defaults (the user
+    config file is ignored); bytes written during the first ``settle_s``
+    seconds (start-up, first full paint) are not counted.
+
+    Returns:
+        Mean bytes per second over ``seconds - settle_s`` seconds.
+
+    Raises:
+        OSError: no pseudo-terminals on this platform.
+    """
+    import fcntl
+    import pty
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: become the demo
+        os.environ["TERM"] = "xterm-256color"
+        if truecolor:
+            os.environ["COLORTERM"] = "truecolor"
+        os.environ["TAPESCOPE_CONFIG_FILE"] = os.devnull
+        os.execvp(sys.executable, [sys.executable, "-m", "tapescope.tui", "demo"])
+    cols, rows = app_size
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    start = time.monotonic()
+    counted = 0
+    try:
+        while (now := time.monotonic() - start) < seconds:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if now >= settle_s:
+                counted += len(data)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return counted / max(1e-9, seconds - settle_s)
