@@ -1,8 +1,10 @@
 """The ``tapescope`` command line (typer): parse, load config, build, run. Nothing else.
 
 No subcommand runs the live monitor; ``demo`` runs the dashboard on the
-built-in simulated market; ``config`` prints the effective configuration with
-the source of every value; ``locate`` prints where config, data and logs live.
+built-in simulated market; ``record`` writes raw feed messages to SQLite
+headless; ``bench`` measures throughput and frame time; ``config`` prints the
+effective configuration with the source of every value; ``locate`` prints
+where config, data and logs live.
 Expected errors (bad config, missing file) print one line and exit with
 status 2; there is no traceback for them.
 """
@@ -145,6 +147,62 @@ def show_config(
     from rich.console import Console
 
     Console().print(config_table(cfg))
+
+
+@app.command()
+def bench(
+    messages: Annotated[int, typer.Option(
+        "--messages", min=100, max=10_000_000, help="Frames in the generated venue stream.")] = 20_000,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="Also profile the engine path and list its hot spots.")] = False,
+    isolate: Annotated[bool, typer.Option(
+        "--isolate/--no-isolate", help="Measure each path in a forked child (per-path peak RSS).")] = True,
+    frames: Annotated[int, typer.Option(
+        "--frames", min=0, max=10_000,
+        help="Dashboard frames to time at 120x40 on a frozen simulated market (0 skips).")] = 100,
+) -> None:
+    """Measure parsing, book and engine throughput, and the dashboard's CPU time per frame."""
+    from tapescope.tui.bench import BenchParams
+    from tapescope.tui.bench import bench as run_bench
+
+    run_bench(BenchParams(messages=messages, profile=profile, isolate=isolate))
+    if frames:
+        from tapescope.tui.perf import render_frame_time
+
+        typer.echo(render_frame_time((120, 40), frames=frames).summary())
+
+
+@app.command()
+def record(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="SQLite file to write (rotated sets get .0001.db...).",
+                                         dir_okay=False)],
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=0.0, help="Stop after this many seconds (default: until Ctrl+C).")] = None,
+    demo_feed: Annotated[bool, typer.Option(
+        "--demo", help="Record the built-in simulated market instead of live venues.")] = False,
+) -> None:
+    """Record raw feed messages to SQLite, headless (no dashboard)."""
+    from dataclasses import asdict, is_dataclass
+
+    from tapescope.tui import wiring
+    from tapescope.tui.logs import configure_stderr_logging
+    from tapescope.tui.record import run_record
+
+    cfg = ctx.obj.load()
+    configure_stderr_logging(cfg.app.log_level)
+    if not demo_feed and not wiring.live_available():
+        typer.echo("tapescope: live venues are not available in this build; "
+                   "recording the simulated demo market.", err=True)
+        demo_feed = True
+    feed, hub = wiring.build_demo(cfg) if demo_feed else wiring.build_live(cfg)
+    # The recording keeps the effective configuration it was made with.
+    app_config = {name: ({k: asdict(v) for k, v in inst.items()} if isinstance(inst, dict)
+                         else asdict(inst) if is_dataclass(inst) else inst)
+                  for name, inst in cfg.sections.items()}
+    code = run_record([feed], path, cfg.sections.get("record"), hub=hub, app_config=app_config,
+                      duration_s=duration)
+    raise typer.Exit(code)
 
 
 class Location(StrEnum):

@@ -67,7 +67,7 @@ _REGISTRY: dict[str, SectionSpec] = {
         "binance-spot": "tapescope.feeds.venues.binance:BinanceSpotConfig",
         "binance-usdm": "tapescope.feeds.venues.binance:BinanceUsdmConfig",
     },
-    "record": "tapescope.engine.recorder:RecorderParams",
+    "record": "tapescope.engine.recorder.config:RecordConfig",
     "risk": "tapescope.engine.risk:RiskParams",
     "volatility": {
         "realised": "tapescope.engine.volatility:RealisedVolConfig",

@@ -106,3 +106,56 @@ def test_demo_passes_seed(capsys, monkeypatch) -> None:
     monkeypatch.setattr(cli, "_run", lambda cfg, feed, hub: None)
     assert run(capsys, "demo", "--seed", "42")[0] == 0
     assert seen == [42]
+
+
+def test_record_demo_writes_a_recording(capsys, tmp_path: Path) -> None:
+    from tapescope.engine.recorder.reader import Recording
+
+    path = tmp_path / "session.db"
+    code, _, _ = run(capsys, "record", str(path), "--duration", "1.5", "--demo")
+    assert code == 0 and path.is_file()
+    with Recording.open(path) as rec:
+        assert rec.message_count > 0
+        assert all(key.startswith("sim:") for key in rec.symbols)
+        # The effective configuration travels with the recording.
+        assert rec.meta["config"]["app"]["fps"] == 10
+        assert rec.meta["config"]["volatility"]["garch"]
+
+
+def test_record_without_live_venues_records_the_demo_with_notice(capsys, monkeypatch, tmp_path) -> None:
+    from tapescope.tui import record as record_mod
+    from tapescope.tui import wiring
+
+    calls: list = []
+    monkeypatch.setattr(wiring, "live_available", lambda: False)
+    monkeypatch.setattr(record_mod, "run_record",
+                        lambda feeds, path, config, **kw: calls.append((feeds, path, config, kw)) or 0)
+    code, _, err = run(capsys, "--config", str(_write(tmp_path, "[record]\nbatch_interval_ms = 500\n")),
+                       "record", str(tmp_path / "x.db"), "--duration", "3")
+    assert code == 0
+    assert "recording the simulated demo market" in err
+    (feeds, path, config, kw) = calls[0]
+    assert [f.name for f in feeds] == ["sim"] and path == tmp_path / "x.db"
+    assert config.batch_interval_ms == 500 and kw["duration_s"] == 3.0
+    assert kw["app_config"]["record"]["batch_interval_ms"] == 500
+    assert kw["hub"].keys == [i.key for i in feeds[0].instruments]
+
+
+def test_bench_runs_engine_bench_and_frame_timing(capsys, monkeypatch) -> None:
+    from tapescope.tui import bench as bench_mod
+    from tapescope.tui import perf
+
+    seen: list = []
+    monkeypatch.setattr(bench_mod, "bench", lambda params: seen.append(params))
+    monkeypatch.setattr(perf, "render_frame_time",
+                        lambda size, frames: type("R", (), {"summary": lambda self: f"frames={frames} {size}"})())
+    code, out, _ = run(capsys, "bench", "--messages", "500", "--profile", "--no-isolate", "--frames", "7")
+    assert code == 0
+    assert (seen[0].messages, seen[0].profile, seen[0].isolate) == (500, True, False)
+    assert "frames=7 (120, 40)" in out
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cfg.toml"
+    path.write_text(text)
+    return path
