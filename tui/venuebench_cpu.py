@@ -98,7 +98,7 @@ class CpuResult:
     cpu_pct_at_target: float
     """``cpu_pct`` scaled to the target rate when fewer frames arrived (CPU per frame held constant)."""
     seconds: float
-    """Window length (wall)."""
+    """Window length (wall): ``params.seconds``, or less when the capture's timeline ends first."""
     connections: int
     """Websocket connections the feed opened."""
     live: int
@@ -242,7 +242,6 @@ def _serve(params: CpuParams, conn) -> None:
     data = _data_dir(params)
     rate = recorded_rate(params.venue, data)
     base = _base_script(params.venue, data)
-    copies = math.ceil(params.symbols / len(base.symbols))
     per_symbol_set = math.ceil(rate * (params.seconds + params.warmup_s + 10.0) * params.speed)
     script, names = fanout_script(params.venue, base, params.symbols, per_symbol_set)
     target = rate * params.speed * params.symbols / len(base.symbols)
@@ -253,7 +252,7 @@ def _serve(params: CpuParams, conn) -> None:
             # emulator process spends its time sending, not re-encoding JSON.
             render = emu.dialect.render
             emu.dialect.render = lambda session, frame: frame.text or render(session, frame)
-            conn.send((emu.ws_url, emu.rest_url, names, rate, target, copies))
+            conn.send((emu.ws_url, emu.rest_url, names, rate, target, len(script.frames) / target))
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, conn.recv)  # the parent says stop
 
@@ -266,7 +265,7 @@ def _instrument(venue: str, sym: str) -> Instrument:
     return Instrument(venue, sym, tick_size=ticks.get(sym[4:], 0.01), lot_size=0.001, kind=ContractKind.LINEAR)
 
 
-async def _client(params: CpuParams, ws_url: str, rest_url: str, names: list[str]):
+async def _client(params: CpuParams, ws_url: str, rest_url: str, names: list[str], timeline_s: float):
     from tapescope.feeds.venues.live import LiveFeed
     from tapescope.feeds.venues.settings import VenueEndpoint, VenuesSettings
 
@@ -293,7 +292,8 @@ async def _client(params: CpuParams, ws_url: str, rest_url: str, names: list[str
         frames0 = sum(c.messages for c in feed.connection_health())
         events0 = hub.events
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        await asyncio.sleep(params.seconds)
+        # A short capture ends before the window would: close the window 1 s before it does.
+        await asyncio.sleep(max(1.0, min(params.seconds, timeline_s - (wall0 - t0) - 1.0)))
         cpu1, wall1 = time.process_time(), time.perf_counter()
         frames1 = sum(c.messages for c in feed.connection_health())
         health, conns = feed.symbol_health(), feed.connection_health()
@@ -336,8 +336,8 @@ def measure_cpu(params: CpuParams | None = None) -> CpuResult:
     try:
         if not parent.poll(300):
             raise RuntimeError("the emulator process did not report its URLs")
-        ws_url, rest_url, names, rate, target, _ = parent.recv()
-        out = asyncio.run(_client(params, ws_url, rest_url, names))
+        ws_url, rest_url, names, rate, target, timeline_s = parent.recv()
+        out = asyncio.run(_client(params, ws_url, rest_url, names, timeline_s))
     finally:
         with contextlib.suppress(OSError):
             parent.send("stop")
