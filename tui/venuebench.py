@@ -189,13 +189,20 @@ class _BookSink:
                 self.on_event(e)
 
 
-def _ours(case: VenueCase, stream: Stream, market: bool = True):
-    """Fresh protocol, syncs and Markets (or bare engine Books); ``(run(frames), tops, applied)``."""
+def _ours(case: VenueCase, stream: Stream, market: bool = True, analysis: bool = False):
+    """Fresh protocol, syncs and Markets (or bare engine Books); ``(run(frames), tops, applied)``.
+
+    ``analysis`` attaches ``MarketAnalysis`` to every Market (profiling; not a report column).
+    """
     proto = case.protocol()
     syncs, markets = {}, {}
     for inst in case.instruments:
         syncs[inst.key] = proto.new_sync(inst, SymbolHealth(inst.key))
         markets[inst.key] = Market(inst, FlowParams()) if market else _BookSink(inst, syncs[inst.key])
+        if market and analysis:
+            from tapescope.engine.analysis import MarketAnalysis
+
+            MarketAnalysis.attach(markets[inst.key])
     rest = stream.rest
     depth, event = MsgKind.DEPTH, MsgKind.EVENT
     decode = proto.decode

@@ -39,7 +39,10 @@ from tapescope.engine.instrument import ContractKind, Instrument
 from tapescope.feeds.captures import read_capture
 from tapescope.feeds.emulator.scripts.base import Script, ScriptFrame
 
-__all__ = ["CPU_TARGET_PCT", "CpuParams", "CpuResult", "fanout_script", "measure_cpu", "recorded_rate"]
+__all__ = [
+    "CPU_NOTES", "CPU_TARGET_PCT", "CPU_VENUES", "CpuParams", "CpuResult", "bench_cpu", "cpu_table",
+    "fanout_script", "measure_cpu", "recorded_rate",
+]
 
 #: Most CPU (% of one core) the client may use with 100 symbols at normal rates.
 CPU_TARGET_PCT = 50.0
@@ -349,6 +352,35 @@ def measure_cpu(params: CpuParams | None = None) -> CpuResult:
     return CpuResult(
         params=params, recorded_fps=rate, target_fps=target, cpu_pct_at_target=out["cpu_pct"] * scale, **out
     )
+
+
+def cpu_table(results: list[CpuResult]) -> Any:
+    """The CPU results as a rich table (one row per run)."""
+    from rich.table import Table
+
+    t = Table(title=f"client CPU, one LiveFeed + Hub, loopback emulator in its own process (target < {CPU_TARGET_PCT:g} %)")
+    for col in ("stream", "symbols", "analysis", "target f/s", "received f/s", "CPU %", "CPU % at target", "live",
+                "problems"):
+        t.add_column(col, justify="left" if col in ("stream", "problems") else "right")
+    for r in results:
+        p = r.params
+        t.add_row(
+            p.venue, str(p.symbols), "yes" if p.analysis else "no", f"{r.target_fps:,.0f}", f"{r.received_fps:,.0f}",
+            f"{r.cpu_pct:.1f}", f"{r.cpu_pct_at_target:.1f}", f"{r.live}/{p.symbols}",
+            ", ".join(f"{k} {v}" for k, v in r.problems.items() if v) or "none",
+        )
+    t.caption = "CPU % at target = CPU per received frame x target rate (when the emulator or a busy machine fell behind). " + \
+        "; ".join(f"{k}: {v}" for k, v in CPU_NOTES.items())
+    return t
+
+
+def bench_cpu(params: list[CpuParams], console: Any = None) -> list[CpuResult]:
+    """Run :func:`measure_cpu` for each of ``params`` in turn and print the table."""
+    from rich.console import Console
+
+    results = [measure_cpu(p) for p in params]
+    (console or Console()).print(cpu_table(results))
+    return results
 
 
 if __name__ == "__main__":  # pragma: no cover - manual run

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import orjson
 import pytest
+from rich.console import Console
 
 from tapescope.feeds.emulator.scripts.binance import load_hftbacktest
 from tapescope.feeds.emulator.scripts.bybit import load_jsonl
 from tapescope.tui.venuebench_cpu import (
     ID_SHIFT,
     CpuParams,
+    cpu_table,
     fanout_script,
     measure_cpu,
     recorded_rate,
@@ -81,3 +84,6 @@ def test_small_end_to_end_run() -> None:
     assert r.received_fps > 0 and r.events > 0
     assert 0 < r.cpu_pct <= r.cpu_pct_at_target and r.seconds >= 2.0
     assert r.to_dict()["meets_target"] == r.meets_target
+    out = io.StringIO()
+    Console(file=out, width=200).print(cpu_table([r]))
+    assert "binance-usdm" in out.getvalue() and "3/3" in out.getvalue()
