@@ -5,10 +5,11 @@ recorded frames, loaded into memory, go through three paths in the same run:
 
 * ``baseline``: bare ``orjson.loads`` + float conversion + ``SortedDict``
   set/delete (no validation, sequence, checksum or metrics);
-* ``ours_book``: the venue's :class:`VenueProtocol` ``decode``, its
-  :class:`BookSync` (sequence/checksum rules; REST snapshot served from the
-  capture) and the engine :class:`~tapescope.engine.book.Book` apply with the
-  cross check (what cryptofeed does: parse, normalise, keep the book);
+* ``ours_book``: :class:`~tapescope.feeds.venues.offline.OfflineDriver`: the
+  venue's :class:`VenueProtocol` ``decode``, its :class:`BookSync`
+  (sequence/checksum rules; REST snapshot served from the capture) and the
+  engine :class:`~tapescope.engine.book.Book` apply with the cross check (what
+  cryptofeed does: parse, normalise, keep the book);
 * ``ours``: the same plus the engine :class:`~tapescope.engine.market.Market`
   (``on_event``: book, cross check, flow metrics, tape), the full app path;
 * ``cryptofeed``: cryptofeed's own handler for the venue
@@ -40,19 +41,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tapescope.engine.book import Book
-from tapescope.engine.events import BookDelta, BookSnapshot, FeedState, StatusChange
 from tapescope.engine.flow import FlowParams
 from tapescope.engine.health import SymbolHealth
-from tapescope.engine.instrument import Instrument
 from tapescope.engine.market import Market
 from tapescope.feeds.venues.base import MsgKind
+from tapescope.feeds.venues.offline import OfflineDriver
 from tapescope.tui.venuebench_cases import CASES, Stream, Tops, VenueCase, load_stream
 from tapescope.tui.venuebench_cf import cryptofeed_status, make_cf_run
 
 __all__ = [
     "TARGET_VS_CRYPTOFEED", "VenueBenchParams", "VenueBenchReport", "VenueResult",
-    "default_data_dir", "print_venue_report", "run_venue_bench", "venue_table",
+    "bench_venues", "default_data_dir", "measure_venue", "print_venue_report", "run_venue_bench", "venue_table",
 ]
 
 #: Required ours/cryptofeed messages/s ratio on Binance USD-M.
@@ -162,35 +161,35 @@ class VenueBenchReport:
 # -- the paths -------------------------------------------------------------------
 
 
-class _BookSink:
-    """The engine's book duty without metrics: apply, hide when not LIVE, cross check."""
+class _ServedDriver(OfflineDriver):
+    """:class:`OfflineDriver` (decode, sync, engine Book, cross check) that also serves
+    REST snapshot requests from the capture, as the live layer would fetch them."""
 
-    def __init__(self, instrument: Instrument, sync) -> None:
-        self.instrument = instrument
-        self.book = Book()
-        self.sync = sync
+    def __init__(self, protocol, instruments, rest: dict[str, str]) -> None:
+        super().__init__(protocol, instruments)
+        self.rest = rest
 
-    def on_event(self, ev) -> None:
-        t = type(ev)
-        book = self.book
-        if t is BookDelta:
-            book.apply_delta(ev.bids, ev.asks, ev.seq)
-        elif t is BookSnapshot:
-            book.apply_snapshot(ev.bids, ev.asks, ev.seq)
-        elif t is StatusChange:
-            if ev.state != FeedState.LIVE:
-                book.clear()
-            return
-        else:
-            return
-        if book.is_crossed():
-            # As the engine does: report the bad book so the sync rebuilds it.
-            for e in self.sync.reset(FeedState.RESYNCING, "crossed book", ev.recv_ts).events:
-                self.on_event(e)
+    def _apply(self, key: str, out, recv_ns: int) -> None:
+        super()._apply(key, out, recv_ns)
+        if out.need_snapshot:
+            sync = self.syncs[key]
+            body = self.rest.get(sync.instrument.symbol)
+            if body is not None:
+                super()._apply(key, sync.on_rest_snapshot(body, recv_ns), recv_ns)
 
 
-def _ours(case: VenueCase, stream: Stream, market: bool = True, analysis: bool = False):
-    """Fresh protocol, syncs and Markets (or bare engine Books); ``(run(frames), tops, applied)``.
+def _ours_book(case: VenueCase, stream: Stream):
+    """Path ``ours_book``: ``(run(frames), tops)`` over a fresh :class:`_ServedDriver`."""
+    driver = _ServedDriver(case.protocol(), case.instruments, stream.rest)
+
+    def tops() -> Tops:
+        return {k.partition(":")[2]: (b.best_bid(), b.best_ask()) for k, b in driver.books.items()}
+
+    return driver.feed_all, tops
+
+
+def _ours(case: VenueCase, stream: Stream, analysis: bool = False):
+    """Path ``ours``: fresh protocol, syncs and Markets; ``(run(frames), tops, applied)``.
 
     ``analysis`` attaches ``MarketAnalysis`` to every Market (profiling; not a report column).
     """
@@ -198,8 +197,8 @@ def _ours(case: VenueCase, stream: Stream, market: bool = True, analysis: bool =
     syncs, markets = {}, {}
     for inst in case.instruments:
         syncs[inst.key] = proto.new_sync(inst, SymbolHealth(inst.key))
-        markets[inst.key] = Market(inst, FlowParams()) if market else _BookSink(inst, syncs[inst.key])
-        if market and analysis:
+        markets[inst.key] = Market(inst, FlowParams())
+        if analysis:
             from tapescope.engine.analysis import MarketAnalysis
 
             MarketAnalysis.attach(markets[inst.key])
@@ -225,7 +224,7 @@ def _ours(case: VenueCase, stream: Stream, market: bool = True, analysis: bool =
                 kind = r.kind
                 if kind is depth:
                     deliver(r.key, syncs[r.key].on_depth(r.payload, recv_ns))
-                elif kind is event and market:
+                elif kind is event:
                     m = markets.get(r.payload.symbol)
                     if m is not None:
                         m.on_event(r.payload)
@@ -274,7 +273,7 @@ def measure_venue(case: VenueCase, stream: Stream, repeats: int, use_cf: bool) -
 
         best["baseline"] = min(best["baseline"], _time(base_run, frames))
         tops["baseline"] = btops()
-        run, otops, _ = _ours(case, stream, market=False)
+        run, otops = _ours_book(case, stream)
         best["ours_book"] = min(best["ours_book"], _time(run, frames))
         tops["ours_book"] = otops()
         run, otops, count = _ours(case, stream)
