@@ -1,7 +1,7 @@
 """``tapescope bench --venues``: per-venue adapter throughput on the recorded streams.
 
 For each venue adapter (:data:`~tapescope.tui.venuebench_cases.CASES`) the same
-recorded frames, loaded into memory, go through three paths in the same run:
+recorded frames, loaded into memory, go through four paths in the same run:
 
 * ``baseline``: bare ``orjson.loads`` + float conversion + ``SortedDict``
   set/delete (no validation, sequence, checksum or metrics);
@@ -114,7 +114,7 @@ class VenueResult:
     cryptofeed_callbacks: int
     """Book callbacks cryptofeed made (last round): proof it maintained books."""
     tops: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Symbol -> ``{"ours", "baseline", "cryptofeed"}`` final (best bid, best ask)."""
+    """Symbol -> ``{"baseline", "ours_book", "ours", "cryptofeed"}`` final (best bid, best ask)."""
     books_match: bool = False
     """Every path that ran ends with the same top of book on every symbol."""
     cryptofeed_matches: bool | None = None
@@ -253,7 +253,7 @@ def _tops_equal(x: Tops, y: Tops) -> bool:
 
 
 def measure_venue(case: VenueCase, stream: Stream, repeats: int, use_cf: bool) -> VenueResult:
-    """Run the three paths ``repeats`` times interleaved on ``stream``; keep each path's best."""
+    """Run the four paths ``repeats`` times interleaved on ``stream``; keep each path's best."""
     frames = stream.frames
     cf_frames = [(ns / 1e9, text) for ns, text in frames]
     best = dict.fromkeys(("baseline", "ours_book", "ours", "cryptofeed"), float("inf"))
