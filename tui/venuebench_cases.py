@@ -45,7 +45,7 @@ Baseline = Callable[[dict[str, str]], tuple[Callable[[str], None], Callable[[], 
 
 @dataclass(frozen=True, slots=True)
 class VenueCase:
-    """One venue's recorded stream and the three ways of handling it."""
+    """One venue's recorded stream, its bare baseline and the cryptofeed handler for it."""
 
     venue: str
     """Venue id (``binance-usdm``, ...)."""
