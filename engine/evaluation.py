@@ -4,11 +4,15 @@ confusion, and signal forward returns against the unconditional baseline.
 Pure functions over plain records, so ``tapescope eval`` can feed them from
 the simulator's labels or from a recording.
 
-Detector matching: a labelled episode ``(kind, key, start, end)`` is *found*
-by the first detection of the same kind on the same market whose time lies in
-``[start - early, end + late]``; detection delay is ``detection.ts - start``.
-A detection that matches no episode is a false positive. Precision counts
-detections, recall counts episodes.
+Detector matching: a labelled episode ``(kind, key, start, end, side, price)``
+is *found* by the first detection of the same kind on the same market whose
+time lies in ``[start - early, end + late]``, on the same side when both name
+one (non-zero), and, for kinds given a price tolerance, at a price within that
+many bps of the episode's; detection delay is ``detection.ts - start``. A
+detection that matches no episode is a false positive. Precision counts
+detections, recall counts episodes. Without the side and price test, any wall
+on the same market during a labelled wall would count as finding it, which
+flatters both precision and recall on a book full of levels.
 
 Signal evaluation, per horizon ``h``: forward return of a signal at ``t`` is
 ``direction * (mid(t+h) / mid(t) - 1)``; a hit is a positive forward return.
@@ -21,7 +25,7 @@ mean returns normal-approximation 95 % intervals.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -38,6 +42,10 @@ class Episode(NamedTuple):
     key: str
     start_ns: int
     end_ns: int
+    side: int = 0
+    """+1 bid, -1 ask, 0 unsided (matches any side)."""
+    price: float = math.nan
+    """Episode price level (``nan``: no price test)."""
 
 
 class Detection(NamedTuple):
@@ -46,6 +54,18 @@ class Detection(NamedTuple):
     kind: str
     key: str
     ts: int
+    side: int = 0
+    """+1 bid, -1 ask, 0 unsided (matches any side)."""
+    price: float = math.nan
+    """Detected price level (``nan``: no price test)."""
+
+
+def _same_place(e: Episode, d: Detection, tol_bps: float | None) -> bool:
+    if e.side and d.side and e.side != d.side:
+        return False
+    if tol_bps is None or not (e.price == e.price and d.price == d.price) or e.price == 0:
+        return True
+    return abs(d.price - e.price) / abs(e.price) * 1e4 <= tol_bps + 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +100,32 @@ def score_detections(
     detections: Iterable[Detection],
     early_s: float = 1.0,
     late_s: float = 10.0,
+    price_tol_bps: Mapping[str, float] | None = None,
 ) -> dict[str, DetectionScore]:
     """Score detections against episodes, per kind (matching rule in the module docstring).
+
+    Args:
+        episodes: labelled truth.
+        detections: detector outputs.
+        early_s: a detection may precede its episode's start by this much.
+        late_s: ...or follow its end by this much.
+        price_tol_bps: per kind, the largest price distance (bps) at which a
+            detection can match an episode; kinds not listed are not price-tested.
 
     >>> eps = [Episode("spoof", "m", 10 * NS, 15 * NS), Episode("spoof", "m", 100 * NS, 105 * NS)]
     >>> dets = [Detection("spoof", "m", 12 * NS), Detection("spoof", "m", 50 * NS)]
     >>> s = score_detections(eps, dets)["spoof"]
     >>> s.precision, s.recall, s.delays_s
     (0.5, 0.5, (2.0,))
+    >>> eps = [Episode("wall", "m", 10 * NS, 20 * NS, 1, 100.0)]
+    >>> dets = [Detection("wall", "m", 12 * NS, 1, 99.0), Detection("wall", "m", 13 * NS, 1, 100.0)]
+    >>> s = score_detections(eps, dets, price_tol_bps={"wall": 0.5})["wall"]
+    >>> s.precision, s.recall, s.delays_s
+    (0.5, 1.0, (3.0,))
 
-    Runtime complexity: ``O(E log E + D log E)``.
+    Runtime complexity: ``O(E log E + D E_k)`` for ``E_k`` episodes of a kind.
     """
+    tols = dict(price_tol_bps or {})
     early, late = int(early_s * NS), int(late_s * NS)
     by_kind: dict[str, list[Episode]] = {}
     for e in episodes:
@@ -104,10 +139,15 @@ def score_detections(
         dets = sorted(dets_by_kind.get(kind, []), key=lambda d: d.ts)
         first_hit: dict[int, int] = {}
         true_dets = 0
+        tol = tols.get(kind)
         for d in dets:
             matched = False
             for i, e in enumerate(eps):
-                if e.key == d.key and e.start_ns - early <= d.ts <= e.end_ns + late:
+                if (
+                    e.key == d.key
+                    and e.start_ns - early <= d.ts <= e.end_ns + late
+                    and _same_place(e, d, tol)
+                ):
                     matched = True
                     first_hit.setdefault(i, d.ts)
             true_dets += matched

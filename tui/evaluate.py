@@ -47,6 +47,11 @@ class ScenarioParams:
     """A detection may precede its episode's first event by this much."""
     late_s: float = 10.0
     """...or follow its last event by this much."""
+    level_tol_bps: float = 0.5
+    """Wall, spoof and iceberg detections must name the episode's price level within this
+    many bps (on the same book side)."""
+    absorption_tol_bps: float = 2.0
+    """Absorption detections must be on the episode's side within this many bps of its price."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +126,22 @@ def run_scenarios(
             events += 1
         _drain(analyses, detections, other)
         episodes.extend(
-            Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns)
+            Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns, lab.side, lab.price)
             for lab in feed.labels
             if lab.kind in SCORED_KINDS
         )
         if progress is not None:
             progress(i + 1, params.scenarios)
-    scores = score_detections(episodes, detections, params.early_s, params.late_s)
+    scores = score_detections(
+        episodes, detections, params.early_s, params.late_s, price_tolerances(params)
+    )
     return EvalReport(params, scores, events, other)
+
+
+def price_tolerances(params: ScenarioParams) -> dict[str, float]:
+    """Per-kind price tolerance (bps) used when matching detections to episodes."""
+    lvl = params.level_tol_bps
+    return {"wall": lvl, "spoof": lvl, "iceberg": lvl, "absorption": params.absorption_tol_bps}
 
 
 def _drain(
@@ -142,7 +155,7 @@ def _drain(
             if isinstance(item, DetectorEvent):
                 kind = str(item.kind)
                 if kind in SCORED_KINDS:
-                    detections.append(Detection(kind, key, item.ts))
+                    detections.append(Detection(kind, key, item.ts, item.side, item.price))
                 else:
                     other[kind] = other.get(kind, 0) + 1
 
