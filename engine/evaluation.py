@@ -248,61 +248,96 @@ def evaluate_signals(
 
     Runtime complexity: ``O(S + H * T)`` for ``S`` signals, ``H`` horizons and ``T`` seconds.
     """
-    t_s = np.asarray(t_s, dtype=np.int64)
-    mid = np.asarray(mid, dtype=np.float64)
-    if len(t_s) == 0:
+    return evaluate_signals_pooled(
+        (("", name, ts, d) for name, ts, d in signals), {"": (t_s, mid)}, horizons_s
+    )
+
+
+def evaluate_signals_pooled(
+    signals: Iterable[tuple[str, str, int, int]],
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    horizons_s: Sequence[int] = (10, 60, 300),
+) -> list[SignalEvaluation]:
+    """Forward-return evaluation pooled over several markets.
+
+    Each signal's forward return is measured on its own market's series; the
+    baseline pools every second of every market (same rule as
+    :func:`evaluate_signals`, which is this function on one market).
+
+    Args:
+        signals: ``(market_key, generator_name, ts_ns, direction)`` records;
+            signals of a market without a series are ignored.
+        series: per market, ``(t_s, mid)`` as in :func:`evaluate_signals`.
+        horizons_s: forward horizons, seconds.
+
+    >>> t = np.arange(0, 20)
+    >>> up, down = 100.0 + t, 100.0 - 0.5 * t
+    >>> ev = evaluate_signals_pooled(
+    ...     [("a", "x", 0, 1), ("b", "x", 0, -1)], {"a": (t, up), "b": (t, down)}, (10,)
+    ... )
+    >>> h = ev[0].horizons[0]
+    >>> (h.count, h.hit_rate, round(h.mean_return_bps, 1))
+    (2, 1.0, 750.0)
+
+    Runtime complexity: ``O(S + H * T)`` for ``T`` seconds over all markets.
+    """
+    fwd_by_key: dict[str, dict[int, np.ndarray]] = {}
+    t0_by_key: dict[str, int] = {}
+    pooled: dict[int, list[np.ndarray]] = {h: [] for h in horizons_s}
+    for key, (t_s, mid) in series.items():
+        t_arr = np.asarray(t_s, dtype=np.int64)
+        m = np.asarray(mid, dtype=np.float64)
+        if len(t_arr) == 0:
+            continue
+        t0_by_key[key] = int(t_arr[0])
+        per_h = {}
+        for h in horizons_s:
+            fwd = np.full(len(m), np.nan)
+            if h < len(m):
+                fwd[:-h] = (m[h:] / m[:-h] - 1.0) * 1e4
+            per_h[h] = fwd
+            pooled[h].append(fwd[~np.isnan(fwd)])
+        fwd_by_key[key] = per_h
+    if not fwd_by_key:
         return []
-    t0 = int(t_s[0])
-    by_name: dict[str, list[tuple[int, int]]] = {}
-    for name, ts, direction in signals:
-        by_name.setdefault(name, []).append((int(ts // NS) - t0, direction))
+    valid_all = {h: np.concatenate(pooled[h]) for h in horizons_s}
+    by_name: dict[str, list[tuple[str, int, int]]] = {}
+    for key, name, ts, direction in signals:
+        if key in t0_by_key:
+            by_name.setdefault(name, []).append((key, int(ts // NS) - t0_by_key[key], direction))
     results = []
     for name in sorted(by_name):
         rows = by_name[name]
         stats = []
         for h in horizons_s:
-            fwd = np.full(len(mid), np.nan)
-            if h < len(mid):
-                fwd[:-h] = (mid[h:] / mid[:-h] - 1.0) * 1e4
-            valid_all = fwd[~np.isnan(fwd)]
-            rets = [d * fwd[i] for i, d in rows if 0 <= i < len(fwd) and not math.isnan(fwd[i])]
-            dirs = [d for i, d in rows if 0 <= i < len(fwd) and not math.isnan(fwd[i])]
-            n = len(rets)
-            if n == 0 or len(valid_all) == 0:
-                stats.append(
-                    HorizonStats(
-                        h,
-                        0,
-                        math.nan,
-                        (math.nan, math.nan),
-                        math.nan,
-                        (math.nan, math.nan),
-                        math.nan,
-                        math.nan,
-                    )
-                )
-                continue
-            arr = np.asarray(rets)
-            hits = int((arr > 0).sum())
-            mean = float(arr.mean())
-            sd = float(arr.std(ddof=1)) if n > 1 else math.nan
-            half = Z95 * sd / math.sqrt(n) if n > 1 else math.nan
-            long_share = sum(d > 0 for d in dirs) / n
-            up, down = float((valid_all > 0).mean()), float((valid_all < 0).mean())
-            drift = float(valid_all.mean())
-            base_hit = long_share * up + (1 - long_share) * down
-            base_mean = (2 * long_share - 1) * drift
-            stats.append(
-                HorizonStats(
-                    h,
-                    n,
-                    hits / n,
-                    wilson(hits, n),
-                    mean,
-                    (mean - half, mean + half),
-                    base_hit,
-                    base_mean,
-                )
-            )
+            rets, dirs = [], []
+            for key, i, d in rows:
+                fwd = fwd_by_key[key][h]
+                if 0 <= i < len(fwd) and not math.isnan(fwd[i]):
+                    rets.append(d * fwd[i])
+                    dirs.append(d)
+            stats.append(_horizon_stats(h, rets, dirs, valid_all[h]))
         results.append(SignalEvaluation(name, len(rows), tuple(stats)))
     return results
+
+
+def _horizon_stats(
+    h: int, rets: list[float], dirs: list[int], valid_all: np.ndarray
+) -> HorizonStats:
+    n = len(rets)
+    if n == 0 or len(valid_all) == 0:
+        nan2 = (math.nan, math.nan)
+        return HorizonStats(h, 0, math.nan, nan2, math.nan, nan2, math.nan, math.nan)
+    arr = np.asarray(rets)
+    hits = int((arr > 0).sum())
+    mean = float(arr.mean())
+    sd = float(arr.std(ddof=1)) if n > 1 else math.nan
+    half = Z95 * sd / math.sqrt(n) if n > 1 else math.nan
+    long_share = sum(d > 0 for d in dirs) / n
+    up, down = float((valid_all > 0).mean()), float((valid_all < 0).mean())
+    drift = float(valid_all.mean())
+    base_hit = long_share * up + (1 - long_share) * down
+    base_mean = (2 * long_share - 1) * drift
+    return HorizonStats(
+        h, n, hits / n, wilson(hits, n), mean, (mean - half, mean + half), base_hit, base_mean
+    )

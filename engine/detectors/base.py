@@ -66,7 +66,8 @@ class DetectorParams:
     wall_rereport_s: float = field(default=60.0, metadata={"min": 0.0, "max": 3600.0})
     """A level whose wall ended is not reported as a wall again within this long."""
     wall_rereport_growth: float = field(default=1.5, metadata={"min": 1.0, "max": 100.0})
-    """...unless it comes back at least this multiple of the largest size the ended wall showed."""
+    """...unless it comes back at least this multiple of the largest size the ended wall
+    showed; an active wall grown to this multiple of its reported size is reported again."""
     fill_latency_ms: float = field(default=250.0, metadata={"min": 0.0, "max": 10_000.0})
     """Trades up to this long before a book update can explain a size decrease as a fill."""
     spoof_touch_bps: float = field(default=10.0, metadata={"min": 0.1, "max": 1000.0})

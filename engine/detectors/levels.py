@@ -36,7 +36,9 @@ class WallDetector:
     * **Re-report cool-off**: a level whose wall ended is not reported again
       within ``wall_rereport_s``, unless it comes back at least
       ``wall_rereport_growth`` x the largest size the ended wall showed (a new,
-      bigger order at the same price, not the old one wobbling).
+      bigger order at the same price, not the old one wobbling). Likewise an
+      active wall that grows to ``wall_rereport_growth`` x the size it was
+      reported at, and rests so for ``wall_min_rest_s``, is reported again.
 
     Evaluated once per second of event time (so rest time has 1 s resolution):
     ``O(k log k + w n)`` for the ``k`` levels inside the range, ``w`` of them
@@ -56,6 +58,8 @@ class WallDetector:
         # key -> (ts its wall ended, largest size it showed), for the re-report cool-off
         self._ended: dict[tuple[int, float], tuple[int, float]] = {}
         self._peak: dict[tuple[int, float], float] = {}
+        self._reported: dict[tuple[int, float], float] = {}  # size when last reported
+        self._grow_seen: dict[tuple[int, float], int] = {}  # since when it is much bigger
 
     def threshold(self, side: int) -> float:
         """Current wall-size threshold on ``side`` (``nan`` before the first evaluation)."""
@@ -81,6 +85,35 @@ class WallDetector:
         local = median(around)
         ratio = levels[i][1] / local if local > 0 else math.inf
         return ratio >= self.p.wall_local_k, ratio
+
+    def _grown(
+        self,
+        ts: int,
+        key: tuple[int, float],
+        size: float,
+        med: float,
+        threshold: float,
+        rest_ns: int,
+    ) -> DetectorEvent | None:
+        """Re-report an active wall that has rested ``wall_rereport_growth`` x its reported size."""
+        before = self._reported[key]
+        if size < self.p.wall_rereport_growth * before:
+            self._grow_seen.pop(key, None)
+            return None
+        since = self._grow_seen.setdefault(key, ts)
+        if ts - since < rest_ns:
+            return None
+        del self._grow_seen[key]
+        self._reported[key] = size
+        return DetectorEvent(
+            DetectorKind.WALL,
+            ts,
+            key[0],
+            key[1],
+            size,
+            min(1.0, size / (2 * threshold)),
+            f"{size:.4g} = {size / med:.1f}x median, grew from {before:.4g}",
+        )
 
     def on_second(self, ts: int, book: Book) -> list[DetectorEvent]:
         """Re-evaluate walls; return newly reported and pulled walls."""
@@ -113,6 +146,9 @@ class WallDetector:
                         self.active[key] = size
                         if size > self._peak[key]:
                             self._peak[key] = size
+                        ev = self._grown(ts, key, size, med, threshold, rest_ns)
+                        if ev is not None:
+                            events.append(ev)
                     continue
                 if size < threshold:
                     continue
@@ -133,6 +169,7 @@ class WallDetector:
                 self._ended.pop(key, None)
                 self.active[key] = size
                 self._peak[key] = size
+                self._reported[key] = size
                 self._lost[key] = [0.0, 0.0]
                 local = f", {local_x:.1f}x neighbours" if local_x == local_x else ""
                 events.append(
@@ -151,6 +188,8 @@ class WallDetector:
         for key in [k for k in self.active if k not in seen]:
             size = self.active.pop(key)
             self._ended[key] = (ts, self._peak.pop(key))
+            self._reported.pop(key, None)
+            self._grow_seen.pop(key, None)
             filled, cancelled = self._lost.pop(key)
             if cancelled >= 0.5 * (filled + cancelled) and cancelled > 0:
                 events.append(

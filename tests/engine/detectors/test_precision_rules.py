@@ -223,3 +223,16 @@ def test_composite_counts_a_same_update_refill_as_a_fill_once() -> None:
     b.apply_delta([], [(100.01, 0.0)], on_level=m.on_level)
     m.end_update(3 * S)
     assert (m.snapshot().fills, m.snapshot().cancels) == (6.0, 2.0)
+
+
+def test_active_wall_that_grows_much_bigger_is_reported_again() -> None:
+    w = WallDetector(P)
+    w.on_second(0, wall_book(10.0))
+    assert len(w.on_second(5 * S, wall_book(10.0))) == 1
+    assert w.on_second(6 * S, wall_book(14.0)) == []  # 14 < 1.5 x 10: same wall
+    assert w.on_second(7 * S, wall_book(40.0)) == []  # 40 >= 15, not yet rested 5 s
+    assert w.on_second(11 * S, wall_book(40.0)) == []
+    (ev,) = w.on_second(12 * S, wall_book(40.0))
+    assert (ev.kind, ev.size) == (DetectorKind.WALL, 40.0)
+    assert "grew from 10" in ev.detail
+    assert w.on_second(20 * S, wall_book(50.0)) == []  # 50 < 1.5 x 40
