@@ -60,6 +60,10 @@ class DetectorParams:
     with (0 disables the local-prominence test)."""
     wall_local_k: float = field(default=2.0, metadata={"min": 1.0, "max": 100.0})
     """A wall is also at least this multiple of the median of its neighbouring levels."""
+    wall_max_per_side: int = field(default=0, metadata={"min": 0, "max": 1000})
+    """Only the this-many largest levels on a side within range can become new walls
+    (0: no limit; flood control for the ladder, it costs recall when natural levels are
+    bigger than the wall of interest)."""
     wall_release_frac: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
     """A reported wall stays the same wall until its size falls below this fraction of
     the threshold (hysteresis)."""

@@ -6,6 +6,7 @@ which hands them each changed level together with its fill/cancel split.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from statistics import median
@@ -39,6 +40,9 @@ class WallDetector:
       bigger order at the same price, not the old one wobbling). Likewise an
       active wall that grows to ``wall_rereport_growth`` x the size it was
       reported at, and rests so for ``wall_min_rest_s``, is reported again.
+
+    Optional flood control: with ``wall_max_per_side = n > 0`` only the ``n``
+    largest levels of a side can become new walls.
 
     Evaluated once per second of event time (so rest time has 1 s resolution):
     ``O(k log k + w n)`` for the ``k`` levels inside the range, ``w`` of them
@@ -138,6 +142,11 @@ class WallDetector:
             self.median[side] = med
             threshold = p.wall_k * med
             release = p.wall_release_frac * threshold
+            entry = threshold
+            if 0 < p.wall_max_per_side < len(levels):
+                # Only the few largest levels on a side can become (new) walls.
+                floor = heapq.nlargest(p.wall_max_per_side, (q for _, q in levels))[-1]
+                entry = max(threshold, floor)
             for i, (price, size) in enumerate(levels):
                 key = (side, price)
                 if key in self.active:
@@ -150,7 +159,7 @@ class WallDetector:
                         if ev is not None:
                             events.append(ev)
                     continue
-                if size < threshold:
+                if size < entry:
                     continue
                 prominent, local_x = self._prominent(levels, i)
                 if not prominent:

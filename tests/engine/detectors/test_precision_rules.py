@@ -236,3 +236,14 @@ def test_active_wall_that_grows_much_bigger_is_reported_again() -> None:
     assert (ev.kind, ev.size) == (DetectorKind.WALL, 40.0)
     assert "grew from 10" in ev.detail
     assert w.on_second(20 * S, wall_book(50.0)) == []  # 50 < 1.5 x 40
+
+
+def test_max_walls_per_side_keeps_only_the_largest_candidates() -> None:
+    levels = [(99.9, 1.0), (99.8, 1.0), (99.7, 1.0), (99.6, 1.0), (99.5, 1.0), (99.4, 1.0)]
+    levels += [(99.3, 8.0), (99.2, 1.0), (99.1, 12.0), (99.0, 1.0)]
+    found = {}
+    for n in (0, 1):
+        w = WallDetector(DetectorParams(wall_max_per_side=n))
+        w.on_second(0, book(levels))
+        found[n] = sorted(e.price for e in w.on_second(5 * S, book(levels)))
+    assert found == {0: [99.1, 99.3], 1: [99.1]}
