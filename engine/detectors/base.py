@@ -114,6 +114,8 @@ class DetectorParams:
     """Resting size is measured within this many bps of mid."""
     vacuum_k: float = field(default=0.3, metadata={"min": 0.01, "max": 1.0})
     """A vacuum is resting size below k times its rolling median."""
+    vacuum_min_s: int = field(default=2, metadata={"min": 1, "max": 600})
+    """Consecutive seconds below the threshold before a vacuum is reported."""
     vacuum_history_s: int = field(default=300, metadata={"min": 30, "max": 86_400})
     """Per-second samples in the rolling median."""
     spread_z: float = field(default=3.0, metadata={"min": 0.5, "max": 20.0})

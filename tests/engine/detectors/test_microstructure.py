@@ -187,10 +187,13 @@ def test_vacuum_fires_once_below_k_times_median() -> None:
     for sec in range(40):
         events += v.on_second(sec * S, 100.0, 50.0)
     assert events == [] and v.ratio == 1.0
-    events += v.on_second(40 * S, 20.0, 50.0)  # 0.2 x median 100 < 0.3
-    events += v.on_second(41 * S, 25.0, 50.0)  # still in the same vacuum
+    events += v.on_second(40 * S, 20.0, 50.0)  # 0.2 x median 100 < 0.3: 1 s below
+    assert events == []  # vacuum_min_s = 2: not yet
+    events += v.on_second(41 * S, 25.0, 50.0)  # 2 s below: reported now
+    events += v.on_second(42 * S, 25.0, 50.0)  # still in the same vacuum
     assert len(events) == 1 and events[0].kind is DetectorKind.VACUUM
-    assert events[0].score == pytest.approx(0.8)
+    assert events[0].ts == 41 * S
+    assert events[0].score == pytest.approx(0.75)  # 1 - 25/100 at the second it fired
 
 
 def test_spread_widening_once_per_episode() -> None:

@@ -247,3 +247,16 @@ def test_max_walls_per_side_keeps_only_the_largest_candidates() -> None:
         w.on_second(0, book(levels))
         found[n] = sorted(e.price for e in w.on_second(5 * S, book(levels)))
     assert found == {0: [99.1, 99.3], 1: [99.1]}
+
+
+def test_vacuum_must_last_the_minimum_seconds() -> None:
+    from tapescope.engine.detectors.pressure import VacuumDetector
+
+    for min_s, expected in ((1, [40, 43]), (2, [44])):
+        v = VacuumDetector(DetectorParams(vacuum_min_s=min_s))
+        fired = []
+        # 40 s at 100; one second at 20 (a sweep refilled at once); 100; then 3 s at 20.
+        seq = [100.0] * 40 + [20.0, 100.0, 100.0, 20.0, 20.0, 20.0]
+        for sec, resting in enumerate(seq):
+            fired += [sec for _ in v.on_second(sec * S, resting, 50.0)]
+        assert fired == expected
