@@ -32,6 +32,8 @@ from tapescope.engine.events import NS_PER_S
 from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
+from tapescope.engine.regime import VolatilityAnalyzer, VolatilityMonitor
+from tapescope.engine.volatility import VolRegimeConfig
 from tapescope.feeds.sim import SimFeed, SimParams
 from tapescope.feeds.sim.labels import RegimeSpan
 
@@ -215,6 +217,29 @@ def run_scenarios(
             sum(p in VOL_REGIMES for p in pred_v) / n if n else math.nan,
         )
     return EvalReport(params, scores, events, other, reg)
+
+
+def volatility_regimes(regime: VolRegimeConfig | None = None) -> RegimeAttach:
+    """Regime classifier factory for :func:`run_scenarios`: the volatility branch's
+    :class:`~tapescope.engine.regime.VolatilityMonitor` attached to each market
+    through its :class:`~tapescope.engine.regime.VolatilityAnalyzer`.
+
+    Args:
+        regime: volatility-regime settings (``[volatility.regime]``; e.g.
+            ``source="realised"``); the defaults when ``None``.
+    """
+
+    def attach(market: Market) -> RegimeProbe:
+        monitor = VolatilityMonitor(market.key, regime=regime)
+        market.analyzers.append(VolatilityAnalyzer(monitor))
+
+        def probe() -> tuple[str, str]:
+            snap = monitor.snapshot()
+            return snap.regime.name, snap.vol_regime.name
+
+        return probe
+
+    return attach
 
 
 def _sample_regimes(

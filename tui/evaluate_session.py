@@ -36,6 +36,7 @@ from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.hub import Hub
 from tapescope.engine.instrument import Instrument
 from tapescope.engine.signals.fusion import Verdict
+from tapescope.feeds.base import Feed
 
 #: Name under which verdicts that passed validation are pooled.
 ACTIONABLE = "actionable"
@@ -120,6 +121,64 @@ class _MidSampler:
         return np.asarray(self.best_t, dtype=np.int64), np.asarray(self.best_m)
 
 
+class SessionEvaluator:
+    """An event sink that runs the engine and keeps what the signal evaluation needs.
+
+    Feed it with :meth:`on_event` (it is a :class:`~tapescope.feeds.base.EventSink`,
+    so any Feed can run into it, e.g. a ``ReplayFeed`` at speed 0), then call
+    :meth:`report`. Runtime: the engine's per-event cost plus ``O(1)`` amortised
+    per event for the mid sampling.
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        analysis: AnalysisParams | None = None,
+        flow: FlowParams | None = None,
+    ) -> None:
+        self.hub = Hub(list(instruments), flow)
+        """The engine the events run through."""
+        self._analyses = {
+            k: MarketAnalysis.attach(m, analysis) for k, m in self.hub.markets.items()
+        }
+        self._samplers = {k: _MidSampler() for k in self.hub.markets}
+        self._verdicts: list[tuple[str, str, int, int]] = []
+        self.events = 0
+        """Events processed."""
+
+    def on_event(self, ev: Event) -> None:
+        """Sample the market's mid when a new second starts, then apply the event."""
+        key = getattr(ev, "symbol", None)
+        sampler = self._samplers.get(key) if key is not None else None
+        if sampler is not None:
+            sec = ev.ts // NS_PER_S
+            if sec > sampler.sec:
+                market = self.hub.markets[key]
+                mid = market.book.mid() if market.valid else None
+                sampler.mid = mid if mid is not None else math.nan
+                sampler.advance(sec)
+        self.hub.on_event(ev)
+        self.events += 1
+        if self.events % DRAIN_EVERY == 0:
+            _drain(self._analyses, self._verdicts)
+
+    def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
+        """Raw messages are not needed."""
+
+    def report(self, horizons_s: Sequence[int] = (10, 60, 300)) -> SessionReport:
+        """Score every verdict collected so far. ``O(S + H * T)``."""
+        _drain(self._analyses, self._verdicts)
+        series = {k: s.series() for k, s in self._samplers.items()}
+        evaluations = evaluate_signals_pooled(self._verdicts, series, horizons_s)
+        return SessionReport(
+            tuple(evaluations),
+            tuple(horizons_s),
+            self.events,
+            sum(len(t) for t, _ in series.values()),
+            sum(1 for v in self._verdicts if v[1] != ACTIONABLE),
+        )
+
+
 def evaluate_session(
     events: Iterable[Event],
     instruments: Sequence[Instrument],
@@ -131,7 +190,7 @@ def evaluate_session(
 
     Args:
         events: the session's events in event-time order (a simulator's
-            ``generate(...)``, or a recording's replay).
+            ``generate(...)``, or a recording's decoded events).
         instruments: the markets the events belong to (events of other keys
             are counted by the Hub as unknown and ignored).
         analysis: detector and signal parameters.
@@ -144,34 +203,23 @@ def evaluate_session(
     Runtime complexity: the engine's per-event cost, plus ``O(T)`` for the
     ``T`` market-seconds sampled and ``O(S + H * T)`` for the scoring.
     """
-    hub = Hub(list(instruments), flow)
-    analyses = {k: MarketAnalysis.attach(m, analysis) for k, m in hub.markets.items()}
-    samplers = {k: _MidSampler() for k in hub.markets}
-    verdicts: list[tuple[str, str, int, int]] = []
-    n = 0
-    for n, ev in enumerate(events, 1):
-        key = getattr(ev, "symbol", None)
-        sampler = samplers.get(key) if key is not None else None
-        if sampler is not None:
-            market = hub.markets[key]
-            sec = ev.ts // NS_PER_S
-            if sec > sampler.sec:
-                mid = market.book.mid() if market.valid else None
-                sampler.mid = mid if mid is not None else math.nan
-                sampler.advance(sec)
-        hub.on_event(ev)
-        if n % DRAIN_EVERY == 0:
-            _drain(analyses, verdicts)
-    _drain(analyses, verdicts)
-    series = {k: s.series() for k, s in samplers.items()}
-    evaluations = evaluate_signals_pooled(verdicts, series, horizons_s)
-    return SessionReport(
-        tuple(evaluations),
-        tuple(horizons_s),
-        n,
-        sum(len(t) for t, _ in series.values()),
-        sum(1 for v in verdicts if v[1] != ACTIONABLE),
-    )
+    ev_sink = SessionEvaluator(instruments, analysis, flow)
+    for ev in events:
+        ev_sink.on_event(ev)
+    return ev_sink.report(horizons_s)
+
+
+async def evaluate_feed(
+    feed: Feed,
+    analysis: AnalysisParams | None = None,
+    flow: FlowParams | None = None,
+    horizons_s: Sequence[int] = (10, 60, 300),
+) -> SessionReport:
+    """Run a finite feed (a recording's ``ReplayFeed(path, decoders, speed=0)``) to its
+    end through :class:`SessionEvaluator` and evaluate its signals."""
+    ev_sink = SessionEvaluator(feed.instruments, analysis, flow)
+    await feed.run(ev_sink)
+    return ev_sink.report(horizons_s)
 
 
 def _drain(analyses: dict[str, MarketAnalysis], out: list[tuple[str, str, int, int]]) -> None:

@@ -90,3 +90,25 @@ def test_detection_and_regime_tables_render() -> None:
     assert "precision" in text and "Market regime: accuracy" in text
     assert "first 10 s of each scenario excluded" in text
     assert render_regime_report(run_scenarios(ScenarioParams(1, 30, symbols=1))) is None
+
+
+def test_volatility_monitor_attached_as_the_regime_classifier() -> None:
+    from tapescope.engine.market import Market
+    from tapescope.engine.regime import VolatilityAnalyzer
+    from tapescope.tui.evaluate import volatility_regimes
+
+    attached: list[Market] = []
+    factory = volatility_regimes()
+
+    def spy(market: Market):
+        attached.append(market)
+        return factory(market)
+
+    p = ScenarioParams(scenarios=1, duration_s=420, symbols=1, seed=8, regime_warmup_s=300)
+    reg = run_scenarios(p, regimes=spy).regimes
+    assert reg is not None and len(attached) == 1
+    assert any(isinstance(a, VolatilityAnalyzer) for a in attached[0].analyzers)
+    assert 100 <= reg.scored_seconds <= 120  # seconds 300..~419 of one market
+    # The Kalman trend has long warmed up by 300 s: every second gets a market regime.
+    assert reg.market_coverage == 1.0
+    assert reg.market.matrix.sum() == reg.scored_seconds

@@ -85,3 +85,32 @@ def test_render_doctests() -> None:
     from tapescope.tui import eval_render
 
     assert doctest.testmod(eval_render).failed == 0
+
+
+async def test_evaluate_feed_equals_evaluate_session_on_the_same_events() -> None:
+    from tapescope.feeds.base import Feed
+    from tapescope.tui.evaluate_session import evaluate_feed
+
+    sim = SimFeed(replace(SimParams(), seed=4, symbol_count=1, symbols=()), realtime=False)
+    events = list(sim.generate(400))
+
+    class ListFeed(Feed):
+        name = "list"
+
+        @property
+        def instruments(self):
+            return sim.instruments
+
+        async def run(self, sink) -> None:
+            for ev in events:
+                sink.on_event(ev)
+
+        def symbol_health(self):
+            return []
+
+        def connection_health(self):
+            return []
+
+    direct = evaluate_session(events, sim.instruments, horizons_s=(10,))
+    via_feed = await evaluate_feed(ListFeed(), horizons_s=(10,))
+    assert via_feed == direct and direct.events == len(events)
