@@ -322,6 +322,16 @@ def write_report(report: EvalReport, path: Path) -> None:
             "detectors": rows,
             "unlabelled": report.other_events,
         }
+        reg = report.regimes
+        if reg is not None:
+            doc["regimes"] = {
+                "warmup_s": reg.warmup_s,
+                "scored_seconds": reg.scored_seconds,
+                "market_coverage": _round(reg.market_coverage),
+                "vol_coverage": _round(reg.vol_coverage),
+                "market": _confusion_doc(reg.market),
+                "vol": _confusion_doc(reg.vol),
+            }
         path.write_text(json.dumps(doc, indent=2))
     elif path.suffix.lower() == ".csv":
         with path.open("w", newline="") as fh:
@@ -330,3 +340,7 @@ def write_report(report: EvalReport, path: Path) -> None:
             writer.writerows(rows)
     else:
         raise ValueError(f"unknown report format {path.suffix!r}: use .csv or .json")
+
+
+def _confusion_doc(c: Confusion) -> dict[str, object]:
+    return {"labels": list(c.labels), "matrix": c.matrix.tolist(), "accuracy": _round(c.accuracy)}

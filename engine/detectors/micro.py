@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from tapescope.engine.book import Book
 from tapescope.engine.detectors.attribution import FillCancel
 from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
-from tapescope.engine.detectors.levels import IcebergDetector, SpoofDetector, WallDetector
+from tapescope.engine.detectors.iceberg import IcebergDetector
+from tapescope.engine.detectors.levels import SpoofDetector, WallDetector
 from tapescope.engine.detectors.pressure import (
     AbsorptionDetector,
     SpreadWideningDetector,

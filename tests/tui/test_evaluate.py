@@ -74,7 +74,7 @@ def test_regime_confusion_against_the_spans_with_a_constant_classifier() -> None
     assert sum(vol_counts.values()) == total
 
 
-def test_detection_and_regime_tables_render() -> None:
+def test_detection_and_regime_tables_render(tmp_path: Path) -> None:
     from rich.console import Console
 
     from tapescope.tui.eval_render import render_detection_report, render_regime_report
@@ -89,6 +89,12 @@ def test_detection_and_regime_tables_render() -> None:
     text = console.export_text()
     assert "precision" in text and "Market regime: accuracy" in text
     assert "first 10 s of each scenario excluded" in text
+    path = tmp_path / "r.json"
+    write_report(report, path)
+    doc = json.loads(path.read_text())["regimes"]
+    assert doc["market"]["labels"] == ["TREND_UP", "TREND_DOWN", "RANGE", "VOLATILE"]
+    assert doc["market"]["matrix"] == report.regimes.market.matrix.tolist()
+    assert doc["scored_seconds"] == report.regimes.scored_seconds
     assert render_regime_report(run_scenarios(ScenarioParams(1, 30, symbols=1))) is None
 
 
