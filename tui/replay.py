@@ -121,10 +121,11 @@ class AlertTap:
 
     After every event it drains the event's market ``analysis.alerts`` into
     ``on_alert(key, item)``, so nothing is lost to the bounded deque however
-    long the run. ``O(1)`` per event plus the alerts raised.
+    long the run. ``O(1)`` per event plus the alerts raised. Markets are looked
+    up per event, so a hub whose markets were replaced (a seek) keeps working.
     """
 
-    __slots__ = ("hub", "on_alert", "messages", "events", "_alerts", "_hub_event")
+    __slots__ = ("hub", "on_alert", "messages", "events", "_markets", "_hub_event")
 
     def __init__(self, hub: Hub, on_alert: Callable[[str, DetectorEvent | Verdict], None]) -> None:
         self.hub = hub
@@ -135,7 +136,8 @@ class AlertTap:
         """Raw messages seen."""
         self.events = 0
         """Events forwarded."""
-        self._alerts = {k: m.analysis.alerts for k, m in hub.markets.items() if m.analysis is not None}
+        # Looked up per event, not cached: a replay seek replaces the hub's markets.
+        self._markets = hub.markets
         self._hub_event = hub.on_event
 
     def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
@@ -146,7 +148,10 @@ class AlertTap:
         """Forward to the hub, then hand on what the analysis raised."""
         self.events += 1
         self._hub_event(event)
-        alerts = self._alerts.get(event[0])
+        market = self._markets.get(event[0])
+        if market is None or market.analysis is None:
+            return
+        alerts = market.analysis.alerts
         if alerts:
             key = event[0]
             on_alert = self.on_alert
