@@ -344,6 +344,7 @@ def replay_headless(
     instruments: Sequence[Instrument] | None = None,
     flow: FlowParams | None = None,
     analysis: AnalysisParams | None = None,
+    progress_every: int = PROGRESS_EVERY,
 ) -> ReplaySummary:
     """Replay ``path`` as fast as possible and write its detector events and verdicts to CSV.
 
@@ -361,6 +362,7 @@ def replay_headless(
         instruments: override the recording's instruments.
         flow: flow parameters.
         analysis: detector and signal parameters.
+        progress_every: messages between progress calls (``[replay] progress_every``).
 
     Returns:
         A :class:`ReplaySummary` with counts and throughput.
@@ -387,7 +389,7 @@ def replay_headless(
         t0 = time.perf_counter()
         feed, hub, tap = asyncio.run(replay_session(
             path, write, from_ns=from_ns, to_ns=to_ns, symbols=symbols, progress=progress,
-            instruments=instruments, flow=flow, analysis=analysis))
+            instruments=instruments, flow=flow, analysis=analysis, progress_every=progress_every))
         wall = time.perf_counter() - t0
     with Recording.open(path) as rec:
         first = max(rec.first_recv_ns(), from_ns) if from_ns is not None else rec.first_recv_ns()

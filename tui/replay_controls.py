@@ -28,6 +28,7 @@ from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
 from tapescope.feeds.replay import ReplayFeed
+from tapescope.tui.replay_config import ReplaySettings
 from tapescope.tui.replay_time import NS_PER_S, fmt_utc
 from tapescope.widgets.replay_bar import ReplayView, fmt_speed
 
@@ -35,14 +36,10 @@ log = logging.getLogger(__name__)
 
 #: Playback speeds the ``+``/``-`` keys step through; 0 is as fast as possible (MAX).
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 0.0)
-#: Short seek (left/right), seconds of receive time.
-SEEK_SHORT_S = 10
-#: Long seek (shift+left/right), seconds of receive time.
-SEEK_LONG_S = 60
 
 #: Actions that exist only in replay mode.
 REPLAY_ACTIONS = frozenset({
-    "replay_toggle_pause", "replay_speed", "replay_seek", "replay_goto",
+    "replay_toggle_pause", "replay_speed", "replay_step", "replay_jump", "replay_goto",
 })
 
 REPLAY_BINDINGS: list[Binding] = [
@@ -53,14 +50,14 @@ REPLAY_BINDINGS: list[Binding] = [
             tooltip="Play faster: 0.25x, 0.5x, 1x, 2x, 5x, 10x, 25x, 50x, 100x, then MAX."),
     Binding("minus", "replay_speed(-1)", "Slower", id="replay_slower", priority=True,
             tooltip="Play slower, down to 0.25x."),
-    Binding("right", f"replay_seek({SEEK_SHORT_S})", "+10s", id="replay_forward", show=False,
-            priority=True, tooltip="Jump 10 seconds forward."),
-    Binding("left", f"replay_seek({-SEEK_SHORT_S})", "-10s", id="replay_back", show=False,
-            priority=True, tooltip="Jump 10 seconds back (books rebuilt from a checkpoint)."),
-    Binding("shift+right", f"replay_seek({SEEK_LONG_S})", "+1m", id="replay_forward_long", show=False,
-            priority=True, tooltip="Jump one minute forward."),
-    Binding("shift+left", f"replay_seek({-SEEK_LONG_S})", "-1m", id="replay_back_long", show=False,
-            priority=True, tooltip="Jump one minute back (books rebuilt from a checkpoint)."),
+    Binding("right", "replay_step(1)", "+10s", id="replay_forward", show=False, priority=True,
+            tooltip="Jump forward by [replay] seek_short_s (10 s)."),
+    Binding("left", "replay_step(-1)", "-10s", id="replay_back", show=False, priority=True,
+            tooltip="Jump back by [replay] seek_short_s (10 s); books are rebuilt from a checkpoint."),
+    Binding("shift+right", "replay_jump(1)", "+1m", id="replay_forward_long", show=False,
+            priority=True, tooltip="Jump forward by [replay] seek_long_s (1 min)."),
+    Binding("shift+left", "replay_jump(-1)", "-1m", id="replay_back_long", show=False,
+            priority=True, tooltip="Jump back by [replay] seek_long_s (1 min)."),
     Binding("g", "replay_goto", "Go to", id="replay_goto", priority=True,
             tooltip="Go to a time: +90s, 12:34:56 or 2024-08-08T12:34:56 (UTC)."),
 ]
@@ -99,17 +96,21 @@ class ReplayController:
     """Drives a replay feed for the UI; every method is ``O(1)`` (seeks run in the feed task)."""
 
     def __init__(self, feed: ReplayFeed, hub: Hub | None = None,
-                 restart: Callable[[], None] | None = None) -> None:
+                 restart: Callable[[], None] | None = None,
+                 settings: ReplaySettings | None = None) -> None:
         """Wrap ``feed``.
 
         Args:
             feed: the replay being played.
+            settings: the ``[replay]`` section (seek steps).
             hub: engine hub reset before each seek (``None``: leave the engine alone).
             restart: runs the feed again (the App's feed worker) when a seek
                 happens after the feed reached the end.
         """
         self.feed = feed
         """The replay."""
+        self.settings = settings or ReplaySettings()
+        """Seek steps."""
         self.hub = hub
         """Engine hub reset on seeks."""
         self.restart = restart
@@ -203,10 +204,16 @@ class ReplayActions:
         if self.replay is not None:
             self._replay_changed(f"Speed {fmt_speed(self.replay.change_speed(direction))}")
 
-    def action_replay_seek(self, seconds: int) -> None:
-        """Jump ``seconds`` of receive time (negative: back)."""
+    def action_replay_step(self, direction: int) -> None:
+        """Jump ``seek_short_s`` forward (``direction`` > 0) or back."""
         if self.replay is not None:
-            t = self.replay.seek_by(seconds)
+            t = self.replay.seek_by(direction * self.replay.settings.seek_short_s)
+            self._replay_changed(f"Seek to {fmt_utc(t)}")
+
+    def action_replay_jump(self, direction: int) -> None:
+        """Jump ``seek_long_s`` forward (``direction`` > 0) or back."""
+        if self.replay is not None:
+            t = self.replay.seek_by(direction * self.replay.settings.seek_long_s)
             self._replay_changed(f"Seek to {fmt_utc(t)}")
 
     def action_replay_goto(self) -> None:
@@ -232,8 +239,9 @@ class ReplayActions:
         yield SystemCommand("Replay: faster", "Next speed up to 100x, then MAX",
                             lambda: self.action_replay_speed(1))
         yield SystemCommand("Replay: slower", "Next speed down to 0.25x", lambda: self.action_replay_speed(-1))
-        yield SystemCommand("Replay: forward 10 s", "Jump 10 seconds forward", lambda: self.action_replay_seek(10))
-        yield SystemCommand("Replay: back 10 s", "Jump 10 seconds back", lambda: self.action_replay_seek(-10))
-        yield SystemCommand("Replay: forward 1 min", "Jump one minute forward", lambda: self.action_replay_seek(60))
-        yield SystemCommand("Replay: back 1 min", "Jump one minute back", lambda: self.action_replay_seek(-60))
+        short, long = self.replay.settings.seek_short_s, self.replay.settings.seek_long_s
+        yield SystemCommand(f"Replay: forward {short:g} s", "Short jump forward", lambda: self.action_replay_step(1))
+        yield SystemCommand(f"Replay: back {short:g} s", "Short jump back", lambda: self.action_replay_step(-1))
+        yield SystemCommand(f"Replay: forward {long:g} s", "Long jump forward", lambda: self.action_replay_jump(1))
+        yield SystemCommand(f"Replay: back {long:g} s", "Long jump back", lambda: self.action_replay_jump(-1))
         yield SystemCommand("Replay: go to time", "Seek to a time you type", self.action_replay_goto)
