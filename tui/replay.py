@@ -36,6 +36,7 @@ from tapescope.engine.signals.fusion import Verdict
 from tapescope.feeds.replay import SIM_DECODERS, ReplayFeed, instruments_from_meta
 from tapescope.feeds.replay_venues import venue_decoders
 from tapescope.feeds.venues.base import VenueProtocol
+from tapescope.feeds.venues.registry import VENUES, make_protocol
 from tapescope.tui.replay_time import fmt_utc
 
 log = logging.getLogger(__name__)
@@ -52,32 +53,19 @@ PROGRESS_EVERY = 20_000
 Alert = tuple[str, DetectorEvent | Verdict]
 
 
-def venue_protocol(venue: str) -> VenueProtocol | None:
-    """The wire protocol of a recorded venue id with default settings (``None`` if unknown).
+def venue_protocol(venue: str, settings: object = None) -> VenueProtocol | None:
+    """The wire protocol of a recorded venue id (``None`` if the venue registry does not know it).
+
+    Args:
+        venue: venue id as recorded (``"binance-usdm"``...).
+        settings: the venue's ``[venues.<id>]`` settings; default settings when ``None``.
 
     >>> venue_protocol("binance-usdm").venue, venue_protocol("bybit-spot").venue, venue_protocol("x")
     ('binance-usdm', 'bybit-spot', None)
     """
-    # Imported here: each venue module pulls in its parser, and a recording needs one or two.
-    if venue == "binance-usdm":
-        from tapescope.feeds.venues.binance import BinanceUsdmProtocol
-        return BinanceUsdmProtocol()
-    if venue == "binance-spot":
-        from tapescope.feeds.venues.binance import BinanceSpotProtocol
-        return BinanceSpotProtocol()
-    if venue in ("bybit-linear", "bybit-spot"):
-        from tapescope.feeds.venues.bybit import bybit_protocol
-        return bybit_protocol(venue)
-    if venue == "okx":
-        from tapescope.feeds.venues.okx import OkxProtocol
-        return OkxProtocol()
-    if venue == "coinbase":
-        from tapescope.feeds.venues.coinbase import CoinbaseProtocol
-        return CoinbaseProtocol()
-    if venue == "kraken":
-        from tapescope.feeds.venues.kraken import KrakenProtocol
-        return KrakenProtocol()
-    return None
+    if venue not in VENUES:
+        return None
+    return make_protocol(venue, settings)
 
 
 def recording_decoders(venues: Iterable[str], instruments: Iterable[Instrument]) -> dict[str, DecoderFactory]:

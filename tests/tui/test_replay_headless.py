@@ -112,3 +112,24 @@ def test_unknown_venue_is_refused() -> None:
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+CAPTURE = DATA / "binance_usdm" / "btcusdt_20240808.gz"
+
+
+@pytest.mark.skipif(not CAPTURE.is_file(), reason=f"shared capture data not found at {DATA}")
+def test_headless_replay_of_an_imported_binance_capture(tmp_path: Path) -> None:
+    from tapescope.engine.instrument import Instrument
+    from tapescope.feeds.importer import import_captures
+
+    res = asyncio.run(import_captures([CAPTURE], tmp_path / "um.db", "binance-usdm", symbols=["BTCUSDT"]))
+    usdm = [Instrument("binance-usdm", "BTCUSDT", tick_size=0.1)]
+    s = replay_headless(res.files[0], tmp_path / "um.csv", instruments=usdm, symbols=["BTCUSDT"])
+    rows = _read(tmp_path / "um.csv")[1:]
+    # Every frame plus the REST snapshot; decoders chosen from the recorded venue.
+    assert s.messages == 93_954 and s.markets == ("binance-usdm:BTCUSDT",)
+    assert len(rows) == s.detector_events + s.signals and s.detector_events > 0
+    assert all(r[2] == "binance-usdm:BTCUSDT" for r in rows)
+    assert [int(r[0]) for r in rows] == sorted(int(r[0]) for r in rows)
+    assert s.last_ns == 1_723_161_599_833_492_584  # the capture's last receive time
