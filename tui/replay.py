@@ -165,6 +165,32 @@ def alert_row(key: str, item: DetectorEvent | Verdict) -> list[str]:
             "; ".join(s.reasons)]
 
 
+def signal_fn(
+    instruments: Iterable[Instrument],
+    flow: FlowParams | None = None,
+    analysis: AnalysisParams | None = None,
+) -> Callable[[Event], list[dict[str, str]]]:
+    """The engine pipeline for ``export(..., kind="signals", signal_fn=...)``: ``event -> rows``.
+
+    Each call applies one event to a private analysis hub and returns the
+    detector events and verdicts it raised as dicts keyed by :data:`CSV_COLUMNS`
+    (the same rows :func:`replay_headless` writes).
+    """
+    raised: list[dict[str, str]] = []
+    tap = AlertTap(analysis_hub(instruments, flow, analysis),
+                   lambda key, item: raised.append(dict(zip(CSV_COLUMNS, alert_row(key, item), strict=True))))
+
+    def fn(event: Event) -> list[dict[str, str]]:
+        tap.on_event(event)
+        if not raised:
+            return []
+        rows = raised[:]
+        raised.clear()
+        return rows
+
+    return fn
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayProgress:
     """Where a headless replay is (handed to the progress callback)."""
@@ -222,8 +248,16 @@ class ReplaySummary:
         return self.messages / self.wall_s if self.wall_s > 0 else float("nan")
 
 
-def _select(instruments: Sequence[Instrument], symbols: Iterable[str] | None) -> list[Instrument]:
-    """The instruments named by ``symbols`` (market keys or bare symbols, any case)."""
+def select_instruments(instruments: Sequence[Instrument], symbols: Iterable[str] | None) -> list[Instrument]:
+    """The instruments named by ``symbols`` (market keys or bare symbols, any case); all when empty.
+
+    Raises:
+        ValueError: a name matches no instrument (the message lists the recorded ones).
+
+    >>> insts = [Instrument("sim", "BTC-SIM"), Instrument("sim", "ETH-SIM")]
+    >>> [i.key for i in select_instruments(insts, ["eth-sim"])], len(select_instruments(insts, None))
+    (['sim:ETH-SIM'], 2)
+    """
     if not symbols:
         return list(instruments)
     wanted = {s.strip().upper() for s in symbols if s.strip()}
@@ -275,7 +309,7 @@ async def replay_session(
         insts = list(instruments) if instruments is not None else instruments_from_meta(rec)
         venues = rec.venues
         first, last = rec.first_recv_ns(), rec.last_recv_ns()
-    chosen = _select(insts, symbols)
+    chosen = select_instruments(insts, symbols)
     decs = dict(decoders) if decoders is not None else recording_decoders(
         venues or sorted({i.venue for i in chosen}), chosen)
     start = max(first, from_ns) if from_ns is not None else first

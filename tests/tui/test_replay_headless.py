@@ -108,7 +108,8 @@ def test_unknown_venue_is_refused() -> None:
         recording_decoders(["nowhere"], [])
 
 
-@pytest.mark.parametrize("name", ["tapescope.tui.replay", "tapescope.tui.replay_time"])
+@pytest.mark.parametrize("name", ["tapescope.tui.replay", "tapescope.tui.replay_time", "tapescope.tui.replay_cli",
+                                  "tapescope.tui.replay_controls"])
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
@@ -133,3 +134,51 @@ def test_headless_replay_of_an_imported_binance_capture(tmp_path: Path) -> None:
     assert all(r[2] == "binance-usdm:BTCUSDT" for r in rows)
     assert [int(r[0]) for r in rows] == sorted(int(r[0]) for r in rows)
     assert s.last_ns == 1_723_161_599_833_492_584  # the capture's last receive time
+
+
+def test_cli_entry_parses_the_window_and_reports(session, tmp_path: Path) -> None:
+    from tapescope.tui.replay_cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run_replay_headless
+
+    path, _ = session
+    with Recording.open(path) as rec:
+        t0 = rec.first_recv_ns()
+    out = io.StringIO()
+    code = run_replay_headless(path, tmp_path / "cli.csv", from_text="+60s", to_text="+1m30s", stream=out)
+    assert code == EXIT_OK, out.getvalue()
+    replay_headless(path, tmp_path / "ns.csv", from_ns=t0 + 60 * NS_PER_S, to_ns=t0 + 90 * NS_PER_S)
+    assert _read(tmp_path / "cli.csv") == _read(tmp_path / "ns.csv")
+    assert out.getvalue().startswith("replayed ") and "msg/s" in out.getvalue()
+    out = io.StringIO()
+    assert run_replay_headless(path, tmp_path / "x.csv", from_text="yesterday", stream=out) == EXIT_USAGE
+    assert "not a time" in out.getvalue()
+    out = io.StringIO()
+    assert run_replay_headless(path, tmp_path / "x.csv", from_text="+90s", to_text="+10s", stream=out) == EXIT_USAGE
+    out = io.StringIO()
+    assert run_replay_headless(tmp_path / "missing.db", tmp_path / "x.csv", stream=out) == EXIT_FAILED
+    assert "missing.db" in out.getvalue()
+
+
+def test_export_signals_uses_the_same_pipeline(session, tmp_path: Path) -> None:
+    from tapescope.engine.recorder.decode import DecoderRegistry
+    from tapescope.engine.recorder.export import export
+    from tapescope.feeds.replay import SIM_DECODERS, instruments_from_meta
+    from tapescope.tui.replay import signal_fn
+
+    path, live_rows = session
+    with Recording.open(path) as rec:
+        insts = instruments_from_meta(rec)
+    n = export(path, tmp_path / "sig.csv", "signals", decoders=DecoderRegistry(SIM_DECODERS), signal_fn=signal_fn(insts))
+    table = _read(tmp_path / "sig.csv")
+    assert n == len(live_rows) and tuple(table[0]) == CSV_COLUMNS and table[1:] == live_rows
+
+
+def test_build_replay_for_the_app(session) -> None:
+    from tapescope.tui.replay_cli import build_replay
+    from tapescope.tui.replay_config import ReplaySettings
+
+    path, _ = session
+    feed, hub = build_replay(path, settings=ReplaySettings(speed=5.0, max_wait_s=2.0), symbols=["BTC-SIM"])
+    assert feed.speed == 5.0 and feed.max_wait_s == 2.0 and hub.keys == ["sim:BTC-SIM"]
+    assert [i.key for i in feed.instruments] == ["sim:BTC-SIM"]
+    assert hub.markets["sim:BTC-SIM"].analysis is not None
+    feed.close()
