@@ -17,7 +17,7 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,10 +116,19 @@ async def replay_outputs(path: Path, decoders, instruments=None) -> tuple[Probe,
 # ---------------------------------------------------------------- simulator
 
 
-@pytest.fixture(scope="module")
-def sim_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Probe]:
-    path = tmp_path_factory.mktemp("det") / "sim.db"
-    feed = SimFeed(PARAMS, realtime=False)
+@pytest.fixture(scope="module", params=["compressed", "paced"])
+def sim_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Probe]:
+    """The simulator recorded through the real record path, time-compressed or paced at 120x.
+
+    Paced, the feed emits whatever is due at each wall-clock wake-up (its
+    chunking depends on the machine's load), and event times start at the
+    wall clock's now: the replay must still reproduce the session exactly.
+    """
+    path = tmp_path_factory.mktemp("det") / f"sim-{request.param}.db"
+    if request.param == "paced":
+        feed = SimFeed(replace(PARAMS, speed=120.0), realtime=True)
+    else:
+        feed = SimFeed(PARAMS, realtime=False)
     for kind in ("wall", "spoof", "absorption", "vacuum"):
         feed.inject(kind, "sim:BTC-SIM", at_ns=feed.start_ns + 60 * 10**9)
     probe = Probe(analysis_hub(feed.instruments))
