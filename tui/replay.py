@@ -239,6 +239,8 @@ class ReplaySummary:
     """Receive time of the last message played."""
     wall_s: float
     """Wall-clock seconds the replay took."""
+    cpu_s: float
+    """CPU seconds this process spent on it (the fair figure on a busy machine)."""
     gaps: int
     """Recorder gap markers passed (messages lost while recording)."""
 
@@ -246,6 +248,11 @@ class ReplaySummary:
     def rate(self) -> float:
         """Messages per wall-clock second."""
         return self.messages / self.wall_s if self.wall_s > 0 else float("nan")
+
+    @property
+    def cpu_rate(self) -> float:
+        """Messages per CPU second."""
+        return self.messages / self.cpu_s if self.cpu_s > 0 else float("nan")
 
 
 def select_instruments(instruments: Sequence[Instrument], symbols: Iterable[str] | None) -> list[Instrument]:
@@ -408,16 +415,16 @@ def replay_headless(
                 counts["detector"] += 1
             writer.writerow(alert_row(key, item))
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         feed, hub, tap = asyncio.run(replay_session(
             path, write, from_ns=from_ns, to_ns=to_ns, symbols=symbols, progress=progress,
             instruments=instruments, flow=flow, analysis=analysis, progress_every=progress_every))
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     with Recording.open(path) as rec:
         first = max(rec.first_recv_ns(), from_ns) if from_ns is not None else rec.first_recv_ns()
     summary = ReplaySummary(
         Path(path), out, tuple(hub.keys), tap.messages, tap.events, counts["detector"], counts["signal"],
-        counts["actionable"], first, feed.position_ns, wall, feed.gaps_seen)
+        counts["actionable"], first, feed.position_ns, wall, cpu, feed.gaps_seen)
     log.info("replayed %d messages of %s in %.2f s (%.0f msg/s): %d detector events, %d signals",
              summary.messages, path, wall, summary.rate, summary.detector_events, summary.signals)
     return summary

@@ -142,7 +142,7 @@ def run_replay_headless(
     stream.write(
         f"replayed {summary.messages:,} messages of {', '.join(summary.markets)} "
         f"({fmt_utc(summary.first_ns)} .. {fmt_utc(summary.last_ns)}) in {summary.wall_s:.1f} s "
-        f"({summary.rate:,.0f} msg/s): {summary.detector_events:,} detector events, {summary.signals:,} signals "
+        f"({summary.rate:,.0f} msg/s; {summary.cpu_rate:,.0f} per CPU second): {summary.detector_events:,} detector events, {summary.signals:,} signals "
         f"({summary.actionable:,} actionable) -> {summary.out}\n")
     if summary.gaps:
         stream.write(f"warning: the recording has {summary.gaps} gap(s) where messages were lost while recording\n")
