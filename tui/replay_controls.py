@@ -45,21 +45,21 @@ REPLAY_ACTIONS = frozenset({
 REPLAY_BINDINGS: list[Binding] = [
     # Priority: a focused table would otherwise take space and the arrows.
     Binding("space", "replay_toggle_pause", "Pause", id="replay_pause", priority=True,
-            tooltip="Pause or resume the replay."),
+            tooltip="Replay only: pause or resume."),
     Binding("plus", "replay_speed(1)", "Faster", id="replay_faster", priority=True,
-            tooltip="Play faster: 0.25x, 0.5x, 1x, 2x, 5x, 10x, 25x, 50x, 100x, then MAX."),
+            tooltip="Replay only: play faster: 0.25x, 0.5x, 1x, 2x, 5x, 10x, 25x, 50x, 100x, then MAX."),
     Binding("minus", "replay_speed(-1)", "Slower", id="replay_slower", priority=True,
-            tooltip="Play slower, down to 0.25x."),
+            tooltip="Replay only: play slower, down to 0.25x."),
     Binding("right", "replay_step(1)", "+10s", id="replay_forward", show=False, priority=True,
-            tooltip="Jump forward by [replay] seek_short_s (10 s)."),
+            tooltip="Replay only: jump forward by [replay] seek_short_s (10 s)."),
     Binding("left", "replay_step(-1)", "-10s", id="replay_back", show=False, priority=True,
-            tooltip="Jump back by [replay] seek_short_s (10 s); books are rebuilt from a checkpoint."),
+            tooltip="Replay only: jump back by [replay] seek_short_s (10 s); books are rebuilt from a checkpoint."),
     Binding("shift+right", "replay_jump(1)", "+1m", id="replay_forward_long", show=False,
-            priority=True, tooltip="Jump forward by [replay] seek_long_s (1 min)."),
+            priority=True, tooltip="Replay only: jump forward by [replay] seek_long_s (1 min)."),
     Binding("shift+left", "replay_jump(-1)", "-1m", id="replay_back_long", show=False,
-            priority=True, tooltip="Jump back by [replay] seek_long_s (1 min)."),
+            priority=True, tooltip="Replay only: jump back by [replay] seek_long_s (1 min)."),
     Binding("g", "replay_goto", "Go to", id="replay_goto", priority=True,
-            tooltip="Go to a time: +90s, 12:34:56 or 2024-08-08T12:34:56 (UTC)."),
+            tooltip="Replay only: go to a time: +90s, 12:34:56 or 2024-08-08T12:34:56 (UTC)."),
 ]
 
 

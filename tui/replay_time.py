@@ -15,6 +15,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from tapescope.widgets.replay_bar import fmt_clock, fmt_span
+
+__all__ = ["NS_PER_S", "fmt_clock", "fmt_span", "fmt_utc", "parse_duration", "parse_time"]
+
 NS_PER_S = 1_000_000_000
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m(?!s))?(?:(\d+(?:\.\d*)?)s?)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
@@ -28,28 +32,6 @@ def fmt_utc(ns: int) -> str:
     """
     dt = datetime.fromtimestamp(ns // NS_PER_S, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % NS_PER_S // 1_000_000:03d}Z"
-
-
-def fmt_clock(ns: int) -> str:
-    """Time of day ``HH:MM:SS`` UTC.
-
-    >>> fmt_clock(1_723_120_496_250_000_000)
-    '12:34:56'
-    """
-    return datetime.fromtimestamp(ns // NS_PER_S, UTC).strftime("%H:%M:%S")
-
-
-def fmt_span(ns: int) -> str:
-    """A duration as ``H:MM:SS`` (``M:SS`` under an hour); negative spans get a sign.
-
-    >>> fmt_span(345 * NS_PER_S), fmt_span(3725 * NS_PER_S), fmt_span(-5 * NS_PER_S)
-    ('5:45', '1:02:05', '-0:05')
-    """
-    sign = "-" if ns < 0 else ""
-    total = abs(ns) // NS_PER_S
-    h, rem = divmod(total, 3600)
-    m, s = divmod(rem, 60)
-    return f"{sign}{h}:{m:02d}:{s:02d}" if h else f"{sign}{m}:{s:02d}"
 
 
 def parse_duration(text: str) -> int:

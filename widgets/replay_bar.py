@@ -17,12 +17,36 @@ once a second at normal speed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tapescope.tui.replay_time import fmt_clock, fmt_span
+#: Nanoseconds per second.
+NS_PER_S = 1_000_000_000
+
+
+def fmt_clock(ns: int) -> str:
+    """Time of day ``HH:MM:SS`` UTC.
+
+    >>> fmt_clock(1_723_120_496_250_000_000)
+    '12:34:56'
+    """
+    return datetime.fromtimestamp(ns // NS_PER_S, UTC).strftime("%H:%M:%S")
+
+
+def fmt_span(ns: int) -> str:
+    """A duration as ``H:MM:SS`` (``M:SS`` under an hour); negative spans get a sign.
+
+    >>> fmt_span(345 * NS_PER_S), fmt_span(3725 * NS_PER_S), fmt_span(-5 * NS_PER_S)
+    ('5:45', '1:02:05', '-0:05')
+    """
+    sign = "-" if ns < 0 else ""
+    total = abs(ns) // NS_PER_S
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    return f"{sign}{h}:{m:02d}:{s:02d}" if h else f"{sign}{m}:{s:02d}"
 
 
 @dataclass(frozen=True, slots=True)
