@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from tapescope.engine.events import BookDelta, BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth, SymbolHealth
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.recorder.writer import REST_CONN_PREFIX
 from tapescope.feeds.base import EventSink
 from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput, VenueProtocol
@@ -244,6 +245,10 @@ class MarketRecovery:
                 if slot.epoch != epoch:
                     return  # the market was reset meanwhile; this snapshot is for nothing
                 recv = now_ns()
+                if self._sink is not None:
+                    # Recorder tap: the body goes in as "rest:<key>" so a replay
+                    # resyncs from exactly the snapshot the live run used.
+                    self._sink.on_raw(REST_CONN_PREFIX + slot.instrument.key, recv, body)
                 counted = slot.health.malformed
                 try:
                     out = slot.sync.on_rest_snapshot(body, recv)

@@ -62,6 +62,7 @@ async def test_syncs_to_live_and_matches_the_venue_book(mini_protocol, book_sink
             c = feed.connection_health()[0]
             assert c.state is FeedState.LIVE and c.reconnects == 0
             assert c.messages == book_sink.raw and c.bytes > 0
+            assert book_sink.rest_raw == 1  # the one REST snapshot, tapped for the recorder
             assert len(book_sink.trades) == sum(f.channel == "trade" for f in script.frames)
             # health getters return detached copies
             h.gaps, c.symbols[0] = 99, "x"
