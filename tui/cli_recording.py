@@ -1,4 +1,4 @@
-"""typer commands for recordings: ``replay``, ``import``, ``inspect``, ``export``.
+"""typer commands for recordings: ``replay`` and ``export``.
 
 ``tui/cli.py`` adds them with one call, ``cli_recording.register(app)``;
 each command parses its arguments and calls one function of
@@ -87,32 +87,6 @@ def replay(
     feed.close()
 
 
-def import_(
-    ctx: typer.Context,
-    captures: Annotated[list[Path], typer.Argument(help="Capture files of one venue (.gz, .jsonl, .ws.N.0).")],
-    out: Annotated[Path, typer.Option("--out", help="Recording to create.")],
-    venue: Annotated[str, typer.Option("--venue", help="Venue id, e.g. binance-usdm, bybit-linear, okx.")],
-    symbols: Annotated[str | None, typer.Option(
-        "--symbols", help="Comma-separated venue symbols (checkpoints); default from the file names.")] = None,
-) -> None:
-    """Import exchange captures into a recording (with book checkpoints for seeking)."""
-    from tapescope.tui.recording_cli import run_import
-
-    raise typer.Exit(run_import(captures, out, venue, symbols=_split(symbols) or (),
-                                config=_sections(ctx).get("record")))
-
-
-def inspect_(
-    path: Annotated[Path, typer.Argument(help="Recording to summarise.")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
-    types: Annotated[bool, typer.Option("--types/--no-types", help="Count messages by type (reads payloads).")] = True,
-) -> None:
-    """Summarise a recording: venues, symbols, span, counts, gaps, checkpoints, size per hour."""
-    from tapescope.tui.recording_cli import run_inspect
-
-    raise typer.Exit(run_inspect(path, as_json=as_json, types=types))
-
-
 def export_(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Recording to export from.")],
@@ -132,8 +106,6 @@ def export_(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``replay``, ``import``, ``inspect`` and ``export`` to the CLI's Typer app."""
+    """Add ``replay`` and ``export`` to the CLI's Typer app (``import``/``inspect`` are in tui.commands)."""
     app.command("replay")(replay)
-    app.command("import")(import_)
-    app.command("inspect")(inspect_)
     app.command("export")(export_)
