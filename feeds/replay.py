@@ -165,6 +165,11 @@ class ReplayFeed(Feed):
         self._running.set()
         self._wake.set()
 
+    @property
+    def seek_pending(self) -> int | None:
+        """Receive time of a seek asked for and not yet applied, else ``None``."""
+        return self._seek_to
+
     def toggle_pause(self) -> None:
         """Pause when playing, play when paused."""
         self.resume() if self.paused else self.pause()

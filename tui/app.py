@@ -31,10 +31,12 @@ from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
 from tapescope.tui.config import Config
 from tapescope.tui.messages import FeedStopped, SymbolRequested
+from tapescope.tui.replay_controls import REPLAY_BINDINGS, ReplayActions, ReplayController
 from tapescope.tui.screens.dashboard import DashboardScreen
 from tapescope.tui.screens.help import HelpScreen, help_rows
 from tapescope.tui.screens.picker import SymbolPicker
 from tapescope.widgets.format import fmt_time
+from tapescope.widgets.replay_bar import ReplayBar
 from tapescope.widgets.status_bar import StatusView
 from tapescope.widgets.watchlist import WatchRow
 
@@ -118,7 +120,7 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(App[None]):
+class TapescopeApp(ReplayActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -142,10 +144,14 @@ class TapescopeApp(App[None]):
         Binding("minus", "ladder_step(-1)", "Finer", id="ladder_finer",
                 tooltip="Split the depth ladder into shorter rows, down to one tick per row."),
         *_symbol_bindings(),
+        # Replay-only keys (check_action hides them outside replay mode); last, so the
+        # footer's order is unchanged.
+        *REPLAY_BINDINGS,
     ]
 
     def __init__(self, config: Config, feed: Feed | None, hub: MarketSource, *,
-                 start_feed: bool = True, clock: Callable[[], int] = time.time_ns) -> None:
+                 start_feed: bool = True, clock: Callable[[], int] = time.time_ns,
+                 replay: ReplayController | None = None) -> None:
         """Build the App; prefer :func:`make_app`.
 
         Args:
@@ -155,6 +161,7 @@ class TapescopeApp(App[None]):
             start_feed: Run the feed on mount (tests of a frozen market pass ``False``).
             clock: Wall clock in ns, for latency, frame rate and message rate
                 (tests pass a frozen one).
+            replay: Replay mode: the controller of the replay ``feed``.
         """
         super().__init__()
         self.config = config
@@ -165,6 +172,9 @@ class TapescopeApp(App[None]):
         """Engine hub."""
         self.sink = CountingSink(hub)
         """What the feed writes into."""
+        self.replay = replay
+        if replay is not None:
+            replay.restart = self.run_feed
         self._start_feed = start_feed
         self._clock = clock
         settings = config.app
@@ -209,6 +219,8 @@ class TapescopeApp(App[None]):
 
     def _start_drawing(self) -> None:
         self.dashboard.focused_key = self.focused_key
+        if self.replay is not None:
+            self.dashboard.mount(ReplayBar(id="replay-bar"), before=self.dashboard.status_bar)
         self.set_interval(1 / self.config.app.fps, self.refresh_frame, name="frame")
         self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
                           name="watchlist")
@@ -276,10 +288,18 @@ class TapescopeApp(App[None]):
                    + (" UTC" if settings.timezone == "utc" else "")) if snap.ts else "",
         )
         with self.batch_update():
+            if self.replay is not None and self.dashboard.is_mounted:
+                self.refresh_replay()
             if changed:
                 self._last, self._last_rows = snap, rows
                 self.dashboard.snapshot = snap
             self.dashboard.status = status
+
+    def refresh_replay(self) -> None:
+        """Show the replay's position, speed and state in the replay bar."""
+        bars = self.dashboard.query(ReplayBar)
+        if self.replay is not None and bars:
+            bars.first().view = self.replay.view()
 
     def _update_rates(self, now: int) -> None:
         elapsed = (now - self._rate_t0) / 1e9
@@ -324,6 +344,9 @@ class TapescopeApp(App[None]):
         self.focus_market(event.key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        gate = self.check_replay_action(action)
+        if gate is not None:
+            return gate
         # Symbol keys act on the dashboard only, not under the picker or help.
         if action in ("focus_symbol", "next_symbol", "prev_symbol", "symbol_picker", "help") \
                 and self.screen is not self.dashboard:
@@ -390,6 +413,7 @@ class TapescopeApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield from self.replay_commands()
         yield SystemCommand("Help", "Show every key and what it does", self.action_help)
         yield SystemCommand("Go to symbol", "Open the fuzzy symbol picker", self.action_symbol_picker)
         yield SystemCommand("Cycle theme", "Switch to the next tapescope theme", self.action_cycle_theme)
@@ -406,7 +430,7 @@ class TapescopeApp(App[None]):
 
 
 def make_app(config: Config, feed: Feed | None, hub: MarketSource, *, start_feed: bool = True,
-             clock: Callable[[], int] = time.time_ns) -> TapescopeApp:
+             clock: Callable[[], int] = time.time_ns, replay: ReplayController | None = None) -> TapescopeApp:
     """Build the dashboard App (used by the CLI and by the tests).
 
     Args:
@@ -415,8 +439,9 @@ def make_app(config: Config, feed: Feed | None, hub: MarketSource, *, start_feed
         hub: Engine hub (``keys`` and ``snapshot(key, ladder_step_ticks, ladder_rows)``).
         start_feed: Run the feed on mount; tests of a frozen market pass ``False``.
         clock: Wall clock in ns for latency and rates; tests pass a frozen one.
+        replay: Replay mode: the controller of the replay ``feed`` (adds the replay bar and keys).
 
     Returns:
         The App, not yet running.
     """
-    return TapescopeApp(config, feed, hub, start_feed=start_feed, clock=clock)
+    return TapescopeApp(config, feed, hub, start_feed=start_feed, clock=clock, replay=replay)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tapescope.tui import commands, paths
+from tapescope.tui import cli_recording, commands, paths
 from tapescope.tui.cli_common import EXIT_USAGE, fail
 from tapescope.tui.config import Config, ConfigError, load_config
 from tapescope.tui.settings import THEME_NAMES
@@ -251,6 +251,7 @@ def locate(
 
 
 commands.register(app)
+cli_recording.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

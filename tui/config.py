@@ -90,6 +90,7 @@ _REGISTRY: dict[str, SectionSpec] = {
     },
     "detectors": "tapescope.engine.detectors.base:DetectorParams",
     "signals": "tapescope.engine.signals.base:SignalParams",
+    "replay": "tapescope.tui.replay_config:ReplaySettings",
 }
 
 

@@ -91,6 +91,22 @@ class KeySettings:
     """Focus watchlist symbol 8."""
     symbol_9: str = "9"
     """Focus watchlist symbol 9."""
+    replay_pause: str = "space"
+    """Replay: pause or resume."""
+    replay_faster: str = "plus"
+    """Replay: next speed up (0.25x .. 100x, then MAX)."""
+    replay_slower: str = "minus"
+    """Replay: next speed down."""
+    replay_forward: str = "right"
+    """Replay: jump forward by [replay] seek_short_s."""
+    replay_back: str = "left"
+    """Replay: jump back by [replay] seek_short_s."""
+    replay_forward_long: str = "shift+right"
+    """Replay: jump forward by [replay] seek_long_s."""
+    replay_back_long: str = "shift+left"
+    """Replay: jump back by [replay] seek_long_s."""
+    replay_goto: str = "g"
+    """Replay: go to a typed time."""
 
     def keymap(self) -> dict[str, str]:
         """The mapping binding id -> keys, as ``App.set_keymap`` takes it.

@@ -1,0 +1,121 @@
+"""What ``tapescope import``, ``inspect`` and ``export`` call: one blocking function per command.
+
+Each returns an exit code (0 done, 1 the files could not be read or
+written, 2 bad arguments) and writes its report or the reason to
+``stream``, so ``tui/cli.py`` only parses arguments and calls them.
+Decoders are chosen from the recording's venues
+(:func:`~tapescope.tui.replay.recording_decoders`); ``export --kind signals``
+runs the same detector and signal pipeline as the headless replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tapescope.engine.analysis import AnalysisParams
+from tapescope.engine.instrument import Instrument
+from tapescope.engine.recorder.config import RecordConfig
+from tapescope.engine.recorder.decode import DecoderRegistry
+from tapescope.engine.recorder.errors import RecordingError
+from tapescope.engine.recorder.export import ExportError, export
+from tapescope.engine.recorder.inspect import inspect, message_type
+from tapescope.engine.recorder.reader import Recording
+from tapescope.feeds.captures import companion_http
+from tapescope.feeds.importer import default_symbol, import_captures
+from tapescope.feeds.replay import instruments_from_meta
+from tapescope.tui.replay import recording_decoders, select_instruments, signal_fn
+from tapescope.tui.replay_cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resolve_window
+
+log = logging.getLogger(__name__)
+
+
+def run_import(
+    paths: Sequence[Path | str],
+    out: Path | str,
+    venue: str,
+    *,
+    symbols: Iterable[str] = (),
+    config: RecordConfig | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """``tapescope import CAPTURE... --venue V --out FILE.db [--symbols A,B]``.
+
+    A cryptofeed ``.ws`` file brings its ``.http`` companion along when it was
+    not given. Book checkpoints are written through the venue's own parser
+    when the symbols are known (given, or implied by an hftbacktest file name).
+    """
+    stream = stream if stream is not None else sys.stderr
+    files = [Path(p) for p in paths]
+    for p in list(files):
+        extra = companion_http(p)
+        if extra is not None and extra not in files:
+            files.append(extra)
+    syms = [s.strip().upper() for s in symbols if s.strip()] or \
+        sorted({s for s in map(default_symbol, files) if s})
+    try:
+        decoders = recording_decoders([venue], [Instrument(venue, s) for s in syms]) if syms else None
+        res = asyncio.run(import_captures(files, out, venue, symbols=syms, decoders=decoders, config=config))
+    except (RecordingError, OSError) as exc:
+        stream.write(f"tapescope import: {exc}\n")
+        return EXIT_FAILED
+    except ValueError as exc:  # CaptureError is a ValueError too: a file not in its format
+        stream.write(f"tapescope import: {exc}\n")
+        return EXIT_USAGE
+    stream.write(f"imported {res.messages:,} messages, {res.snapshots:,} REST snapshots "
+                 f"({res.skipped:,} lines skipped), {res.checkpoints:,} checkpoints -> "
+                 f"{', '.join(str(f) for f in res.files)}\n")
+    return EXIT_OK
+
+
+def run_inspect(path: Path | str, *, as_json: bool = False, types: bool = True,
+                stream: TextIO | None = None) -> int:
+    """``tapescope inspect FILE.db [--json] [--no-types]``: the summary on ``stream`` (stdout)."""
+    stream = stream if stream is not None else sys.stdout
+    try:
+        summary = inspect(path, classify=message_type if types else None)
+    except (RecordingError, OSError) as exc:
+        sys.stderr.write(f"tapescope inspect: {exc}\n")
+        return EXIT_FAILED
+    stream.write((json.dumps(summary.to_dict(), indent=2) if as_json else summary.to_text()) + "\n")
+    return EXIT_OK
+
+
+def run_export(
+    path: Path | str,
+    out: Path | str,
+    kind: str,
+    *,
+    fmt: str = "csv",
+    symbols: Iterable[str] | None = None,
+    from_text: str | None = None,
+    to_text: str | None = None,
+    levels: int = 5,
+    analysis: AnalysisParams | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """``tapescope export FILE.db --kind trades|book|messages|signals --out OUT [--format csv|parquet]
+    [--symbols A,B] [--from T] [--to T] [--levels N]``."""
+    stream = stream if stream is not None else sys.stderr
+    try:
+        lo, hi = resolve_window(path, from_text, to_text)
+        with Recording.open(path) as rec:
+            insts = select_instruments(instruments_from_meta(rec), symbols)
+            venues = rec.venues
+        decoders = DecoderRegistry(recording_decoders(venues, insts))
+        n = export(path, out, kind, decoders=decoders, fmt=fmt, symbols=[i.key for i in insts] if symbols else None,
+                   start_ns=lo, end_ns=hi, levels=levels,
+                   signal_fn=signal_fn(insts, analysis=analysis) if kind == "signals" else None)
+    except (ValueError, ExportError) as exc:
+        stream.write(f"tapescope export: {exc}\n")
+        return EXIT_USAGE
+    except (RecordingError, OSError) as exc:
+        stream.write(f"tapescope export: {exc}\n")
+        return EXIT_FAILED
+    stream.write(f"exported {n:,} {kind} rows -> {out}\n")
+    return EXIT_OK

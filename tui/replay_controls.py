@@ -1,0 +1,247 @@
+"""Replay controls: the speed ladder, seeking with engine reset, key bindings and App actions.
+
+:class:`ReplayController` drives a :class:`~tapescope.feeds.replay.ReplayFeed`
+for the UI: pause/resume, the speed ladder 0.25x .. 100x then MAX, relative
+and absolute seeks clamped to the recording. A seek first resets the engine
+(fresh markets, detectors and signals: history before a jump is not the
+history before the new position), then asks the feed to seek, which rebuilds
+every book from the nearest checkpoint and fast-forwards to the target, so
+the book equals the one read from the start.
+
+:class:`ReplayActions` is the App side (mix it into the App): the
+``REPLAY_BINDINGS`` with ids and tooltips, ``action_replay_*`` methods, and
+:meth:`ReplayActions.check_replay_action`, which the App's ``check_action``
+calls so the keys exist only in replay mode and only on the main screen
+(not under a modal, where arrows and space belong to the input).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+
+from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
+from tapescope.engine.hub import Hub
+from tapescope.engine.market import Market
+from tapescope.feeds.replay import ReplayFeed
+from tapescope.tui.replay_config import ReplaySettings
+from tapescope.tui.replay_time import NS_PER_S, fmt_utc
+from tapescope.widgets.replay_bar import ReplayView, fmt_speed
+
+log = logging.getLogger(__name__)
+
+#: Playback speeds the ``+``/``-`` keys step through; 0 is as fast as possible (MAX).
+SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 0.0)
+
+#: Actions that exist only in replay mode.
+REPLAY_ACTIONS = frozenset({
+    "replay_toggle_pause", "replay_speed", "replay_step", "replay_jump", "replay_goto",
+})
+
+REPLAY_BINDINGS: list[Binding] = [
+    # Priority: a focused table would otherwise take space and the arrows.
+    Binding("space", "replay_toggle_pause", "Pause", id="replay_pause", priority=True,
+            tooltip="Replay only: pause or resume."),
+    Binding("plus", "replay_speed(1)", "Faster", id="replay_faster", priority=True,
+            tooltip="Replay only: play faster: 0.25x, 0.5x, 1x, 2x, 5x, 10x, 25x, 50x, 100x, then MAX."),
+    Binding("minus", "replay_speed(-1)", "Slower", id="replay_slower", priority=True,
+            tooltip="Replay only: play slower, down to 0.25x."),
+    Binding("right", "replay_step(1)", "+10s", id="replay_forward", show=False, priority=True,
+            tooltip="Replay only: jump forward by [replay] seek_short_s (10 s)."),
+    Binding("left", "replay_step(-1)", "-10s", id="replay_back", show=False, priority=True,
+            tooltip="Replay only: jump back by [replay] seek_short_s (10 s); books are rebuilt from a checkpoint."),
+    Binding("shift+right", "replay_jump(1)", "+1m", id="replay_forward_long", show=False,
+            priority=True, tooltip="Replay only: jump forward by [replay] seek_long_s (1 min)."),
+    Binding("shift+left", "replay_jump(-1)", "-1m", id="replay_back_long", show=False,
+            priority=True, tooltip="Replay only: jump back by [replay] seek_long_s (1 min)."),
+    Binding("g", "replay_goto", "Go to", id="replay_goto", priority=True,
+            tooltip="Replay only: go to a time: +90s, 12:34:56 or 2024-08-08T12:34:56 (UTC)."),
+]
+
+
+def next_speed(speed: float, direction: int) -> float:
+    """The next speed on :data:`SPEEDS` (``direction`` > 0 faster); ends stay put.
+
+    >>> next_speed(1.0, 1), next_speed(100.0, 1), next_speed(0.0, 1), next_speed(0.0, -1)
+    (2.0, 0.0, 0.0, 100.0)
+    >>> next_speed(0.25, -1), next_speed(3.0, 1), next_speed(3.0, -1)
+    (0.25, 5.0, 2.0)
+    """
+    rank = [s if s > 0 else float("inf") for s in SPEEDS]
+    now = speed if speed > 0 else float("inf")
+    if direction > 0:
+        return next((SPEEDS[i] for i, r in enumerate(rank) if r > now), SPEEDS[-1])
+    return next((SPEEDS[i] for i in range(len(rank) - 1, -1, -1) if rank[i] < now), SPEEDS[0])
+
+
+def reset_hub(hub: Hub, analysis: AnalysisParams | None = None) -> None:
+    """Replace every market of ``hub`` by a fresh one (same instrument, flow params, callback).
+
+    Markets that had a :class:`MarketAnalysis` get a fresh one with ``analysis``
+    (or its previous parameters). ``O(markets)``.
+    """
+    for key, old in list(hub.markets.items()):
+        fresh = Market(old.instrument, hub.params, hub.on_invalid)
+        prev = old.analysis
+        if isinstance(prev, MarketAnalysis):
+            MarketAnalysis.attach(fresh, analysis or prev.params)
+        hub.markets[key] = fresh
+
+
+class ReplayController:
+    """Drives a replay feed for the UI; every method is ``O(1)`` (seeks run in the feed task)."""
+
+    def __init__(self, feed: ReplayFeed, hub: Hub | None = None,
+                 restart: Callable[[], None] | None = None,
+                 settings: ReplaySettings | None = None) -> None:
+        """Wrap ``feed``.
+
+        Args:
+            feed: the replay being played.
+            settings: the ``[replay]`` section (seek steps).
+            hub: engine hub reset before each seek (``None``: leave the engine alone).
+            restart: runs the feed again (the App's feed worker) when a seek
+                happens after the feed reached the end.
+        """
+        self.feed = feed
+        """The replay."""
+        self.settings = settings or ReplaySettings()
+        """Seek steps."""
+        self.hub = hub
+        """Engine hub reset on seeks."""
+        self.restart = restart
+        """Re-runs the feed after it finished."""
+        rec = feed.recording
+        self.start_ns = rec.first_recv_ns()
+        """First receive time of the recording."""
+        self.end_ns = feed.end_ns if feed.end_ns is not None else rec.last_recv_ns()
+        """Last receive time played."""
+
+    @property
+    def position_ns(self) -> int:
+        """Receive time reached (the pending seek target until the feed applies it)."""
+        pending = self.feed.seek_pending
+        return pending if pending is not None else self.feed.position_ns
+
+    def view(self) -> ReplayView:
+        """What the replay bar shows now."""
+        f = self.feed
+        return ReplayView(self.position_ns, self.start_ns, self.end_ns, f.speed, f.paused,
+                          f.finished and f.seek_pending is None)
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume; returns True when now paused."""
+        self.feed.toggle_pause()
+        return self.feed.paused
+
+    def change_speed(self, direction: int) -> float:
+        """Step the speed along :data:`SPEEDS`; returns the new speed."""
+        speed = next_speed(self.feed.speed, direction)
+        self.feed.set_speed(speed)
+        return speed
+
+    def seek_to(self, t_ns: int) -> int:
+        """Seek to receive time ``t_ns`` clamped to the recording; returns the target used."""
+        t = min(max(int(t_ns), self.start_ns), self.end_ns)
+        if self.hub is not None:
+            reset_hub(self.hub)
+        f = self.feed
+        was_finished = f.finished
+        f.seek(t)
+        if was_finished:
+            f.finished = False
+            if self.restart is not None:
+                self.restart()
+        log.info("replay seek to %s", fmt_utc(t))
+        return t
+
+    def seek_by(self, seconds: float) -> int:
+        """Seek relative to the current position; returns the target used."""
+        return self.seek_to(self.position_ns + round(seconds * NS_PER_S))
+
+
+class ReplayActions:
+    """App mixin: replay actions, their bindings' gate and palette commands.
+
+    The App sets :attr:`replay` to a :class:`ReplayController` in replay mode,
+    appends :data:`REPLAY_BINDINGS` to its ``BINDINGS``, and calls
+    :meth:`check_replay_action` first in its ``check_action``.
+    """
+
+    replay: ReplayController | None = None
+    """The replay being played, or ``None`` outside replay mode."""
+
+    def replay_main_screen(self) -> bool:
+        """True when no modal or other screen is on top (override in the App)."""
+        app: Any = self
+        return len(app.screen_stack) == 1
+
+    def check_replay_action(self, action: str) -> bool | None:
+        """``False`` for a replay action outside replay mode or under a modal, else ``None`` (no say)."""
+        if action in REPLAY_ACTIONS:
+            return self.replay is not None and self.replay_main_screen()
+        return None
+
+    def _replay_changed(self, message: str) -> None:
+        app: Any = self
+        app.notify(message, timeout=2)
+        refresh = getattr(app, "refresh_replay", None)
+        if callable(refresh):
+            refresh()
+
+    def action_replay_toggle_pause(self) -> None:
+        """Pause or resume the replay."""
+        if self.replay is not None:
+            paused = self.replay.toggle_pause()
+            self._replay_changed("Paused" if paused else "Playing")
+
+    def action_replay_speed(self, direction: int) -> None:
+        """Step the replay speed (``direction`` > 0 faster)."""
+        if self.replay is not None:
+            self._replay_changed(f"Speed {fmt_speed(self.replay.change_speed(direction))}")
+
+    def action_replay_step(self, direction: int) -> None:
+        """Jump ``seek_short_s`` forward (``direction`` > 0) or back."""
+        if self.replay is not None:
+            t = self.replay.seek_by(direction * self.replay.settings.seek_short_s)
+            self._replay_changed(f"Seek to {fmt_utc(t)}")
+
+    def action_replay_jump(self, direction: int) -> None:
+        """Jump ``seek_long_s`` forward (``direction`` > 0) or back."""
+        if self.replay is not None:
+            t = self.replay.seek_by(direction * self.replay.settings.seek_long_s)
+            self._replay_changed(f"Seek to {fmt_utc(t)}")
+
+    def action_replay_goto(self) -> None:
+        """Ask for a time in a small modal and seek there."""
+        from tapescope.tui.screens.goto import GoToTime
+
+        if self.replay is None:
+            return
+        replay = self.replay
+
+        def chosen(t: int | None) -> None:
+            if t is not None and self.replay is replay:
+                self._replay_changed(f"Seek to {fmt_utc(replay.seek_to(t))}")
+
+        app: Any = self
+        app.push_screen(GoToTime(replay.start_ns, replay.end_ns, replay.position_ns), chosen)
+
+    def replay_commands(self) -> Iterator[SystemCommand]:
+        """Palette commands for every replay key (only in replay mode)."""
+        if self.replay is None:
+            return
+        yield SystemCommand("Replay: pause / resume", "Pause or resume the replay", self.action_replay_toggle_pause)
+        yield SystemCommand("Replay: faster", "Next speed up to 100x, then MAX",
+                            lambda: self.action_replay_speed(1))
+        yield SystemCommand("Replay: slower", "Next speed down to 0.25x", lambda: self.action_replay_speed(-1))
+        short, long = self.replay.settings.seek_short_s, self.replay.settings.seek_long_s
+        yield SystemCommand(f"Replay: forward {short:g} s", "Short jump forward", lambda: self.action_replay_step(1))
+        yield SystemCommand(f"Replay: back {short:g} s", "Short jump back", lambda: self.action_replay_step(-1))
+        yield SystemCommand(f"Replay: forward {long:g} s", "Long jump forward", lambda: self.action_replay_jump(1))
+        yield SystemCommand(f"Replay: back {long:g} s", "Long jump back", lambda: self.action_replay_jump(-1))
+        yield SystemCommand("Replay: go to time", "Seek to a time you type", self.action_replay_goto)
