@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
-#: Exit status for refused configuration and other expected user errors.
+#: Exit status: the command did what was asked.
+EXIT_OK = 0
+#: Exit status: the work failed part-way or its input could not be read (what was committed is intact).
+EXIT_FAILED = 1
+#: Exit status for refused configuration, bad arguments, and output that could not be created.
 EXIT_USAGE = 2
 
 

@@ -7,13 +7,12 @@ inspector) and turns expected errors into one line and exit status 2.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tapescope.tui.cli_common import EXIT_USAGE, fail
+from tapescope.tui.cli_common import fail
 
 
 def register(app: typer.Typer) -> None:
@@ -85,23 +84,17 @@ def evaluate(
 
 def import_(
     captures: Annotated[list[Path], typer.Argument(
-        help="Capture files of one venue: hftbacktest .gz, cryptofeed .ws/.http, or .jsonl.",
-        exists=True, dir_okay=False)],
+        help="Capture files of one venue: hftbacktest .gz, cryptofeed .ws (its .http companion is "
+             "found automatically), or .jsonl.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False, help="New recording to write.")],
     venue: Annotated[str, typer.Option("--venue", help="Venue id of the capture, e.g. binance-usdm.")],
     symbols: Annotated[str, typer.Option(
         "--symbols", help="Comma-separated venue symbols (default: from the file name / REST URLs).")] = "",
 ) -> None:
     """Convert public exchange captures into a tapescope recording (replayable like a live one)."""
-    from tapescope.engine.recorder.errors import RecordingError
-    from tapescope.feeds.captures import CaptureError
-    from tapescope.feeds.importer import import_captures
+    from tapescope.tui.recording_cli import run_import
 
-    try:
-        result = asyncio.run(import_captures(captures, out, venue, symbols=[s for s in symbols.split(",") if s]))
-    except (CaptureError, RecordingError, KeyError, ValueError) as err:
-        fail(str(err).strip("'\""))
-    typer.echo(str(result))
+    raise typer.Exit(run_import(captures, out, venue, symbols=symbols.split(",")))
 
 
 def inspect_(
@@ -112,14 +105,6 @@ def inspect_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Summarise a recording: venues, symbols, duration, message counts, gaps, size per hour."""
-    import json
+    from tapescope.tui.recording_cli import run_inspect
 
-    from tapescope.engine.recorder.errors import RecordingError
-    from tapescope.engine.recorder.inspect import inspect, message_type
-
-    try:
-        summary = inspect(path, message_type if types else None)
-    except RecordingError as err:
-        typer.echo(f"tapescope: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary.to_text())
+    raise typer.Exit(run_inspect(path, as_json=as_json, types=types))

@@ -32,15 +32,12 @@ from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.errors import OutputPathError, RecordingError
 from tapescope.engine.recorder.writer import Recorder, RecorderStats
 from tapescope.feeds.base import EventSink, Feed
+from tapescope.tui.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 log = logging.getLogger(__name__)
 
-#: Exit code: recorded and closed cleanly.
-EXIT_OK = 0
-#: Exit code: the recording failed part-way (what was committed is intact).
-EXIT_FAILED = 1
 #: Exit code: the output could not be created.
-EXIT_NO_OUTPUT = 2
+EXIT_NO_OUTPUT = EXIT_USAGE
 
 
 class RecordingTap:

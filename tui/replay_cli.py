@@ -24,6 +24,7 @@ from tapescope.engine.instrument import Instrument
 from tapescope.engine.recorder.errors import RecordingError
 from tapescope.engine.recorder.reader import Recording
 from tapescope.feeds.replay import ReplayFeed, instruments_from_meta
+from tapescope.tui.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tapescope.tui.replay import (
     ReplayProgress,
     analysis_hub,
@@ -36,12 +37,6 @@ from tapescope.tui.replay_time import fmt_clock, fmt_utc, parse_time
 
 log = logging.getLogger(__name__)
 
-#: Exit code: replayed.
-EXIT_OK = 0
-#: Exit code: the recording could not be read or the CSV not written.
-EXIT_FAILED = 1
-#: Exit code: bad arguments (time, symbol, unknown venue).
-EXIT_USAGE = 2
 
 
 def resolve_window(path: Path | str, from_text: str | None, to_text: str | None) -> tuple[int | None, int | None]:
