@@ -50,6 +50,7 @@ from tapescope.engine.instrument import ContractKind, Instrument
 from tapescope.feeds.venues.base import MsgKind
 from tapescope.feeds.venues.binance import BinanceUsdmProtocol
 from tapescope.feeds.venues.synth import SynthParams, SynthStream, generate
+from tapescope.tui.bench_memory import SymbolMemory, symbol_memory
 from tapescope.tui.bench_report import hot_spot_table, print_report, report_table
 
 __all__ = [
@@ -59,11 +60,16 @@ __all__ = [
 
 #: Engine messages/s as a share of the bare book's that the engine path should reach.
 TARGET_RATIO = 0.5
+#: Full-pipeline throughput target, messages/s.
+FULL_TARGET_MSGS = 50_000
+#: Full-pipeline per-message p99 target, microseconds.
+FULL_TARGET_P99_US = 100.0
 #: Names and labels of the measured paths, in report order.
 PATHS = {
     "loads": "(a) orjson.loads only",
     "sorteddict": "(b) bare SortedDict book",
     "engine": "(c) decode + sync + Market",
+    "full": "(d) full pipeline: (c) + MarketAnalysis",
 }
 _MIB = 1024 * 1024
 
@@ -92,6 +98,10 @@ class BenchParams:
     """Also profile the engine path with cProfile and report the hot spots."""
     profile_top: int = field(default=12, metadata={"min": 1, "max": 100})
     """Hot spots listed when profiling."""
+    profile_path: str = field(default="full", metadata={"choices": ["engine", "full"]})
+    """Path profiled when ``profile`` is set."""
+    memory: bool = True
+    """Also measure the heap one symbol's full pipeline retains (:mod:`tapescope.tui.bench_memory`)."""
 
 
 @dataclass(slots=True)
@@ -167,7 +177,21 @@ class BenchReport:
     engine_books_match: bool = False
     """The engine's final book equals the bare book's (both paths did the same work)."""
     hot_spots: list[HotSpot] = field(default_factory=list)
-    """Engine-path profile, slowest first (empty unless profiled)."""
+    """Profile of the profiled path, slowest first (empty unless profiled)."""
+    full_vs_book: float = 0.0
+    """Full-pipeline messages/s divided by bare-book messages/s."""
+    full_books_match: bool = False
+    """The full pipeline's final book equals the bare book's."""
+    memory: SymbolMemory | None = None
+    """Heap one symbol's full pipeline retains (None when not measured)."""
+    profiled: str = "engine"
+    """Which path :attr:`hot_spots` profiles."""
+
+    @property
+    def meets_full_target(self) -> bool:
+        """True when the full pipeline reaches :data:`FULL_TARGET_MSGS` and :data:`FULL_TARGET_P99_US`."""
+        full = self.result("full")
+        return full.msgs_per_s >= FULL_TARGET_MSGS and full.p99_us < FULL_TARGET_P99_US
 
     @property
     def meets_target(self) -> bool:
@@ -182,6 +206,7 @@ class BenchReport:
         """Plain dict (JSON-ready) of the report."""
         d = asdict(self)
         d["meets_target"] = self.meets_target
+        d["meets_full_target"] = self.meets_full_target
         return d
 
 
@@ -229,8 +254,12 @@ def setup_sorteddict(stream: SynthStream):
     return step, lambda: (dict(bids), dict(asks))
 
 
-def setup_engine(stream: SynthStream):
-    """Path (c): protocol decode, book sync and the engine Market."""
+def setup_engine(stream: SynthStream, analysis: bool = False):
+    """Path (c): protocol decode, book sync and the engine Market.
+
+    With ``analysis`` it is path (d): :meth:`MarketAnalysis.attach` on the
+    market, so every detector, monitor, generator and the fusion run too.
+    """
     from tapescope.engine.flow import FlowParams
     from tapescope.engine.market import Market
 
@@ -238,6 +267,10 @@ def setup_engine(stream: SynthStream):
     inst = Instrument(proto.venue, stream.symbol, tick_size=0.1, lot_size=0.001, kind=ContractKind.LINEAR)
     sync = proto.new_sync(inst, SymbolHealth(inst.key))
     market = Market(inst, FlowParams())
+    if analysis:
+        from tapescope.engine.analysis import MarketAnalysis
+
+        MarketAnalysis.attach(market)
     on_event = market.on_event
     decode = proto.decode
     on_depth = sync.on_depth
@@ -264,7 +297,14 @@ def setup_engine(stream: SynthStream):
     return step, finish
 
 
-SETUPS: dict[str, Setup] = {"loads": setup_loads, "sorteddict": setup_sorteddict, "engine": setup_engine}
+def setup_full(stream: SynthStream):
+    """Path (d): the engine path with the full analysis attached."""
+    return setup_engine(stream, analysis=True)
+
+
+SETUPS: dict[str, Setup] = {
+    "loads": setup_loads, "sorteddict": setup_sorteddict, "engine": setup_engine, "full": setup_full,
+}
 
 
 # -- measuring ----------------------------------------------------------------
@@ -391,9 +431,9 @@ def _decode(d: dict) -> tuple[PathResult, Any, bool]:
     return PathResult(**d["result"]), book, d["reset_ok"]
 
 
-def profile_engine(stream: SynthStream, top: int = 12) -> list[HotSpot]:
-    """cProfile the engine path over the stream; the ``top`` functions by own time."""
-    step, _ = setup_engine(stream)
+def profile_engine(stream: SynthStream, top: int = 12, path: str = "engine") -> list[HotSpot]:
+    """cProfile a path (``engine`` or ``full``) over the stream; the ``top`` functions by own time."""
+    step, _ = SETUPS[path](stream)
     prof = cProfile.Profile()
     prof.enable()
     for i, f in enumerate(stream.frames):
@@ -469,8 +509,14 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
         python=f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}",
         engine_books_match=books["engine"] == books["sorteddict"],
     )
+    full = by["full"]
+    report.full_vs_book = full.msgs_per_s / by["sorteddict"].msgs_per_s if by["sorteddict"].msgs_per_s else 0.0
+    report.full_books_match = books["full"] == books["sorteddict"]
+    if p.memory:
+        report.memory = symbol_memory(stream)
     if p.profile:
-        report.hot_spots = profile_engine(stream, p.profile_top)
+        report.hot_spots = profile_engine(stream, p.profile_top, p.profile_path)
+        report.profiled = p.profile_path
     return report
 
 
