@@ -35,7 +35,6 @@ import io
 import os
 import platform
 import pstats
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -50,7 +49,13 @@ from tapescope.engine.instrument import ContractKind, Instrument
 from tapescope.feeds.venues.base import MsgKind
 from tapescope.feeds.venues.binance import BinanceUsdmProtocol
 from tapescope.feeds.venues.synth import SynthParams, SynthStream, generate
-from tapescope.tui.bench_memory import SymbolMemory, symbol_memory
+from tapescope.tui.bench_memory import (
+    SymbolMemory,
+    peak_mib,
+    reset_peak,
+    rss_now_mib,
+    symbol_memory,
+)
 from tapescope.tui.bench_report import hot_spot_table, print_report, report_table
 
 __all__ = [
@@ -310,35 +315,6 @@ SETUPS: dict[str, Setup] = {
 # -- measuring ----------------------------------------------------------------
 
 
-def _rss_now_mib() -> float:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MIB
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_mib(reset_ok: bool) -> float:
-    if reset_ok:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / _MIB if sys.platform == "darwin" else peak / 1024
-
-
 def _percentile(sorted_ns: list[int], q: float) -> float:
     """Nearest-rank percentile of sorted nanosecond samples, in microseconds."""
     if not sorted_ns:
@@ -356,8 +332,8 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
     """
     frames = stream.frames
     gc.collect()
-    start_rss = _rss_now_mib()
-    reset_ok = _reset_peak()
+    start_rss = rss_now_mib()
+    reset_ok = reset_peak()
     step, _ = SETUPS[name](stream)
     t0 = time.perf_counter()
     for i, f in enumerate(frames):
@@ -371,7 +347,7 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
         step(f, i)
         lat[i] = pc() - t
     book = finish()
-    peak = _peak_mib(reset_ok)
+    peak = peak_mib(reset_ok)
     lat.sort()
     levels = 0 if name == "loads" else stream.level_updates
     n = len(frames)

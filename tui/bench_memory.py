@@ -1,4 +1,4 @@
-"""Memory per symbol for ``tapescope bench``: one Market with the full analysis.
+"""Memory figures for ``tapescope bench``: heap per symbol and per-process peak RSS.
 
 :func:`symbol_memory` feeds the bench stream through the full pipeline (path
 (d) of :mod:`tapescope.tui.bench`) once to warm every import, lazy table and
@@ -15,12 +15,15 @@ not interpreter code or numba's compiled code, which every symbol shares.
 from __future__ import annotations
 
 import gc
+import os
+import resource
+import sys
 import tracemalloc
 from dataclasses import dataclass
 
 from tapescope.feeds.venues.synth import SynthStream
 
-__all__ = ["SymbolMemory", "symbol_memory"]
+__all__ = ["SymbolMemory", "peak_mib", "reset_peak", "rss_now_mib", "symbol_memory"]
 
 _MIB = 1024 * 1024
 
@@ -74,3 +77,37 @@ def symbol_memory(stream: SynthStream) -> SymbolMemory:
     return SymbolMemory(
         retained_mib=max(0, current - base) / _MIB, peak_mib=max(0, peak - base) / _MIB, messages=len(frames)
     )
+
+
+# -- resident set size (the per-path peak RSS of the bench) ---------------------
+
+
+def rss_now_mib() -> float:
+    """Current resident set size of this process, MiB."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MIB
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mib(reset_ok: bool) -> float:
+    """Peak RSS, MiB: ``VmHWM`` when :func:`reset_peak` worked, else ``ru_maxrss``."""
+    if reset_ok:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MIB if sys.platform == "darwin" else peak / 1024
