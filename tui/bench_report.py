@@ -35,6 +35,7 @@ def report_table(report: BenchReport) -> Table:
                 f"(peak {report.memory.peak_mib:.2f} MiB) after {report.memory.messages:,} frames; "
                 f"{report.memory.method}\n" if report.memory else ""
             )
+            + f"numba kernels loaded before the paths in {report.kernel_warm_up_s:.2f} s; "
             + f"peak RSS: {report.rss_method}; {report.python}"
         ),
     )

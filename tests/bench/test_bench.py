@@ -32,7 +32,7 @@ def test_report_structure_and_sane_values(report: BenchReport) -> None:
     assert book.level_updates == engine.level_updates == full.level_updates == report.level_updates
     assert report.full_vs_book == pytest.approx(full.msgs_per_s / book.msgs_per_s)
     assert report.meets_full_target == (full.msgs_per_s >= 50_000 and full.p99_us < 100.0)
-    assert report.full_books_match and report.profiled == "full"
+    assert report.full_books_match and report.profiled == "full" and report.kernel_warm_up_s > 0
     # One symbol's full pipeline keeps a real heap (book of ~60 levels/side, windows, detectors).
     assert report.memory is not None and 0.01 < report.memory.retained_mib <= report.memory.peak_mib
     assert report.memory.messages == 400 and "tracemalloc" in report.memory.method
