@@ -100,14 +100,19 @@ class Book:
         if on_level is not None:
             return self._apply_observed(bids, asks, seq, on_level)
         changed = 0
+        dset = dict.__setitem__
         for side, levels in ((self.bids, bids), (self.asks, asks)):
             _pop = side.pop
             for price, size in levels:
                 changed += 1
-                if size > 0.0:
+                if price in side:
+                    # Existing level: a plain dict store (the sorted keys are unchanged).
+                    if size > 0.0:
+                        dset(side, price, size)
+                    else:
+                        _pop(price)
+                elif size > 0.0:
                     side[price] = size
-                else:
-                    _pop(price, None)
         self.seq = seq
         self.updates += 1
         return changed
@@ -120,17 +125,28 @@ class Book:
         on_level: Callable[[int, float, float, float], object],
     ) -> int:
         # A separate loop keeps the unobserved path free of per-level checks.
+        # The observer needs the old size anyway, so the lookup also decides
+        # the write: an existing level is rewritten with a plain dict store
+        # (the sorted key list is unchanged, SortedDict's Python-level
+        # __setitem__ would only re-check membership), and a delete of a
+        # level the book does not hold skips SortedDict.pop entirely.
         changed = 0
+        dset = dict.__setitem__
         for sign, side, levels in ((1, self.bids, bids), (-1, self.asks, asks)):
             _get = side.get
             _pop = side.pop
             for price, size in levels:
                 changed += 1
-                old = _get(price, 0.0)
+                old = _get(price)
+                if old is None:
+                    if size > 0.0:
+                        side[price] = size
+                    on_level(sign, price, 0.0, size)
+                    continue
                 if size > 0.0:
-                    side[price] = size
+                    dset(side, price, size)
                 else:
-                    _pop(price, None)
+                    _pop(price)
                 on_level(sign, price, old, size)
         self.seq = seq
         self.updates += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -226,6 +227,11 @@ class TapescopeApp(ReplayActions, App[None]):
                           name="watchlist")
         self.refresh_watchlist()
         self.refresh_frame()
+        # Load the numba kernels (GARCH, value area) only once the first frame
+        # is on screen, and off the event loop: from the on-disk cache it takes
+        # ~0.3-1 s, a cold compile several seconds. Until then the engine uses
+        # its pure-Python fallbacks.
+        self.call_after_refresh(start_kernel_warm_up)
 
     # ------------------------------------------------------------------ data path
 
@@ -427,6 +433,29 @@ class TapescopeApp(ReplayActions, App[None]):
         for n, key in enumerate(self.hub.keys[:9], start=1):
             yield SystemCommand(f"Symbol {n}: {key}", f"Focus {key}",
                                 lambda n=n: self.action_focus_symbol(n))
+
+
+def start_kernel_warm_up() -> threading.Thread:
+    """Run :func:`tapescope.engine.volatility.warm_up_kernels` in a daemon thread.
+
+    A daemon thread rather than a Textual worker: the App never waits for it
+    on exit (a cold compile can take seconds), and numba holds its own
+    compiler lock, so concurrent calls are safe.
+
+    Returns:
+        The started thread.
+    """
+    from tapescope.engine.volatility import warm_up_kernels
+
+    def run() -> None:
+        try:
+            warm_up_kernels()
+        except Exception:  # noqa: BLE001 - the fallbacks keep working without numba
+            log.exception("numba kernel warm-up failed; pure-Python fallbacks stay in use")
+
+    thread = threading.Thread(target=run, name="tapescope-kernel-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def make_app(config: Config, feed: Feed | None, hub: MarketSource, *, start_feed: bool = True,

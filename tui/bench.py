@@ -35,7 +35,6 @@ import io
 import os
 import platform
 import pstats
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -50,6 +49,13 @@ from tapescope.engine.instrument import ContractKind, Instrument
 from tapescope.feeds.venues.base import MsgKind
 from tapescope.feeds.venues.binance import BinanceUsdmProtocol
 from tapescope.feeds.venues.synth import SynthParams, SynthStream, generate
+from tapescope.tui.bench_memory import (
+    SymbolMemory,
+    peak_mib,
+    reset_peak,
+    rss_now_mib,
+    symbol_memory,
+)
 from tapescope.tui.bench_report import hot_spot_table, print_report, report_table
 
 __all__ = [
@@ -59,11 +65,16 @@ __all__ = [
 
 #: Engine messages/s as a share of the bare book's that the engine path should reach.
 TARGET_RATIO = 0.5
+#: Full-pipeline throughput target, messages/s.
+FULL_TARGET_MSGS = 50_000
+#: Full-pipeline per-message p99 target, microseconds.
+FULL_TARGET_P99_US = 100.0
 #: Names and labels of the measured paths, in report order.
 PATHS = {
     "loads": "(a) orjson.loads only",
     "sorteddict": "(b) bare SortedDict book",
     "engine": "(c) decode + sync + Market",
+    "full": "(d) full pipeline: (c) + MarketAnalysis",
 }
 _MIB = 1024 * 1024
 
@@ -92,6 +103,10 @@ class BenchParams:
     """Also profile the engine path with cProfile and report the hot spots."""
     profile_top: int = field(default=12, metadata={"min": 1, "max": 100})
     """Hot spots listed when profiling."""
+    profile_path: str = field(default="full", metadata={"choices": ["engine", "full"]})
+    """Path profiled when ``profile`` is set."""
+    memory: bool = True
+    """Also measure the heap one symbol's full pipeline retains (:mod:`tapescope.tui.bench_memory`)."""
 
 
 @dataclass(slots=True)
@@ -167,7 +182,23 @@ class BenchReport:
     engine_books_match: bool = False
     """The engine's final book equals the bare book's (both paths did the same work)."""
     hot_spots: list[HotSpot] = field(default_factory=list)
-    """Engine-path profile, slowest first (empty unless profiled)."""
+    """Profile of the profiled path, slowest first (empty unless profiled)."""
+    full_vs_book: float = 0.0
+    """Full-pipeline messages/s divided by bare-book messages/s."""
+    full_books_match: bool = False
+    """The full pipeline's final book equals the bare book's."""
+    memory: SymbolMemory | None = None
+    """Heap one symbol's full pipeline retains (None when not measured)."""
+    profiled: str = "engine"
+    kernel_warm_up_s: float = 0.0
+    """Seconds ``warm_up_kernels()`` took before the paths ran (numba import + cache load or compile)."""
+    """Which path :attr:`hot_spots` profiles."""
+
+    @property
+    def meets_full_target(self) -> bool:
+        """True when the full pipeline reaches :data:`FULL_TARGET_MSGS` and :data:`FULL_TARGET_P99_US`."""
+        full = self.result("full")
+        return full.msgs_per_s >= FULL_TARGET_MSGS and full.p99_us < FULL_TARGET_P99_US
 
     @property
     def meets_target(self) -> bool:
@@ -182,6 +213,7 @@ class BenchReport:
         """Plain dict (JSON-ready) of the report."""
         d = asdict(self)
         d["meets_target"] = self.meets_target
+        d["meets_full_target"] = self.meets_full_target
         return d
 
 
@@ -229,8 +261,12 @@ def setup_sorteddict(stream: SynthStream):
     return step, lambda: (dict(bids), dict(asks))
 
 
-def setup_engine(stream: SynthStream):
-    """Path (c): protocol decode, book sync and the engine Market."""
+def setup_engine(stream: SynthStream, analysis: bool = False):
+    """Path (c): protocol decode, book sync and the engine Market.
+
+    With ``analysis`` it is path (d): :meth:`MarketAnalysis.attach` on the
+    market, so every detector, monitor, generator and the fusion run too.
+    """
     from tapescope.engine.flow import FlowParams
     from tapescope.engine.market import Market
 
@@ -238,6 +274,10 @@ def setup_engine(stream: SynthStream):
     inst = Instrument(proto.venue, stream.symbol, tick_size=0.1, lot_size=0.001, kind=ContractKind.LINEAR)
     sync = proto.new_sync(inst, SymbolHealth(inst.key))
     market = Market(inst, FlowParams())
+    if analysis:
+        from tapescope.engine.analysis import MarketAnalysis
+
+        MarketAnalysis.attach(market)
     on_event = market.on_event
     decode = proto.decode
     on_depth = sync.on_depth
@@ -264,39 +304,17 @@ def setup_engine(stream: SynthStream):
     return step, finish
 
 
-SETUPS: dict[str, Setup] = {"loads": setup_loads, "sorteddict": setup_sorteddict, "engine": setup_engine}
+def setup_full(stream: SynthStream):
+    """Path (d): the engine path with the full analysis attached."""
+    return setup_engine(stream, analysis=True)
+
+
+SETUPS: dict[str, Setup] = {
+    "loads": setup_loads, "sorteddict": setup_sorteddict, "engine": setup_engine, "full": setup_full,
+}
 
 
 # -- measuring ----------------------------------------------------------------
-
-
-def _rss_now_mib() -> float:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MIB
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_mib(reset_ok: bool) -> float:
-    if reset_ok:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / _MIB if sys.platform == "darwin" else peak / 1024
 
 
 def _percentile(sorted_ns: list[int], q: float) -> float:
@@ -316,8 +334,8 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
     """
     frames = stream.frames
     gc.collect()
-    start_rss = _rss_now_mib()
-    reset_ok = _reset_peak()
+    start_rss = rss_now_mib()
+    reset_ok = reset_peak()
     step, _ = SETUPS[name](stream)
     t0 = time.perf_counter()
     for i, f in enumerate(frames):
@@ -331,7 +349,7 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
         step(f, i)
         lat[i] = pc() - t
     book = finish()
-    peak = _peak_mib(reset_ok)
+    peak = peak_mib(reset_ok)
     lat.sort()
     levels = 0 if name == "loads" else stream.level_updates
     n = len(frames)
@@ -391,9 +409,9 @@ def _decode(d: dict) -> tuple[PathResult, Any, bool]:
     return PathResult(**d["result"]), book, d["reset_ok"]
 
 
-def profile_engine(stream: SynthStream, top: int = 12) -> list[HotSpot]:
-    """cProfile the engine path over the stream; the ``top`` functions by own time."""
-    step, _ = setup_engine(stream)
+def profile_engine(stream: SynthStream, top: int = 12, path: str = "engine") -> list[HotSpot]:
+    """cProfile a path (``engine`` or ``full``) over the stream; the ``top`` functions by own time."""
+    step, _ = SETUPS[path](stream)
     prof = cProfile.Profile()
     prof.enable()
     for i, f in enumerate(stream.frames):
@@ -429,6 +447,14 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
         )
     )
     isolate = p.isolate and hasattr(os, "fork") and sys.platform.startswith("linux")
+    # The app loads the numba kernels in a thread after its first frame; load
+    # them here before any path runs (forked children inherit them), so the
+    # full path measures steady state and the load is reported on its own.
+    from tapescope.engine.volatility import warm_up_kernels
+
+    t_warm = time.perf_counter()
+    warm_up_kernels()
+    kernel_warm_up_s = time.perf_counter() - t_warm
     books: dict[str, Any] = {}
     per_path_rss = True
     best: dict[str, PathResult] = {}
@@ -469,8 +495,15 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
         python=f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}",
         engine_books_match=books["engine"] == books["sorteddict"],
     )
+    report.kernel_warm_up_s = kernel_warm_up_s
+    full = by["full"]
+    report.full_vs_book = full.msgs_per_s / by["sorteddict"].msgs_per_s if by["sorteddict"].msgs_per_s else 0.0
+    report.full_books_match = books["full"] == books["sorteddict"]
+    if p.memory:
+        report.memory = symbol_memory(stream)
     if p.profile:
-        report.hot_spots = profile_engine(stream, p.profile_top)
+        report.hot_spots = profile_engine(stream, p.profile_top, p.profile_path)
+        report.profiled = p.profile_path
     return report
 
 

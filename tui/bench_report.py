@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 def report_table(report: BenchReport) -> Table:
     """The report as a rich table (one row per path)."""
+    from tapescope.tui.bench import (  # bench imports this module
+        FULL_TARGET_MSGS,
+        FULL_TARGET_P99_US,
+    )
+
     p = report.params
     table = Table(
         title=(
@@ -22,14 +27,24 @@ def report_table(report: BenchReport) -> Table:
         caption=(
             f"engine/bare-book = {report.engine_vs_book:.0%} (target >= {report.target:.0%}: "
             f"{'met' if report.meets_target else 'NOT met'}); books equal: {report.engine_books_match}\n"
-            f"peak RSS: {report.rss_method}; {report.python}"
+            f"full/bare-book = {report.full_vs_book:.0%}; full pipeline target >= {FULL_TARGET_MSGS:,} msgs/s and "
+            f"p99 < {FULL_TARGET_P99_US:.0f} us: {'met' if report.meets_full_target else 'NOT met'}; "
+            f"books equal: {report.full_books_match}\n"
+            + (
+                f"memory per symbol: {report.memory.retained_mib:.2f} MiB retained "
+                f"(peak {report.memory.peak_mib:.2f} MiB) after {report.memory.messages:,} frames; "
+                f"{report.memory.method}\n" if report.memory else ""
+            )
+            + f"numba kernels loaded before the paths in {report.kernel_warm_up_s:.2f} s; "
+            + f"peak RSS: {report.rss_method}; {report.python}"
         ),
     )
-    for col in ("path", "msgs/s", "levels/s", "p50 us", "p99 us", "max us", "peak RSS MiB", "growth MiB"):
+    book = report.result("sorteddict").msgs_per_s
+    for col in ("path", "msgs/s", "vs book", "levels/s", "p50 us", "p99 us", "max us", "peak RSS MiB", "growth MiB"):
         table.add_column(col, justify="left" if col == "path" else "right")
     for r in report.results:
         table.add_row(
-            r.label, f"{r.msgs_per_s:,.0f}", f"{r.levels_per_s:,.0f}" if r.level_updates else "-",
+            r.label, f"{r.msgs_per_s:,.0f}", f"{r.msgs_per_s / book:.0%}" if book else "-", f"{r.levels_per_s:,.0f}" if r.level_updates else "-",
             f"{r.p50_us:.1f}", f"{r.p99_us:.1f}", f"{r.max_us:,.0f}", f"{r.peak_rss_mib:.1f}",
             f"{r.rss_growth_mib:.1f}",
         )
@@ -38,7 +53,7 @@ def report_table(report: BenchReport) -> Table:
 
 def hot_spot_table(report: BenchReport) -> Table:
     """The engine-path profile as a rich table."""
-    table = Table(title="engine path hot spots (cProfile, own time)")
+    table = Table(title=f"{report.profiled} path hot spots (cProfile, own time)")
     for col in ("function", "calls", "own s", "cum s", "share"):
         table.add_column(col, justify="left" if col == "function" else "right")
     for h in report.hot_spots:

@@ -27,9 +27,15 @@ def test_report_structure_and_sane_values(report: BenchReport) -> None:
         assert r.seconds > 0 and r.msgs_per_s == pytest.approx(400 / r.seconds)
         assert 0 < r.p50_us <= r.p99_us <= r.max_us
         assert r.peak_rss_mib > 10 and r.rss_growth_mib >= 0
-    loads, book, engine = (report.result(n) for n in PATHS)
+    loads, book, engine, full = (report.result(n) for n in PATHS)
     assert loads.level_updates == 0
-    assert book.level_updates == engine.level_updates == report.level_updates
+    assert book.level_updates == engine.level_updates == full.level_updates == report.level_updates
+    assert report.full_vs_book == pytest.approx(full.msgs_per_s / book.msgs_per_s)
+    assert report.meets_full_target == (full.msgs_per_s >= 50_000 and full.p99_us < 100.0)
+    assert report.full_books_match and report.profiled == "full" and report.kernel_warm_up_s > 0
+    # One symbol's full pipeline keeps a real heap (book of ~60 levels/side, windows, detectors).
+    assert report.memory is not None and 0.01 < report.memory.retained_mib <= report.memory.peak_mib
+    assert report.memory.messages == 400 and "tracemalloc" in report.memory.method
     assert engine.levels_per_s == pytest.approx(report.level_updates / engine.seconds)
     assert report.engine_vs_book == pytest.approx(engine.msgs_per_s / book.msgs_per_s)
     assert report.meets_target == (report.engine_vs_book >= 0.5)
@@ -47,7 +53,8 @@ def test_print_report_renders_every_path(report: BenchReport) -> None:
     text = buf.getvalue()
     for label in PATHS.values():
         assert label in text
-    assert "engine/bare-book" in text and "hot spots" in text
+    assert "engine/bare-book" in text and "full/bare-book" in text and "hot spots" in text
+    assert "memory per symbol" in text and "vs book" in text
 
 
 def test_bench_module_does_not_import_textual() -> None:
@@ -86,7 +93,8 @@ def test_synth_is_deterministic_shaped_and_replayable() -> None:
 
 def test_bench_entry_point_prints_and_returns_in_process() -> None:
     buf = io.StringIO()
-    rep = bench(BenchParams(messages=200, levels=30, changes=5, repeats=1, isolate=False),
+    rep = bench(BenchParams(messages=200, levels=30, changes=5, repeats=1, isolate=False, memory=False),
                 Console(file=buf, width=160, color_system=None))
     assert isinstance(rep, BenchReport) and "cumulative" in rep.rss_method
     assert rep.engine_books_match and "(c) decode + sync + Market" in buf.getvalue()
+    assert rep.memory is None and rep.full_books_match
