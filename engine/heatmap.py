@@ -82,9 +82,12 @@ def auto_row_ticks(mid: float, tick: float, rows: int, span_bps: float) -> int:
     return min(steps, key=lambda s: abs(math.log(s / target)))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class HeatmapSnapshot:
     """The heatmap history of one market, aligned to the newest column's rows.
+
+    Compared by identity (``eq=False``): the history hands out the same object
+    until a column closes, so "unchanged" is an ``is`` test, never an array compare.
 
     Arrays are ``(rows, columns)``, row 0 the lowest price, column 0 the
     oldest; all are read-only. ``sizes`` is ``nan`` where that column did not
