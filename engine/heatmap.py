@@ -36,6 +36,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from sortedcontainers import SortedDict
 
 from tapescope.engine.events import Trade
 from tapescope.engine.market import Market
@@ -80,6 +81,28 @@ def auto_row_ticks(mid: float, tick: float, rows: int, span_bps: float) -> int:
     target = max(1.0, mid * span_bps * 1e-4 / rows / tick)
     steps = [m * 10**e for e in range(10) for m in _MANTISSAS]
     return min(steps, key=lambda s: abs(math.log(s / target)))
+
+
+def _binned(side: SortedDict, base: int, step: float, rows: int) -> np.ndarray:
+    """Sizes of one book side summed into ``rows`` rows from absolute row ``base``.
+
+    One bisection per end, then a slice of keys and values and one vectorised
+    binning: ``O(log n + k)`` for ``k`` levels in range, with the per-level
+    work in numpy rather than the interpreter.
+
+    >>> _binned(SortedDict({9.5: 1.0, 10.0: 2.0, 10.5: 4.0, 12.0: 8.0}), 10, 1.0, 2).tolist()
+    [6.0, 0.0]
+    """
+    # Both ends with a hair of slack; the exact row index test below decides.
+    i = side.bisect_left(base * step - step * _EPS)
+    j = side.bisect_right((base + rows) * step)
+    if i >= j:
+        return np.zeros(rows)
+    prices = np.fromiter(side.keys()[i:j], dtype=np.float64, count=j - i)
+    qty = np.fromiter(side.values()[i:j], dtype=np.float64, count=j - i)
+    r = np.floor(prices / step + _EPS).astype(np.int64) - base
+    keep = (r >= 0) & (r < rows)
+    return np.bincount(r[keep], weights=qty[keep], minlength=rows)[:rows]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -240,15 +263,7 @@ class HeatmapHistory:
         if mid is None:
             sizes.fill(NAN)
         else:
-            acc = [0.0] * rows
-            lo, hi = base * step, (base + rows) * step
-            for side in (book.bids, book.asks):
-                # Both ends inclusive with a hair of slack; the index check is exact.
-                for price in side.irange(lo - step * _EPS, hi):
-                    r = math.floor(price / step + _EPS) - base
-                    if 0 <= r < rows:
-                        acc[r] += side[price]
-            sizes[:] = acc
+            sizes[:] = _binned(book.bids, base, step, rows) + _binned(book.asks, base, step, rows)
         buys, sells = self._buys[i], self._sells[i]
         buys.fill(0.0)
         sells.fill(0.0)
