@@ -2,9 +2,10 @@
 
 A dumb renderer of a tuple of :class:`~tapescope.engine.alerts.Alert`
 (oldest first, as the App's alert sink keeps them). Each line shows the time,
-the market, a direction arrow, the rule and the message, coloured by
-severity. Appending an alert shifts every line down by one; nothing changes
-between alerts, so the log costs no terminal bytes while it is quiet.
+the market, a direction arrow and the message coloured by severity, then the
+rule's label (cut first when the log is narrow). Appending an alert shifts
+every line down by one; nothing changes between alerts, so the log costs no
+terminal bytes while it is quiet.
 
 | Component class | Used for |
 |---|---|
@@ -41,7 +42,7 @@ def alert_line(alert: Alert, utc: bool = True, show_market: bool = True) -> Text
     >>> a = Alert("okx:BTC-USDT", 1_700_000_000 * 10**9, "spread > 5bp", RuleKind.SPREAD,
     ...           Severity.WARNING, "spread 7.10bp > 5bp")
     >>> alert_line(a).text
-    '22:13:20 BTC-USDT · spread > 5bp: spread 7.10bp > 5bp'
+    '22:13:20 BTC-USDT · spread 7.10bp > 5bp · spread > 5bp'
     """
     arrow = {1: ("▲", "alert-log--up"), -1: ("▼", "alert-log--down")}.get(
         alert.direction, ("·", "alert-log--rule"))
@@ -49,8 +50,10 @@ def alert_line(alert: Alert, utc: bool = True, show_market: bool = True) -> Text
     if show_market:
         runs.append((alert.key.partition(":")[2] or alert.key, "alert-log--market"))
         runs.append((" ", ""))
-    runs += [arrow, (f" {alert.rule}: ", "alert-log--rule"),
-             (alert.message, SEVERITY_CLASS[alert.severity.value])]
+    # The message names the values that fired; the rule label is secondary, so it goes last
+    # (a narrow log cuts it first).
+    runs += [arrow, (" ", ""), (alert.message, SEVERITY_CLASS[alert.severity.value]),
+             (f" · {alert.rule}", "alert-log--rule")]
     return TextLine(tuple(runs))
 
 

@@ -25,6 +25,9 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+#: Fewest cells of a line's left text kept when its right-aligned runs need room.
+MIN_LEFT = 12
+
 
 class TextLine(NamedTuple):
     """One screen line as runs of text, each with a component class ("" = base style)."""
@@ -164,18 +167,27 @@ class LinePanel(Widget):
         return strip
 
     def draw_text_line(self, line: TextLine, width: int) -> Strip:
-        """Runs on the left, right-aligned runs on the right, cropped to ``width``."""
+        """Left runs, then the right-aligned runs at the right edge, within ``width``.
+
+        The right runs (states, ages) win over the end of the left text: the
+        left side is cut with ``…`` to make room, as long as at least
+        :data:`MIN_LEFT` of its cells stay; narrower still, the right runs go.
+        """
         base = self.base_style
+        right_len = sum(len(t) for t, _ in line.right)
+        left_len = sum(len(t) for t, _ in line.runs)
+        keep_right = bool(line.right) and width - right_len - 1 >= min(MIN_LEFT, left_len)
+        room = width - right_len - 1 if keep_right else width
         segs: list[Segment] = []
         used = 0
         for text, cls in line.runs:
-            if used >= width:
+            if used >= room:
                 break
-            text = text[: width - used]
+            if used + len(text) > room or (used + len(text) == room and left_len > room):
+                text = text[: max(0, room - used - 1)] + "…"
             segs.append(Segment(text, self.style_of(cls) if cls else base))
             used += len(text)
-        right_len = sum(len(t) for t, _ in line.right)
-        if line.right and used + right_len + 1 <= width:
+        if keep_right:
             segs.append(Segment(" " * (width - used - right_len), base))
             segs.extend(Segment(t, self.style_of(c) if c else base) for t, c in line.right)
             used = width

@@ -96,6 +96,17 @@ async def test_panel_text_for_a_known_snapshot() -> None:
         assert seg.style.color == panel.get_component_rich_style("signals--short").color
 
 
+async def test_narrow_panel_keeps_the_validation_state_and_cuts_the_name() -> None:
+    panel = SignalsPanel()
+    async with Host(panel).run_test(size=(30, 10)) as pilot:
+        panel.view = signals_view(snapshot())
+        await pilot.pause()
+        # "▼ flow_inflection 0.70×0.65" (27) + "20s ✗ unconfirmed" (17) needs 45 cells: the
+        # name is cut to 30 - 17 - 1 = 12 cells, ending in an ellipsis.
+        assert text(panel, 3) == "▼ flow_infl… 20s ✗ unconfirmed"
+        assert text(panel, 2) == "▼ void_swept 0.50×… 5s ✗ stale"  # 30 - 10 - 1 = 19 cells
+
+
 async def test_not_live_book_silences_and_unchanged_views_cost_nothing() -> None:
     panel = SignalsPanel()
     async with Host(panel).run_test(size=(60, 10)) as pilot:
@@ -145,14 +156,14 @@ async def test_alert_log_newest_first_with_severity_colours() -> None:
         assert text(log, 0).startswith("no alerts")
         log.alerts = (alert(0, Severity.INFO, "first"), alert(1, Severity.CRITICAL, "feed down"))
         await pilot.pause()
-        assert text(log, 0) == "22:13:21 BTCUSDT · rule: feed down".ljust(50)
-        assert text(log, 1) == "22:13:20 BTCUSDT · rule: first".ljust(50)
+        assert text(log, 0) == "22:13:21 BTCUSDT · feed down · rule".ljust(50)
+        assert text(log, 1) == "22:13:20 BTCUSDT · first · rule".ljust(50)
         seg = next(s for s in log.render_line(0) if s.text == "feed down")
         assert seg.style.color == log.get_component_rich_style("alert-log--critical").color
         log.alerts = log.alerts + (alert(2, Severity.WARNING, "spoof", -1),)
         await pilot.pause()
-        assert text(log, 0) == "22:13:22 BTCUSDT ▼ rule: spoof".ljust(50)
-        assert text(log, 2) == "22:13:20 BTCUSDT · rule: first".ljust(50)
+        assert text(log, 0) == "22:13:22 BTCUSDT ▼ spoof · rule".ljust(50)
+        assert text(log, 2) == "22:13:20 BTCUSDT · first · rule".ljust(50)
         log.show_market = False
         await pilot.pause()
-        assert text(log, 0) == "22:13:22 ▼ rule: spoof".ljust(50)
+        assert text(log, 0) == "22:13:22 ▼ spoof · rule".ljust(50)
