@@ -122,17 +122,11 @@ def at_least(severity: Severity, floor: Severity) -> bool:
 # --------------------------------------------------------------- evaluation
 
 
-class _HasAlerts(Protocol):
-    alerts: deque[Any]
-
-
-class _MarketLike(Protocol):
-    analysis: object | None
-
-
 class _HubLike(Protocol):
+    """What the scan needs: keys and snapshots; ``markets`` (with analyses) when it exists."""
+
     @property
-    def markets(self) -> Mapping[str, _MarketLike]: ...
+    def keys(self) -> list[str]: ...
 
     def snapshot(self, key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40) -> MarketSnapshot: ...
 
@@ -153,9 +147,12 @@ def scan_markets(engine: AlertEngine, hub: _HubLike, now: int,
         Every alert raised, market by market in hub order.
     """
     out: list[Alert] = []
-    for key, market in hub.markets.items():
+    # A hub without ``markets`` (a test double, a replay reader) still gets its
+    # snapshot rules evaluated; only detector and signal items need the analyses.
+    markets: Mapping[str, Any] = getattr(hub, "markets", None) or {}
+    for key in hub.keys:
         snap = snapshot_of(key) if snapshot_of is not None else hub.snapshot(key, 1, 1)
-        analysis = market.analysis
+        analysis = getattr(markets.get(key), "analysis", None)
         queue = getattr(analysis, "alerts", None)
         items = drain(queue) if queue is not None else []
         out.extend(engine.evaluate(key, snap, items, now))

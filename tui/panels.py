@@ -25,7 +25,7 @@ from typing import Any
 from tapescope.engine.alerts import Alert, AlertEngine
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.heatmap import HeatmapHistory, HeatmapParams, HeatmapSnapshot
-from tapescope.engine.hub import Hub
+from tapescope.engine.market import Market
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.tui.alerts import AlertSettings, AlertSink, Notify, scan_markets
 from tapescope.widgets.signals_panel import SignalsView, signals_view
@@ -71,12 +71,14 @@ class DashboardPanels:
         self.live_s: float = signals.half_life_s * signals.alive_half_lives
         """Age below which a signal still weighs in the fused score."""
 
-    def attach(self, hub: Hub) -> None:
+    def attach(self, hub: object) -> None:
         """Attach an analysis (if missing) and a heatmap history to every market of ``hub``.
 
-        Idempotent: a market already attached is left alone.
+        Idempotent: a market already attached is left alone. A hub without
+        ``markets`` (a test double serving prepared snapshots) is left alone.
         """
-        for key, market in hub.markets.items():
+        markets: dict[str, Market] = getattr(hub, "markets", None) or {}
+        for key, market in markets.items():
             if market.analysis is None:
                 MarketAnalysis.attach(market, self.analysis_params)
             if self.heatmap_params.enabled and key not in self.heatmaps:
@@ -92,7 +94,7 @@ class DashboardPanels:
         return PanelFrame(history.snapshot() if history is not None else None,
                           signals_view(snap, self.live_s))
 
-    def scan(self, hub: Hub, now: int,
+    def scan(self, hub: Any, now: int,
              snapshot_of: Callable[[str], MarketSnapshot] | None = None) -> list[Alert]:
         """Evaluate every market's rules and announce what fired (the alert timer).
 

@@ -264,3 +264,20 @@ async def test_sink_in_an_app_notifies_and_fills_the_log() -> None:
         assert app.rang == 1
         assert [n.message for n in app._notifications] == ["spread 1bp"]
         assert "spread 1bp" in "".join(s.text for s in app.alert_log.render_line(0))
+
+
+def test_scan_works_on_a_hub_without_markets() -> None:
+    from tapescope.engine.events import FeedState
+    from tapescope.engine.snapshot import FlowSnapshot, MarketSnapshot
+
+    class Snapshots:
+        keys = ["sim:Q"]
+
+        def snapshot(self, key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40):
+            return MarketSnapshot(Instrument("sim", "Q"), ts=5 * S, state=FeedState.LIVE,
+                                  best_bid=(99.0, 1.0), best_ask=(101.0, 1.0),
+                                  flow=FlowSnapshot(spread_bps=200.0))
+
+    engine = AlertEngine([AlertRule(RuleKind.SPREAD, threshold=100.0)])
+    got = scan_markets(engine, Snapshots(), now=0)
+    assert [(a.key, a.message) for a in got] == [("sim:Q", "spread 200.00bp > 100bp")]
