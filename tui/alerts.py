@@ -100,10 +100,12 @@ class AlertSettings:
     """Notifications per round; more alerts in one round are summarised in one more."""
     log_size: int = field(default=500, metadata={"min": 10, "max": 100_000})
     """Alerts kept in the alert log."""
-    webhook: WebhookSettings = field(default_factory=WebhookSettings)
-    """Webhook (``[alerts.webhook]``)."""
     rules: tuple[AlertRule, ...] = field(default_factory=default_rules)
     """The rules (``[[alerts.rules]]``); a user file's list replaces this one."""
+    # The nested table comes last so flattened key listings (``tapescope config``)
+    # keep every plain [alerts] key, rules included, before [alerts.webhook].
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    """Webhook (``[alerts.webhook]``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bell_severity", Severity(self.bell_severity))
