@@ -86,9 +86,9 @@ def _label(kind: RuleKind, threshold: float, direction: int, events: Sequence[st
     if kind is RuleKind.DETECTOR:
         return "/".join(events) if events else "detector"
     if kind is RuleKind.PRICE_ABOVE:
-        return f"price above {threshold:g}"
+        return f"price above {price_text(threshold)}"
     if kind is RuleKind.PRICE_BELOW:
-        return f"price below {threshold:g}"
+        return f"price below {price_text(threshold)}"
     if kind is RuleKind.SPREAD:
         return f"spread > {threshold:g}bp"
     return f"feed down > {threshold:g}s"
@@ -220,6 +220,27 @@ def drain(queue: deque[DetectorEvent | Verdict]) -> list[DetectorEvent | Verdict
     return items
 
 
+def num(x: float) -> str:
+    """A size or volume in 3 significant digits with a k/M/G suffix; prices use :func:`price_text`.
+
+    >>> num(1659160.0), num(324.376), num(0.0123), num(12.0)
+    ('1.66M', '324', '0.0123', '12')
+    """
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def price_text(x: float) -> str:
+    """A price with up to 10 significant digits and no exponent for usual prices.
+
+    >>> price_text(101234.5), price_text(0.11996), price_text(60000.0)
+    ('101234.5', '0.11996', '60000')
+    """
+    return f"{x:.10g}"
+
+
 def _side(direction: int) -> str:
     return {1: "long", -1: "short"}.get(direction, "")
 
@@ -332,7 +353,7 @@ class AlertEngine:
                 crossed = (prev_price < level <= price) if up else (prev_price > level >= price)
                 if crossed:
                     word = "above" if up else "below"
-                    msg = f"price {price:g} crossed {word} {level:g}"
+                    msg = f"price {price_text(price)} crossed {word} {price_text(level)}"
                     self._fire(out, i, rule, key, snapshot.ts, msg, 1 if up else -1, price)
         if math.isfinite(price):
             self._price[key] = price
@@ -373,8 +394,8 @@ class AlertEngine:
     @staticmethod
     def _detector_message(ev: DetectorEvent) -> str:
         side = {1: "bid", -1: "ask"}.get(ev.side, "")
-        head = " ".join(x for x in (ev.kind.value, side, f"{ev.price:g}") if x)
-        size = f" size {ev.size:g}" if ev.size else ""
+        head = " ".join(x for x in (ev.kind.value, side, price_text(ev.price)) if x)
+        size = f" size {num(ev.size)}" if ev.size else ""
         detail = f": {ev.detail}" if ev.detail else ""
         return f"{head}{size} score {ev.score:.2f}{detail}"
 
