@@ -24,10 +24,11 @@ def test_attach_every_market_once() -> None:
     h = hub()
     panels = DashboardPanels(HeatmapParams(rows=4, row_ticks=1))
     panels.attach(h)
-    panels.attach(h)
+    attached = {k: list(m.analyzers) for k, m in h.markets.items()}
+    panels.attach(h)  # idempotent: nothing attached twice
     for key, m in h.markets.items():
         assert isinstance(m.analysis, MarketAnalysis)
-        assert m.analyzers.count(panels.heatmaps[key]) == 1 and len(m.analyzers) == 2
+        assert m.analyzers.count(panels.heatmaps[key]) == 1 and m.analyzers == attached[key]
     off = DashboardPanels(HeatmapParams(enabled=False))
     h2 = hub()
     off.attach(h2)
