@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import random
 import statistics
 import sys
 import time
+
+from rich.console import Console
 
 from tapescope.engine.events import BookSnapshot, Trade
 from tapescope.engine.heatmap import HeatmapHistory, HeatmapParams
@@ -127,13 +130,17 @@ async def bench_widget(rounds: int) -> None:
         hm.heatmap = history[0]
         await pilot.pause()
         times = []
+        sizes = []
+        console = Console(color_system="truecolor", force_terminal=True, width=hm.size.width,
+                          file=io.StringIO())
         for snap in history[1:]:
             t0 = time.perf_counter()
             hm.heatmap = snap  # watch -> rebuild (build_lines)
             hm._strips.clear()
-            for y in range(hm.size.height):
-                hm.render_line(y)
+            strips = [hm.render_line(y) for y in range(hm.size.height)]
             times.append(time.perf_counter() - t0)
+            # ANSI bytes of the lines one column scroll rewrites (all of them).
+            sizes.append(sum(len(strip.render(console).encode()) for strip in strips))
         await pilot.pause()
         times.sort()
         out(f"widget {hm.size.width}x{hm.size.height}: one column scroll (build + draw "
@@ -141,6 +148,9 @@ async def bench_widget(rounds: int) -> None:
               f"mean {statistics.mean(times) * 1e3:.2f} ms, "
               f"p99 {times[int(0.99 * (len(times) - 1))] * 1e3:.2f} ms over {len(times)} columns; "
               f"same snapshot again: 0 lines refreshed")
+        out(f"widget {hm.size.width}x{hm.size.height}: ANSI bytes per column scroll (truecolor) "
+            f"median {statistics.median(sizes) / 1024:.1f} KiB; at column_s = 1 that is the "
+            f"heatmap's terminal traffic per second while shown")
 
 
 def main(argv: list[str] | None = None) -> None:
