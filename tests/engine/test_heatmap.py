@@ -184,3 +184,57 @@ def test_rows_follow_mid_and_every_level_in_range_is_counted_once() -> None:
             if 0 <= r < 40:
                 want[r] += q
         assert_cells(col(s, -1), want)
+
+
+def test_every_kept_column_is_aligned_like_a_brute_force_replay() -> None:
+    """Random walk with jumps and silent gaps: each aligned cell equals an independent recount."""
+    rng = np.random.default_rng(11)
+    rows, step = 12, 0.5  # tick 0.25, 2 ticks per row
+    m, h = market(HeatmapParams(rows=rows, row_ticks=2, columns=15), tick=0.25)
+    books: dict[int, tuple[list, list]] = {}  # second -> book at its end
+    trades: dict[int, list[tuple[float, float, int]]] = {}
+    mid, sec = 500.0, 100
+    for _ in range(40):
+        mid += float(rng.integers(-6, 7)) * 0.25
+        bids = [(mid - 0.25 * k, float(rng.integers(1, 5))) for k in range(1, 25)]
+        asks = [(mid + 0.25 * k, float(rng.integers(1, 5))) for k in range(1, 25)]
+        m.on_event(BookSnapshot("sim:X", sec * S, 0, bids, asks))
+        books[sec] = (bids, asks)
+        for j in range(int(rng.integers(0, 4))):
+            p, q, side = mid + 0.25 * float(rng.integers(-3, 4)), float(rng.integers(1, 3)), 1 - 2 * (j % 2)
+            m.on_event(Trade("sim:X", sec * S + 10 + j, 0, p, q, side))
+            trades.setdefault(sec, []).append((p, q, side))
+        sec += int(rng.choice([1, 1, 1, 3]))  # some seconds pass with no event at all
+    m.on_event(Trade("sim:X", sec * S, 0, mid, 1.0, 1))  # closes the last open second
+    s = h.snapshot()
+    h._check()
+    # Expected: every second from the first, the book of the latest second with an event.
+    last, expect = None, {}
+    for t in range(100, sec):
+        if t in books:
+            last = t
+        expect[t] = last
+    kept = list(range(100, sec))[-15:]
+    assert s.times.tolist() == kept
+    bids_last, asks_last = books[expect[kept[-1]]]
+    mid_last = (bids_last[0][0] + asks_last[0][0]) / 2
+    ref = math.floor(mid_last / step + 1e-9) - rows // 2
+    assert s.base == ref
+    for c, t in enumerate(kept):
+        bids, asks = books[expect[t]]
+        col_mid = (bids[0][0] + asks[0][0]) / 2
+        col_base = math.floor(col_mid / step + 1e-9) - rows // 2
+        want = []
+        for r in range(rows):
+            a = ref + r
+            if not col_base <= a < col_base + rows:
+                want.append(NAN)
+                continue
+            want.append(sum(q for p, q in bids + asks if math.floor(p / step + 1e-9) == a))
+        assert_cells(col(s, c), want)
+        buys = [0.0] * rows
+        for p, q, side in trades.get(t, []):
+            a = math.floor(p / step + 1e-9)
+            if side > 0 and col_base <= a < col_base + rows and 0 <= a - ref < rows:
+                buys[a - ref] += q
+        assert_cells(col(s, c, "buys"), buys)
