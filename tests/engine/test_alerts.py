@@ -201,3 +201,12 @@ def test_drain_takes_the_analysis_queue() -> None:
     analysis.alerts.append(item)
     assert drain(analysis.alerts) == [item] and len(analysis.alerts) == 0
     assert drain(deque()) == []
+
+
+def test_cooldown_boundary_is_inclusive() -> None:
+    eng = AlertEngine([AlertRule(RuleKind.DETECTOR, cooldown_s=30)])
+    items = [ev(DetectorKind.SPOOF, 100, 1, 1.0),
+             DetectorEvent(DetectorKind.SPOOF, 130 * S - 1, 1, 101.0, 1.0, 1.0),  # 1 ns early
+             ev(DetectorKind.SPOOF, 130, 1, 1.0)]                                # exactly 30 s
+    assert fired_at(eng, [(snap(130), items)]) == [(100.0, 1), (130.0, 1)]
+    assert eng.suppressed == 1
