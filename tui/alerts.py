@@ -70,7 +70,7 @@ class WebhookSettings:
     backoff_s: float = field(default=1.0, metadata={"min": 0.01, "max": 60.0})
     """Delay before the first retry; it doubles for each further retry."""
     backoff_max_s: float = field(default=30.0, metadata={"min": 0.01, "max": 600.0})
-    """Longest delay between retries."""
+    """Longest delay between retries; also caps a rate limiter's ``Retry-After``."""
     queue: int = field(default=100, metadata={"min": 1, "max": 10_000})
     """Alerts waiting to be sent; when full the oldest is dropped."""
 
@@ -164,6 +164,19 @@ def scan_markets(engine: AlertEngine, hub: _HubLike, now: int,
 # -------------------------------------------------------------------- webhook
 
 
+def retry_after(value: str | None) -> float:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds form; dates and junk give 0).
+
+    >>> retry_after("3"), retry_after("1.5"), retry_after(None), retry_after("Wed, 21 Oct 2015")
+    (3.0, 1.5, 0.0, 0.0)
+    """
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+
 class WebhookPoster:
     """Sends alerts to a webhook from a bounded queue (see the module docstring)."""
 
@@ -251,6 +264,7 @@ class WebhookPoster:
         for attempt in range(s.retries + 1):
             self.attempts += 1
             retry = True
+            asked = 0.0  # a rate limiter's Retry-After, seconds
             try:
                 async with session.post(s.url, json=body) as resp:
                     if 200 <= resp.status < 300:
@@ -259,13 +273,15 @@ class WebhookPoster:
                     self.last_error = f"HTTP {resp.status}"
                     # Client errors will not heal by retrying, except timeouts and rate limits.
                     retry = resp.status >= 500 or resp.status in (408, 429)
+                    asked = retry_after(resp.headers.get("Retry-After"))
             except TimeoutError:
                 self.last_error = f"timed out after {s.timeout_s:g}s"
             except aiohttp.ClientError as err:
                 self.last_error = f"{type(err).__name__}: {err}"
             if not retry or attempt == s.retries:
                 break
-            await self._sleep(min(s.backoff_max_s, s.backoff_s * 2**attempt))
+            delay = max(s.backoff_s * 2**attempt, asked)
+            await self._sleep(min(s.backoff_max_s, delay))
         self.failed += 1
         log.warning("alert webhook gave up on %s %r: %s", alert.key, alert.rule, self.last_error)
         return False

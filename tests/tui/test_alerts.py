@@ -47,6 +47,8 @@ class Server:
         self.bodies.append(await request.json())
         self.times.append(time.monotonic())
         action = self.plan.pop(0) if self.plan else 200
+        if action == "limited":
+            return web.Response(status=429, headers={"Retry-After": "4"})
         if action == "hang":
             await asyncio.sleep(2.0)
             return web.Response(status=200)
@@ -102,6 +104,19 @@ async def test_webhook_retries_5xx_with_exponential_backoff(server) -> None:
                       "severity": "warning", "message": "spread 7bp", "direction": 0,
                       "price": 100.0}}
     assert server.bodies == [want] * 3
+
+
+async def test_webhook_honours_retry_after_within_the_cap(server) -> None:
+    server.plan = ["limited", "limited", 200]
+    sleeps = Sleeps()
+    poster = WebhookPoster(WebhookSettings(url=server.url, retries=3, backoff_s=1.0,
+                                           backoff_max_s=3.0), sleep=sleeps)
+    poster.start()
+    poster.submit(alert(5))
+    await asyncio.wait_for(poster.join(), 5)
+    await poster.close()
+    # 429 asks for 4 s: more than the 1 s / 2 s backoff, capped at 3 s.
+    assert sleeps.delays == [3.0, 3.0] and (poster.attempts, poster.sent) == (3, 1)
 
 
 async def test_webhook_gives_up_after_the_last_retry_and_on_4xx(server) -> None:
