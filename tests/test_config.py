@@ -85,9 +85,17 @@ def test_config_toml_matches_registered_dataclass(section: str) -> None:
         assert shipped[section] == {}, f"[{section}] is reserved in this build and must be empty"
         return
     if isinstance(cls, dict):
-        # A group section: one sub-table per dataclass.
-        assert set(shipped[section]) == set(cls), f"[{section}] sub-tables differ from the registry"
+        # A group section: one sub-table per dataclass, plus the section's own keys under "".
+        table = dict(shipped[section])
+        own = {k: table.pop(k) for k in list(table) if not isinstance(table[k], dict)}
+        assert set(table) == set(cls) - {""}, f"[{section}] sub-tables differ from the registry"
+        if "" in cls:
+            assert _normalise(own) == _normalise(_expected_table(cls[""])), f"[{section}] own keys"
+        else:
+            assert own == {}, f"[{section}] has keys outside its tables"
         for sub, sub_cls in cls.items():
+            if sub == "":
+                continue
             if sub_cls is None:
                 assert shipped[section][sub] == {}, f"[{section}.{sub}] is reserved and must be empty"
             else:
@@ -373,3 +381,13 @@ def test_fixed_length_tuple(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert cfg.section("pairs").bands == {"x:A": (0.5, 1.0)}
     with pytest.raises(ConfigError, match=r"pairs\.bands\.x:A = \[0\.5\]: expected a list of 2 values"):
         load_config(write(tmp_path, "bad.toml", '[pairs]\nbands = { "x:A" = [0.5] }\n'))
+
+
+def test_group_section_own_keys_load_validate_and_show_their_source(tmp_path: Path, no_user_file: Path) -> None:
+    cfg = load_config(write(tmp_path, "v.toml", '[venues]\ndefault_venue = "okx"\n'))
+    own = cfg.section("venues")[""]
+    assert own.default_venue == "okx"
+    assert cfg.sources["venues.default_venue"].endswith("v.toml")
+    assert ("venues.default_venue", "okx", cfg.sources["venues.default_venue"]) in cfg.items()
+    with pytest.raises(ConfigError, match="backoff_base_s"):
+        load_config(write(tmp_path, "w.toml", '[venues]\nbackoff_base_s = "soon"\n'))

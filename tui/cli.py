@@ -20,14 +20,13 @@ from typing import Annotated, Any
 
 import typer
 
-from tapescope.tui import paths
+from tapescope.tui import commands, paths
+from tapescope.tui.cli_common import EXIT_USAGE, fail
 from tapescope.tui.config import Config, ConfigError, load_config
 from tapescope.tui.settings import THEME_NAMES
 
 log = logging.getLogger(__name__)
 
-#: Exit status for refused configuration and other expected user errors.
-EXIT_USAGE = 2
 
 app = typer.Typer(
     name="tapescope",
@@ -51,6 +50,10 @@ class GlobalOptions:
     """``--fps``."""
     theme: str | None
     """``--theme``."""
+    venue: str | None = None
+    """``--venue``: default venue of bare symbols."""
+    symbols: str | None = None
+    """``--symbols``: comma-separated watchlist (``venue:SYMBOL`` or bare)."""
 
     def load(self) -> Config:
         """The effective configuration with these flags applied.
@@ -59,15 +62,13 @@ class GlobalOptions:
             typer.Exit: with status 2 after printing a refused configuration.
         """
         try:
-            return load_config(self.config_file, {"app": {"fps": self.fps, "theme": self.theme}})
+            watchlist = [s.strip() for s in self.symbols.split(",") if s.strip()] if self.symbols else None
+            return load_config(self.config_file, {
+                "app": {"fps": self.fps, "theme": self.theme},
+                "venues": {"default_venue": self.venue, "watchlist": watchlist},
+            })
         except ConfigError as err:
             fail(f"config error: {err}")
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` as one line on stderr and exit with status 2."""
-    typer.echo(f"tapescope: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
 
 
 ThemeName = Enum("ThemeName", {name: name for name in THEME_NAMES}, type=str)  # type: ignore[misc]
@@ -83,9 +84,15 @@ def main_callback(
         "--fps", min=1, max=60, help="Frames per second of the dashboard (overrides [app] fps).")] = None,
     theme: Annotated[ThemeName | None, typer.Option(  # type: ignore[valid-type]
         "--theme", help="Colour theme (overrides [app] theme).")] = None,
+    venue: Annotated[str | None, typer.Option(
+        "--venue", help="Venue of bare symbols, e.g. binance-usdm, bybit-linear, okx (overrides "
+                        "[venues] default_venue).")] = None,
+    symbols: Annotated[str | None, typer.Option(
+        "--symbols", metavar="LIST", help="Watchlist: comma-separated SYMBOL or venue:SYMBOL, venues may "
+                                          "be mixed (overrides [venues] watchlist).")] = None,
 ) -> None:
     """Open the live monitor (or run a subcommand)."""
-    ctx.obj = GlobalOptions(config, fps, theme.value if theme is not None else None)
+    ctx.obj = GlobalOptions(config, fps, theme.value if theme is not None else None, venue, symbols)
     if ctx.invoked_subcommand is None:
         _run_live(ctx.obj)
 
@@ -160,6 +167,11 @@ def bench(
     frames: Annotated[int, typer.Option(
         "--frames", min=0, max=10_000,
         help="Dashboard frames to time at 120x40 on a frozen simulated market (0 skips).")] = 100,
+    venues: Annotated[bool, typer.Option(
+        "--venues", help="Also time every venue adapter on its recorded capture beside the bare "
+                         "baseline and cryptofeed (needs ../shared/data; cryptofeed via the bench extra).")] = False,
+    recorder: Annotated[bool, typer.Option(
+        "--recorder", help="Also measure the SQLite record rate, bytes on disk and seek time.")] = False,
 ) -> None:
     """Measure parsing, book and engine throughput, and the dashboard's CPU time per frame."""
     from tapescope.tui.bench import BenchParams
@@ -170,6 +182,17 @@ def bench(
         from tapescope.tui.perf import render_frame_time
 
         typer.echo(render_frame_time((120, 40), frames=frames).summary())
+    if venues:
+        from tapescope.tui.venuebench import bench_venues
+
+        bench_venues()
+    if recorder:
+        import time
+
+        from tapescope.engine.recorder.bench import run_recorder_bench
+
+        for line in run_recorder_bench(time.perf_counter_ns):
+            typer.echo(line)
 
 
 @app.command()
@@ -225,6 +248,9 @@ def locate(
             typer.echo(f"{name:<7}{path}")
     else:
         typer.echo(str(found[what.value]))
+
+
+commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

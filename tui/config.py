@@ -44,6 +44,9 @@ DEFAULT_SOURCE = "default"
 
 #: A section's dataclass: a class, or a lazy ``"module:Class"`` path.
 ClassSpec = type | str
+#: Sub-name of a group's own dataclass: the plain keys under ``[section]`` itself.
+OWN = ""
+
 #: A section is one dataclass, or a *group*: one dataclass per sub-table
 #: (``[volatility.garch]``...), loaded as ``{sub-table: instance}``.
 SectionSpec = ClassSpec | Mapping[str, ClassSpec]
@@ -59,6 +62,7 @@ _REGISTRY: dict[str, SectionSpec] = {
     "sim": "tapescope.feeds.sim:SimParams",
     "flow": "tapescope.engine.flow:FlowParams",
     "venues": {
+        OWN: "tapescope.feeds.venues.settings:VenuesSettings",
         "bybit-linear": "tapescope.feeds.venues.bybit:BybitLinearConfig",
         "bybit-spot": "tapescope.feeds.venues.bybit:BybitSpotConfig",
         "okx": "tapescope.feeds.venues.okx:OkxConfig",
@@ -84,7 +88,8 @@ _REGISTRY: dict[str, SectionSpec] = {
         "open_interest": "tapescope.engine.open_interest:OpenInterestConfig",
         "zones": "tapescope.engine.zones:ZonesConfig",
     },
-    "detectors": "tapescope.engine.detectors:DetectorParams",
+    "detectors": "tapescope.engine.detectors.base:DetectorParams",
+    "signals": "tapescope.engine.signals.base:SignalParams",
 }
 
 
@@ -186,7 +191,7 @@ class Config:
         for name, inst in self.sections.items():
             groups = inst.items() if isinstance(inst, dict) else [(None, inst)]
             for sub, obj in groups:
-                prefix = name if sub is None else f"{name}.{sub}"
+                prefix = name if not sub else f"{name}.{sub}"
                 for key, value in _flatten(obj, prefix):
                     out.append((key, value, self.sources.get(key, DEFAULT_SOURCE)))
         return out
@@ -227,8 +232,26 @@ def _parse(text: str, label: str) -> dict[str, Any]:
 def _load_group(section: str, classes: dict[str, type | None], table: Mapping[str, Any],
                 label: str, source: str, values: dict[str, dict[str, Any]],
                 sources: dict[str, str]) -> None:
-    """Validate and merge one layer of a group section (one sub-table per dataclass)."""
+    """Validate and merge one layer of a group section (one sub-table per dataclass).
+
+    Plain keys directly under the section header (not sub-tables) belong to
+    the group's own dataclass, registered under the sub-name ``""``.
+    """
+    own = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    for name in own:
+        if name in classes and name != OWN:
+            raise ConfigError(label, f"{section}.{name}", own[name], f"expected a table [{section}.{name}]")
+    if own:
+        own_cls = classes.get(OWN)
+        if own_cls is None:
+            key = f"{section}.{next(iter(own))}"
+            raise ConfigError(label, key, own[key.split(".", 1)[1]],
+                              f"[{section}] holds only tables: {', '.join(c for c in classes if c)}")
+        checked = _validate_table(own_cls, own, section, label)
+        _merge(values[OWN], checked, own_cls, section, source, sources)
     for sub, sub_table in table.items():
+        if sub in own:
+            continue
         key = f"{section}.{sub}"
         if sub not in classes:
             near = difflib.get_close_matches(sub, classes, n=1)

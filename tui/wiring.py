@@ -10,8 +10,12 @@ import importlib
 import importlib.util
 from dataclasses import replace
 
+from collections.abc import Callable, Iterable
+
+from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.flow import FlowParams
 from tapescope.engine.hub import Hub
+from tapescope.engine.instrument import Instrument
 from tapescope.feeds.base import Feed
 from tapescope.tui.config import Config
 
@@ -29,6 +33,31 @@ def _section(config: Config, name: str, default: object) -> object:
 def flow_params(config: Config) -> FlowParams:
     """The ``[flow]`` section, or the engine defaults when this build does not register it."""
     return _section(config, "flow", FlowParams())  # type: ignore[return-value]
+
+
+def analysis_params(config: Config) -> AnalysisParams:
+    """Detector, signal, volatility and level parameters from their config sections."""
+    base = AnalysisParams()
+    vol = dict(_section(config, "volatility", {}))  # type: ignore[call-overload]
+    # [volatility.market_regime] is the monitor's ``market`` argument.
+    if "market_regime" in vol:
+        vol["market"] = vol.pop("market_regime")
+    return AnalysisParams(
+        detectors=_section(config, "detectors", base.detectors),  # type: ignore[arg-type]
+        signals=_section(config, "signals", base.signals),  # type: ignore[arg-type]
+        volatility=vol,
+        levels=dict(_section(config, "levels", {})),  # type: ignore[call-overload]
+    )
+
+
+def make_hub(config: Config, instruments: Iterable[Instrument],
+             on_invalid: Callable[[str, str], None] | None = None) -> Hub:
+    """The engine for ``instruments``: flow metrics plus detectors and signals on every market."""
+    hub = Hub(instruments, flow_params(config), on_invalid=on_invalid)
+    params = analysis_params(config)
+    for market in hub.markets.values():
+        MarketAnalysis.attach(market, params)
+    return hub
 
 
 def build_demo(config: Config, seed: int | None = None, realtime: bool = True) -> tuple[Feed, Hub]:
@@ -49,8 +78,7 @@ def build_demo(config: Config, seed: int | None = None, realtime: bool = True) -
     if seed is not None:
         params = replace(params, seed=seed)
     feed = SimFeed(params, realtime=realtime)
-    hub = Hub(feed.instruments, flow_params(config), on_invalid=feed.request_resync)
-    return feed, hub
+    return feed, make_hub(config, feed.instruments, feed.request_resync)
 
 
 def live_available() -> bool:
@@ -69,5 +97,4 @@ def build_live(config: Config) -> tuple[Feed, Hub]:
     if not live_available():
         raise RuntimeError("live venues are not available in this build")
     feed = getattr(importlib.import_module(LIVE_MODULE), LIVE_FACTORY)(config)
-    hub = Hub(feed.instruments, flow_params(config), on_invalid=feed.request_resync)
-    return feed, hub
+    return feed, make_hub(config, feed.instruments, feed.request_resync)
