@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -159,3 +160,49 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "cfg.toml"
     path.write_text(text)
     return path
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def test_eval_scenarios_prints_table_and_writes_json(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    code, text, err = run(capsys, "eval", "--scenarios", "1", "--duration", "60", "--symbols", "1", "--out", str(out))
+    assert code == 0, err
+    assert "precision" in text and "recall" in text
+    assert json.loads(out.read_text())["params"]["duration_s"] == 60
+
+
+def test_eval_refuses_unknown_output_format(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "eval", "--scenarios", "1", "--out", str(tmp_path / "x.xlsx"))
+    assert code == 2 and "use a .csv or .json" in err
+
+
+def test_inspect_refuses_a_non_recording_in_one_line(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("hello")
+    code, out, err = run(capsys, "inspect", str(bad))
+    assert code == 2
+    assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"real captures not found at {DATA}")
+def test_import_then_inspect_a_real_capture(capsys, tmp_path: Path) -> None:
+    cap = DATA / "binance_usdm" / "BINANCE_FUTURES.ws.1.0"
+    out = tmp_path / "bf.db"
+    code, text, err = run(capsys, "import", str(cap), str(cap.with_name("BINANCE_FUTURES.http.0.0")),
+                          "--out", str(out), "--venue", "binance-usdm")
+    assert code == 0, err
+    code, shown, err = run(capsys, "inspect", str(out), "--json")
+    assert code == 0, err
+    doc = json.loads(shown)
+    assert "binance-usdm" in json.dumps(doc)
+
+
+def test_venue_and_symbols_flags_set_the_watchlist(capsys) -> None:
+    code, out, err = run(capsys, "--venue", "bybit-linear", "--symbols", "BTCUSDT,okx:BTC-USDT-SWAP",
+                         "config", "--format", "toml")
+    assert code == 0, err
+    assert 'default_venue = "bybit-linear"  # --default-venue flag' in out
+    assert "okx:BTC-USDT-SWAP" in out
