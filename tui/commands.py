@@ -37,7 +37,12 @@ def evaluate(
     from rich.console import Console
     from rich.progress import Progress
 
-    from tapescope.tui.evaluate import ScenarioParams, render_detection_report, run_scenarios, write_report
+    from tapescope.tui.evaluate import (
+        ScenarioParams,
+        render_detection_report,
+        run_scenarios,
+        write_report,
+    )
 
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         fail(f"--out {out}: use a .csv or .json file")

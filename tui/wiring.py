@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import replace
-
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.flow import FlowParams

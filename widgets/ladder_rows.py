@@ -14,6 +14,7 @@ Two layouts share the column rules (price, size, bar scaled to a 1-2-5 value):
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -93,12 +94,23 @@ def bar_scale(top: float) -> float:
     return float(f"1e{exp + 1}")
 
 
-def _badge_rows(view: LadderView, height: int) -> list[LadderRow]:
+#: Most lines a state reason may take under the badge.
+REASON_LINES = 4
+
+
+def _badge_rows(view: LadderView, height: int, width: int) -> list[LadderRow]:
+    """The state badge, with the reason wrapped to the panel width under it.
+
+    >>> v = LadderView(Ladder(1.0), FeedState.DISCONNECTED, "unreachable: no route; retry at 10:00:05 UTC")
+    >>> [(r.kind, r.text) for r in _badge_rows(v, 5, 24) if r.kind != "blank"]
+    [('badge', 'DISCONNECTED'), ('note', 'unreachable: no route;'), ('note', 'retry at 10:00:05 UTC')]
+    """
     rows = [LadderRow("blank")] * height
     mid = max(0, (height - 1) // 2)
     rows[mid] = LadderRow("badge", text=view.state.name)
-    if view.reason and mid + 1 < height:
-        rows[mid + 1] = LadderRow("note", text=view.reason)
+    lines = textwrap.wrap(view.reason, max(8, width - 2), max_lines=REASON_LINES, placeholder="…")
+    for i, line in enumerate(lines[: max(0, height - mid - 1)]):
+        rows[mid + 1 + i] = LadderRow("note", text=line)
     return rows
 
 
@@ -141,7 +153,7 @@ def build_rows(view: LadderView, height: int, width: int, size_digits: int = 3) 
     if height <= 0:
         return []
     if view.state != FeedState.LIVE:
-        return _badge_rows(view, height)
+        return _badge_rows(view, height, width)
     n_ask = (height - 1) // 2
     n_bid = height - 1 - n_ask
     asks = view.ladder.asks[:n_ask]
@@ -200,7 +212,7 @@ def build_anchored_rows(view: LadderView, height: int, width: int, size_digits: 
     if height <= 0:
         return [], None
     if view.state != FeedState.LIVE:
-        return _badge_rows(view, height), None
+        return _badge_rows(view, height, width), None
     ladder = view.ladder
     step = ladder.step
     if not ladder.asks and not ladder.bids:

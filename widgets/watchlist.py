@@ -35,6 +35,17 @@ COLUMNS = (("n", "#"), ("symbol", "Symbol"), ("last", "Last"), ("chg", "Chg%"),
            ("spr", "Spr bp"), ("state", "State"))
 
 
+#: Watchlist labels of the book states: at most six cells, so the side table fits 45 columns.
+STATE_LABELS = {
+    FeedState.CONNECTING: "CONN",
+    FeedState.SYNCING: "SYNC",
+    FeedState.LIVE: "LIVE",
+    FeedState.RESYNCING: "RESYNC",
+    FeedState.STALE: "STALE",
+    FeedState.DISCONNECTED: "DOWN",
+}
+
+
 class WatchRow(NamedTuple):
     """One market's watchlist summary."""
 
@@ -59,10 +70,12 @@ def cell_texts(n: int, row: WatchRow) -> tuple[str, ...]:
 
     >>> cell_texts(1, WatchRow("sim:BTC", "BTC", 100.5, 0.01234, 0.5, FeedState.LIVE, 1))
     ('1', 'BTC', '100.5', '+1.23', '0.50', 'LIVE')
+    >>> cell_texts(2, WatchRow("x:Y", "Y", float("nan"), float("nan"), float("nan"), FeedState.DISCONNECTED))[-1]
+    'DOWN'
     """
     change = row.change * 100 if math.isfinite(row.change) else math.nan
     return (str(n), row.symbol, fmt_price(row.last, row.price_decimals),
-            fmt_fixed(change, 2, signed=True), fmt_fixed(row.spread_bps, 2), row.state.name)
+            fmt_fixed(change, 2, signed=True), fmt_fixed(row.spread_bps, 2), STATE_LABELS[row.state])
 
 
 class Watchlist(DataTable):

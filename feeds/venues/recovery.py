@@ -26,7 +26,7 @@ from tapescope.feeds.base import EventSink
 from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput, VenueProtocol
 from tapescope.feeds.venues.rest import RestClient, RestError
-from tapescope.feeds.venues.settings import Backoff, now_ns
+from tapescope.feeds.venues.settings import Backoff, now_ns, retry_reason
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +264,8 @@ class MarketRecovery:
             t = now_ns()
             wait = max(retry_after, self.backoff.delay(slot.attempt))
             slot.attempt += 1
-            slot.health.reason = sanitize(f"{reason}; retry in {wait:.1f}s", 160)
             slot.health.next_retry_ns = t + int(wait * 1e9)
+            slot.health.reason = sanitize(retry_reason(reason, slot.health.next_retry_ns), 160)
             await asyncio.sleep(wait)
             if slot.epoch != epoch:
                 return
