@@ -324,8 +324,12 @@ class AlertSink:
         """The webhook poster, ``None`` when no URL is configured."""
 
     def publish(self, alerts: Iterable[Alert]) -> None:
-        """Announce one round of alerts. Never waits (the webhook only queues)."""
-        batch = list(alerts)
+        """Announce one round of alerts. Never waits (the webhook only queues).
+
+        A round comes market by market; it is logged in time order so the log
+        reads chronologically across markets.
+        """
+        batch = sorted(alerts, key=lambda a: a.ts)
         if not batch:
             return
         s = self.settings

@@ -90,6 +90,8 @@ _REGISTRY: dict[str, SectionSpec] = {
     },
     "detectors": "tapescope.engine.detectors.base:DetectorParams",
     "signals": "tapescope.engine.signals.base:SignalParams",
+    "heatmap": "tapescope.engine.heatmap:HeatmapParams",
+    "alerts": "tapescope.tui.alerts:AlertSettings",
 }
 
 
