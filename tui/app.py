@@ -27,15 +27,19 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tapescope.engine.events import Event, FeedState
+from tapescope.engine.heatmap import HeatmapParams
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
+from tapescope.tui.alerts import AlertSettings
 from tapescope.tui.config import Config
 from tapescope.tui.messages import FeedStopped, SymbolRequested
+from tapescope.tui.panels import DashboardPanels
 from tapescope.tui.replay_controls import REPLAY_BINDINGS, ReplayActions, ReplayController
 from tapescope.tui.screens.dashboard import DashboardScreen
 from tapescope.tui.screens.help import HelpScreen, help_rows
 from tapescope.tui.screens.picker import SymbolPicker
+from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
 from tapescope.widgets.status_bar import StatusView
@@ -47,6 +51,14 @@ log = logging.getLogger(__name__)
 WATCHLIST_LADDER_ROWS = 1
 #: Mantissas of the ladder row heights the zoom keys step through (1, 2, 5, 10, 20...).
 _STEP_MANTISSAS = (1, 2, 5)
+
+
+def _section(config: Config, name: str, default: object):
+    """A config section, or ``default`` when this build does not register it."""
+    try:
+        return config.section(name)
+    except KeyError:
+        return default
 
 
 def _steps() -> list[int]:
@@ -144,6 +156,18 @@ class TapescopeApp(ReplayActions, App[None]):
                 tooltip="Aggregate the depth ladder into taller rows (1, 2, 5, 10... ticks per row)."),
         Binding("minus", "ladder_step(-1)", "Finer", id="ladder_finer",
                 tooltip="Split the depth ladder into shorter rows, down to one tick per row."),
+        Binding("h", "toggle_panel('heatmap')", "Heatmap", id="toggle_heatmap",
+                tooltip="Show the liquidity heatmap in place of the CVD chart, or back."),
+        Binding("right_square_bracket", "heatmap_zoom(-1)", "Zoom in", show=False,
+                id="heatmap_zoom_in", tooltip="Zoom the heatmap in: fewer price rows, each taller."),
+        Binding("left_square_bracket", "heatmap_zoom(1)", "Zoom out", show=False,
+                id="heatmap_zoom_out", tooltip="Zoom the heatmap out: more price rows per cell."),
+        Binding("s", "toggle_panel('signals')", "Signals", show=False, id="toggle_signals",
+                tooltip="Show or hide the signals panel (fused score, live signals, history)."),
+        Binding("a", "toggle_panel('alerts')", "Alerts", show=False, id="toggle_alerts",
+                tooltip="Show or hide the alert log."),
+        Binding("m", "mute_alerts", "Mute", show=False, id="mute_alerts",
+                tooltip="Mute or unmute alert bell, notifications and webhook (alerts are still logged)."),
         *_symbol_bindings(),
         # Replay-only keys (check_action hides them outside replay mode); last, so the
         # footer's order is unchanged.
@@ -203,6 +227,12 @@ class TapescopeApp(ReplayActions, App[None]):
                                          utc=settings.timezone == "utc",
                                          anchored_ladder=settings.ladder_layout == "anchored")
         """The main screen."""
+        self.panels = DashboardPanels(_section(config, "heatmap", HeatmapParams()),
+                                      _section(config, "alerts", AlertSettings()),
+                                      analysis_params(config), bell=self.bell, notify=self.notify)
+        """Heatmaps, analyses, alert rules and the alert sink of every market."""
+        self.panels.attach(hub)
+        self._alerts_version = 0
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Textual's own themes (palette "Theme" command) lack market colours.
@@ -225,6 +255,15 @@ class TapescopeApp(ReplayActions, App[None]):
         self.set_interval(1 / self.config.app.fps, self.refresh_frame, name="frame")
         self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
                           name="watchlist")
+        alerts = self.panels.alert_settings
+        if alerts.enabled:
+            self.set_interval(alerts.interval_s, self.scan_alerts, name="alerts")
+            # A first round now: what the markets raised before the screen existed is
+            # announced at once, not one interval later.
+            self.scan_alerts()
+        job = self.panels.webhook_job()
+        if job is not None:
+            self.run_worker(job, group="webhook", exit_on_error=False, description="alert webhook")
         self.refresh_watchlist()
         self.refresh_frame()
         # Load the numba kernels (GARCH, value area) only once the first frame
@@ -299,6 +338,9 @@ class TapescopeApp(ReplayActions, App[None]):
             if changed:
                 self._last, self._last_rows = snap, rows
                 self.dashboard.snapshot = snap
+                frame = self.panels.frame(snap)
+                self.dashboard.heatmap_snapshot = frame.heatmap
+                self.dashboard.signals_view = frame.signals
             self.dashboard.status = status
 
     def refresh_replay(self) -> None:
@@ -331,6 +373,21 @@ class TapescopeApp(ReplayActions, App[None]):
                                  snap.flow.spread_bps, snap.state,
                                  snap.instrument.price_decimals()))
         self.dashboard.watch_rows = tuple(rows)
+
+    def _alert_snapshot(self, key: str) -> MarketSnapshot:
+        # The focused market's frame snapshot is reused: reading it again with a
+        # one-row ladder would evict the frame's cached snapshot.
+        if self._last is not None and self._last.key == key:
+            return self._last
+        return self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
+
+    def scan_alerts(self) -> None:
+        """Evaluate every market's alert rules and announce what fired (the alert timer)."""
+        self.panels.scan(self.hub, self._clock(), self._alert_snapshot)
+        sink = self.panels.sink
+        if sink.version != self._alerts_version:
+            self._alerts_version = sink.version
+            self.dashboard.alerts = tuple(sink.log)
 
     # -------------------------------------------------------------------- actions
 
@@ -410,6 +467,21 @@ class TapescopeApp(ReplayActions, App[None]):
             self._steps[self.focused_key] = step
             self.refresh_frame()
 
+    def action_toggle_panel(self, panel: str) -> None:
+        """Show or hide the heatmap, the signals panel or the alert log."""
+        self.dashboard.toggle_panel(panel)
+
+    def action_heatmap_zoom(self, direction: int) -> None:
+        """Zoom the heatmap out (``direction`` > 0) or in."""
+        heatmap = self.dashboard.heatmap
+        heatmap.zoom = heatmap.zoom + direction
+
+    def action_mute_alerts(self) -> None:
+        """Mute or unmute alert announcements."""
+        muted = self.panels.toggle_mute()
+        self.dashboard.set_muted(muted)
+        self.notify("Alerts muted: logged only." if muted else "Alerts unmuted.", timeout=3)
+
     def action_cycle_theme(self) -> None:
         """Switch to the next shipped theme."""
         names = [t.name for t in THEMES]
@@ -427,6 +499,18 @@ class TapescopeApp(ReplayActions, App[None]):
                             lambda: self.action_ladder_step(1))
         yield SystemCommand("Finer ladder", "Split the depth ladder into shorter rows",
                             lambda: self.action_ladder_step(-1))
+        yield SystemCommand("Toggle heatmap", "Show the liquidity heatmap in place of the CVD chart",
+                            lambda: self.action_toggle_panel("heatmap"))
+        yield SystemCommand("Heatmap zoom in", "Fewer price rows, each taller",
+                            lambda: self.action_heatmap_zoom(-1))
+        yield SystemCommand("Heatmap zoom out", "More price rows per cell",
+                            lambda: self.action_heatmap_zoom(1))
+        yield SystemCommand("Toggle signals", "Show or hide the signals panel",
+                            lambda: self.action_toggle_panel("signals"))
+        yield SystemCommand("Toggle alerts", "Show or hide the alert log",
+                            lambda: self.action_toggle_panel("alerts"))
+        yield SystemCommand("Mute alerts", "Mute or unmute alert bell, notifications and webhook",
+                            self.action_mute_alerts)
         yield SystemCommand("Next symbol", "Focus the next watchlist symbol", self.action_next_symbol)
         yield SystemCommand("Previous symbol", "Focus the previous watchlist symbol",
                             self.action_prev_symbol)

@@ -91,6 +91,8 @@ _REGISTRY: dict[str, SectionSpec] = {
     "detectors": "tapescope.engine.detectors.base:DetectorParams",
     "signals": "tapescope.engine.signals.base:SignalParams",
     "replay": "tapescope.tui.replay_config:ReplaySettings",
+    "heatmap": "tapescope.engine.heatmap:HeatmapParams",
+    "alerts": "tapescope.tui.alerts:AlertSettings",
 }
 
 

@@ -24,7 +24,9 @@ SEED = 7
 
 def frozen_app(resync: str | None = None, **app_overrides) -> TapescopeApp:
     """The dashboard on a frozen simulated market; optionally mark one market RESYNCING."""
-    config = load_config(read_user_file=False, overrides={"app": app_overrides} if app_overrides else None)
+    # Alert toasts expire on the wall clock: keep them out of the pictures (the log stays).
+    overrides = {"app": app_overrides, "alerts": {"notify": False, "bell": False}}
+    config = load_config(read_user_file=False, overrides=overrides)
     feed, hub = frozen_market(config, SECONDS, SEED)
     end = feed.start_ns + int(SECONDS * 1e9)
     if resync is not None:

@@ -1,4 +1,4 @@
-"""The dashboard: watchlist, depth ladder, tape, CVD chart, readouts and status bar.
+"""The dashboard: watchlist, depth ladder, tape, CVD chart or heatmap, readouts, signals, alerts.
 
 The App assigns :attr:`DashboardScreen.snapshot` once per frame (inside
 ``batch_update``); :meth:`DashboardScreen.watch_snapshot` passes the pieces
@@ -10,6 +10,12 @@ Layout: the screen gets the class ``-compact`` below the wide breakpoint
 and ``-xwide`` 40 columns further (wider watchlist and ladder);
 ``themes/app.tcss`` places the panels. The ladder grows with the
 height: the App asks the engine for as many rows as the ladder can show.
+
+Panel toggles are screen classes, so ``themes/app.tcss`` decides placement:
+``-heatmap`` shows the liquidity heatmap in the CVD chart's place;
+``-signals-toggled`` / ``-alerts-toggled`` invert the default visibility of
+the signals panel and the alert log (shown from the wide breakpoint, hidden
+in the compact layout, where showing one takes the tape's place).
 """
 
 from __future__ import annotations
@@ -21,13 +27,18 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from tapescope.engine.alerts import Alert
 from tapescope.engine.events import FeedState
+from tapescope.engine.heatmap import HeatmapSnapshot
 from tapescope.engine.instrument import decimals_for
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.tui.messages import SymbolRequested
+from tapescope.widgets.alert_log import AlertLog
 from tapescope.widgets.cvd_chart import CvdChart
+from tapescope.widgets.heatmap import LiquidityHeatmap
 from tapescope.widgets.ladder import DepthLadder, LadderView
 from tapescope.widgets.readouts import Readouts
+from tapescope.widgets.signals_panel import SignalsPanel, SignalsView
 from tapescope.widgets.status_bar import StatusBar, StatusView
 from tapescope.widgets.tape import Tape
 from tapescope.widgets.watchlist import SymbolBar, Watchlist, WatchRow
@@ -44,6 +55,12 @@ class DashboardScreen(Screen[None]):
     """Watchlist rows (set by the App at the watchlist cadence)."""
     focused_key: reactive[str] = reactive("", init=False, repaint=False)
     """Key of the focused market."""
+    heatmap_snapshot: reactive[HeatmapSnapshot | None] = reactive(None, init=False, repaint=False)
+    """Heatmap history of the focused market (the same object until a column closes)."""
+    signals_view: reactive[SignalsView | None] = reactive(None, init=False, repaint=False)
+    """Signals panel view of the focused market."""
+    alerts: reactive[tuple[Alert, ...]] = reactive((), init=False, repaint=False)
+    """Recent alerts of every market, oldest first."""
 
     def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True,
                  anchored_ladder: bool = True) -> None:
@@ -65,6 +82,12 @@ class DashboardScreen(Screen[None]):
         """CVD chart."""
         self.readouts = Readouts(id="readouts")
         """Flow readouts."""
+        self.heatmap = LiquidityHeatmap(id="heatmap")
+        """Liquidity heatmap (in the chart's place while ``-heatmap`` is set)."""
+        self.signals = SignalsPanel(id="signals")
+        """Fused score, live signals and their history."""
+        self.alert_log = AlertLog(id="alerts")
+        """Recent alerts of every market."""
         self.status_bar = StatusBar(id="status")
         """Status bar."""
 
@@ -78,6 +101,12 @@ class DashboardScreen(Screen[None]):
         self.tape.utc = self._utc
         self.chart.border_title = "CVD · price"
         self.readouts.border_title = "Flow"
+        self.heatmap.border_title = "Heatmap"
+        self.heatmap.utc = self._utc
+        self.signals.border_title = "Signals"
+        self.signals.utc = self._utc
+        self.alert_log.border_title = "Alerts"
+        self.alert_log.utc = self._utc
         yield self.symbol_bar
         with Horizontal(id="body"):
             yield self.watchlist
@@ -85,7 +114,10 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="right"):
                 yield self.tape
                 yield self.chart
+                yield self.heatmap
                 yield self.readouts
+                yield self.signals
+                yield self.alert_log
         yield self.status_bar
         yield Footer()
 
@@ -114,6 +146,31 @@ class DashboardScreen(Screen[None]):
         self.readouts.price_decimals = decimals
         self.readouts.live = live
         self.readouts.flow = snap.flow
+        self.heatmap.price_decimals = decimals
+
+    def watch_heatmap_snapshot(self, snap: HeatmapSnapshot | None) -> None:
+        self.heatmap.heatmap = snap
+
+    def watch_signals_view(self, view: SignalsView | None) -> None:
+        self.signals.view = view
+
+    def watch_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        self.alert_log.alerts = alerts
+        self._alert_title()
+
+    def set_muted(self, muted: bool) -> None:
+        """Show whether alert announcements are muted (class ``-muted`` and the log's title)."""
+        self.set_class(muted, "-muted")
+        self._alert_title()
+
+    def _alert_title(self) -> None:
+        n = len(self.alerts)
+        muted = " (muted)" if self.has_class("-muted") else ""
+        self.alert_log.border_title = f"Alerts · {n}{muted}" if n else f"Alerts{muted}"
+
+    def toggle_panel(self, panel: str) -> None:
+        """Toggle ``"heatmap"``, ``"signals"`` or ``"alerts"`` (see the module docstring)."""
+        self.toggle_class("-heatmap" if panel == "heatmap" else f"-{panel}-toggled")
 
     def watch_status(self, status: StatusView) -> None:
         self.status_bar.view = status
