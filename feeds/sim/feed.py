@@ -1,0 +1,233 @@
+"""``SimFeed``: the deterministic market simulator behind the :class:`Feed` interface.
+
+It runs one :class:`~tapescope.feeds.sim.market.SimMarket` per symbol and
+merges their outputs in venue-time order (ties broken by watchlist order), so
+the event sequence is a pure function of params, seed and start time.
+
+Two ways to consume it:
+
+* ``await feed.run(sink)``: paced. Every ``wake_ms`` it emits what is due up
+  to ``start + speed * elapsed wall time`` (or, with ``realtime=False``, as
+  fast as possible, yielding to the event loop between chunks). Each event is
+  encoded and passed to ``sink.on_raw`` first, so a recording replays through
+  :func:`~tapescope.feeds.sim.codec.decode`.
+* ``feed.generate(duration_s)``: time-compressed iterator for benchmarks and
+  evaluation. Calls continue where the previous one stopped.
+
+Both start with a ``StatusChange(LIVE)`` and a ``BookSnapshot`` per symbol.
+
+>>> feed = SimFeed(SimParams(symbols=("ETH-SIM",)), realtime=False)
+>>> evs = list(feed.generate(1.0))
+>>> [type(e).__name__ for e in evs[:2]], all(a.ts <= b.ts for a, b in zip(evs, evs[1:]))
+(['StatusChange', 'BookSnapshot'], True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from tapescope.engine.events import Event, FeedState, StatusChange
+from tapescope.engine.health import ConnectionHealth, SymbolHealth
+from tapescope.engine.instrument import Instrument
+from tapescope.feeds.base import EventSink, Feed
+from tapescope.feeds.sim import episodes
+from tapescope.feeds.sim.codec import CONN_ID, encode
+from tapescope.feeds.sim.labels import EpisodeKind, EpisodeLabel, RegimeSpan
+from tapescope.feeds.sim.market import SimMarket
+from tapescope.feeds.sim.params import SimParams
+
+log = logging.getLogger(__name__)
+
+#: Virtual time emitted per chunk when ``run`` is not paced, ns.
+UNPACED_CHUNK_NS = 200_000_000
+
+
+class SimFeed(Feed):
+    """Seeded simulator of ``SimParams.universe()`` with labelled episodes."""
+
+    name = "sim"
+
+    def __init__(
+        self, params: SimParams | None = None, realtime: bool = True, start_ns: int | None = None
+    ) -> None:
+        """Build the markets (books seeded, nothing emitted yet).
+
+        Args:
+            params: simulator settings; defaults when ``None``.
+            realtime: ``run`` paces events against the wall clock.
+            start_ns: virtual start time; ``None`` means now (wall clock) when
+                ``realtime``, else ``params.start_time``.
+        """
+        self.params = params or SimParams()
+        """Simulator settings."""
+        self.realtime = realtime
+        """Whether ``run`` paces against the wall clock."""
+        if start_ns is None:
+            start_ns = time.time_ns() if realtime else self.params.start_ns()
+        self.start_ns = start_ns
+        """Virtual time of the first events, ns."""
+        self._markets = [SimMarket(spec, self.params, start_ns) for spec in self.params.universe()]
+        for m in self._markets:
+            episodes.schedule_arrivals(m)
+        self._by_key = {m.key: m for m in self._markets}
+        self._heap: list[tuple[int, int]] = []
+        self._started = False
+        self._horizon = start_ns
+        self._cursor = start_ns
+        self._health = {m.key: SymbolHealth(m.key) for m in self._markets}
+        self._conn = ConnectionHealth(CONN_ID, url="sim://local", symbols=list(self._by_key))
+
+    # -- Feed interface ---------------------------------------------------------------
+
+    @property
+    def instruments(self) -> list[Instrument]:
+        """The simulated markets, in watchlist order."""
+        return [m.instrument for m in self._markets]
+
+    async def run(self, sink: EventSink) -> None:
+        """Stream events into ``sink``, paced (see module docstring).
+
+        Returns after ``params.duration_s`` of virtual time when that is set;
+        otherwise runs until cancelled.
+        """
+        p = self.params
+        loop = asyncio.get_running_loop()
+        end = self._horizon + int(p.duration_s * 1e9) if p.duration_s > 0 else None
+        wake = p.wake_ms / 1000.0
+        v0, w0 = self._horizon, loop.time()
+        health, conn = self._health, self._conn
+        while True:
+            if self.realtime:
+                target = v0 + int((loop.time() - w0) * p.speed * 1e9)
+            else:
+                target = self._horizon + UNPACED_CHUNK_NS
+            if end is not None and target > end:
+                target = end
+            for ev in self._until(target):
+                payload = encode(ev)
+                recv = ev.recv_ts
+                sink.on_raw(CONN_ID, recv, payload)
+                sink.on_event(ev)
+                h = health[ev.symbol]
+                h.messages += 1
+                h.last_recv_ns = recv
+                h.venue_latency_ns = recv - ev.ts
+                conn.messages += 1
+                conn.bytes += len(payload)
+                conn.last_recv_ns = recv
+            if end is not None and self._horizon >= end:
+                return
+            await asyncio.sleep(wake if self.realtime else 0)
+
+    def symbol_health(self) -> list[SymbolHealth]:
+        """Detached copies of per-market health."""
+        return [h.copy() for h in self._health.values()]
+
+    def connection_health(self) -> list[ConnectionHealth]:
+        """The one simulated connection."""
+        return [self._conn.copy()]
+
+    # -- compressed mode --------------------------------------------------------------
+
+    def generate(self, duration_s: float) -> Iterator[Event]:
+        """Events of the next ``duration_s`` virtual seconds, as fast as possible.
+
+        The first call starts with the LIVE status and snapshots; later calls
+        continue seamlessly. Events are in ``ts`` order across symbols.
+        """
+        return self._until(self._horizon + int(duration_s * 1e9))
+
+    def _header(self) -> list[Event]:
+        self._started = True
+        ts = self.start_ns
+        out: list[Event] = []
+        for m in self._markets:
+            snap = m.snapshot(ts)
+            out.append(StatusChange(m.key, ts, snap.recv_ts, FeedState.LIVE, "simulated"))
+            out.append(snap)
+            h = self._health[m.key]
+            h.state = FeedState.LIVE
+            h.reason = "simulated"
+        self._conn.state = FeedState.LIVE
+        self._rebuild_heap()
+        return out
+
+    def _rebuild_heap(self) -> None:
+        # In place: a suspended ``_until`` generator holds this list.
+        self._heap[:] = [(m.next_ts, i) for i, m in enumerate(self._markets)]
+        heapq.heapify(self._heap)
+
+    def _until(self, until_ns: int) -> Iterator[Event]:
+        """Emit every event with ``ts < until_ns`` not yet emitted."""
+        if not self._started:
+            yield from self._header()
+        heap, markets = self._heap, self._markets
+        replace = heapq.heapreplace
+        while heap[0][0] < until_ns:
+            self._cursor, i = heap[0]
+            m = markets[i]
+            evs = m.step()
+            replace(heap, (m.next_ts, i))
+            if evs:
+                yield from evs
+        if until_ns > self._horizon:
+            self._horizon = until_ns
+
+    # -- ground truth and control -------------------------------------------------------
+
+    def market(self, key: str) -> SimMarket:
+        """The simulated market behind ``key`` (tests read its book).
+
+        Raises:
+            KeyError: for a key this feed does not serve.
+        """
+        return self._by_key[key]
+
+    @property
+    def labels(self) -> list[EpisodeLabel]:
+        """Finished episodes (and regime changes) so far, by start time then key."""
+        out = [lab for m in self._markets for lab in m.labels]
+        out.sort(key=lambda lab: (lab.start_ns, lab.key))
+        return out
+
+    @property
+    def regimes(self) -> list[RegimeSpan]:
+        """Regime spans of every market, the last one open up to what has been generated."""
+        # No switch happened between a market's last item and the horizon, so its
+        # open span runs to the horizon.
+        return [span for m in self._markets for span in m.regime.spans(max(m.now, self._horizon))]
+
+    def inject(self, kind: str, key: str, at_ns: int | None = None, **opts: Any) -> None:
+        """Schedule an episode on one market.
+
+        Args:
+            kind: an :class:`~tapescope.feeds.sim.labels.EpisodeKind` value.
+            key: market key, e.g. ``"sim:BTC-SIM"``.
+            at_ns: virtual time; ``None`` or a time already generated means
+                as soon as possible. If another episode is running then, it
+                starts when that one ends.
+            **opts: kind-specific overrides: ``side`` (+1 bid / -1 ask) for
+                wall, spoof, iceberg, absorption; ``duration_s``,
+                ``distance_bps``, ``multiple`` (wall); ``repeats``,
+                ``distance_bps`` (spoof); ``refills`` (iceberg); ``window_s``,
+                ``multiple`` (absorption); ``duration_s``, ``factor`` (vacuum);
+                ``vol``, ``market`` (regime_change).
+
+        Raises:
+            KeyError: unknown market key.
+            ValueError: unknown kind.
+        """
+        kinds = {k.value for k in EpisodeKind}
+        if kind not in kinds:
+            raise ValueError(f"episode kind {kind!r}: expected one of {sorted(kinds)}")
+        m = self._by_key[key]
+        ts = max(at_ns if at_ns is not None else 0, self._cursor, m.now)
+        m.schedule(ts, episodes.start, (m, kind, dict(opts), True))
+        if self._started:
+            self._rebuild_heap()
+        log.debug("injected %s on %s at %d", kind, key, ts)
