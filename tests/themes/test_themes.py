@@ -6,10 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from rich.style import Style
+from textual.app import App, ComposeResult
 from textual.theme import Theme
 
 import tapescope.themes as themes_pkg
+from tapescope.engine.profile import ProfileStats
+from tapescope.engine.regime import MarketRegime, VolatilitySnapshot
 from tapescope.themes.colours import (
     CVD_MATRICES,
     contrast_ratio,
@@ -24,7 +29,10 @@ from tapescope.themes.extra import (
     EXTRA_THEMES,
     HIGH_CONTRAST,
     PANEL_VARIABLES,
+    panel_variable_defaults,
 )
+from tapescope.widgets.profile_panel import ProfilePanel
+from tapescope.widgets.regime_panel import RegimePanel
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Market colours whose pairs carry meaning (book side, aggressor side).
@@ -120,3 +128,47 @@ def test_contrast_ratio_matches_wcag_reference() -> None:
 def test_theme_names_are_unique() -> None:
     names = [t.name for t in all_themes()]
     assert len(names) == len(set(names))
+
+
+class PanelHost(App[None]):
+    """The panels of this branch under every theme."""
+
+    def __init__(self, themes: tuple[Theme, ...]) -> None:
+        super().__init__()
+        for theme in themes:
+            self.register_theme(theme)
+        self.theme = themes[0].name
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # What the App supplies to themes that lack the panel colours (Textual's own).
+        return getattr(themes_pkg, "market_variable_defaults", dict)() | panel_variable_defaults({})
+
+    def compose(self) -> ComposeResult:
+        yield RegimePanel()
+        yield ProfilePanel()
+
+
+def _rgb(style: Style) -> tuple[int, int, int]:
+    triplet = style.color.get_truecolor()
+    return triplet.red, triplet.green, triplet.blue
+
+
+async def test_switching_through_every_theme_recolours_the_panels() -> None:
+    themes = all_themes()
+    app = PanelHost(themes)
+    async with app.run_test(size=(80, 20)) as pilot:
+        regime, profile = app.query_one(RegimePanel), app.query_one(ProfilePanel)
+        regime.volatility = VolatilitySnapshot(regime=MarketRegime.TREND_UP)
+        profile.profile = ProfileStats(step=1.0, first_price=100.0, volumes=np.array([1.0, 3.0]),
+                                       total=4.0, poc=101.0, val=100.0, vah=101.0)
+        for theme in themes:
+            app.theme = theme.name
+            await pilot.pause()
+            variables = app.get_css_variables()
+            text = regime.render()
+            span = next(s for s in text.spans if text.plain[s.start:s.end] == "▲ TREND_UP")
+            assert _rgb(span.style) == parse_rgb(variables["regime-up"]), theme.name
+            poc = next(s for s in profile.render_line(0) if s.text.startswith("█"))  # 101 on top
+            assert _rgb(poc.style) == parse_rgb(variables["profile-poc"]), theme.name
+            if theme in EXTRA_THEMES:
+                assert variables["regime-up"] == theme.variables["regime-up"]
