@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
 from tapescope.engine.detectors.micro import Microstructure
 from tapescope.engine.events import NS_PER_S, Trade
+from tapescope.engine.levels import LevelsAnalyzer, LevelsMonitor
 from tapescope.engine.market import Market
+from tapescope.engine.regime import VolatilityAnalyzer, VolatilityMonitor
 from tapescope.engine.signals.base import Features, SignalParams
 from tapescope.engine.signals.fusion import SignalEngine, Verdict
 from tapescope.engine.snapshot import AnalysisSnapshot
@@ -42,6 +44,10 @@ class AnalysisParams:
     """Flow window generators read as the medium delta (one of ``[flow] delta_windows``)."""
     ofi_s: int = 60
     """OFI window generators read (one of ``[flow] ofi_windows``)."""
+    volatility: dict[str, object] = field(default_factory=dict)
+    """Keyword arguments for :class:`~tapescope.engine.regime.VolatilityMonitor` (its config objects)."""
+    levels: dict[str, object] = field(default_factory=dict)
+    """Keyword arguments for :class:`~tapescope.engine.levels.LevelsMonitor` (its config objects)."""
 
 
 class MarketAnalysis:
@@ -56,6 +62,10 @@ class MarketAnalysis:
         """The microstructure detectors."""
         self.signals = SignalEngine(p.signals, tick)
         """Generators, fusion and validation."""
+        self.volatility = VolatilityMonitor(market.key, **p.volatility)
+        """Realised vol, GARCH, vol regime and state, Kalman trend, market regime."""
+        self.levels = LevelsMonitor(market.key, tick, **p.levels)
+        """VPIN, volume/TPO profiles, VWAP, velocity, open interest, zones."""
         self.alerts: deque[DetectorEvent | Verdict] = deque(maxlen=256)
         """Detector events and signal verdicts not yet taken by the alert engine (bounded)."""
         self._version = -1
@@ -65,6 +75,9 @@ class MarketAnalysis:
     def attach(cls, market: Market, params: AnalysisParams | None = None) -> MarketAnalysis:
         """Create the analysis and hook it into ``market``."""
         analysis = cls(market, params)
+        # The monitors close their second before the signals read them.
+        market.analyzers.append(VolatilityAnalyzer(analysis.volatility))
+        market.analyzers.append(LevelsAnalyzer(analysis.levels))
         market.analyzers.append(analysis)
         market.level_observer = analysis.micro
         market.analysis = analysis
@@ -100,17 +113,25 @@ class MarketAnalysis:
         micro.new_events = []
         self.alerts.extend(fresh)
         p = self.params
+        vol = self.volatility.snapshot()
+        lv = self.levels.snapshot()
         f = Features(
             symbol=market.key,
             ts=ts,
             mid=mid,
             tick=tick,
+            vol_state=vol.realised.state.name if vol.realised.state else "",
+            vol_ratio=vol.realised.ratio,
+            rv_z=vol.realised.short_z,
             spread_z=spread_z,
             delta_short=flow.window_delta(p.delta_short_s),
             delta_mid=flow.window_delta(p.delta_mid_s),
             ofi=flow.window_ofi(p.ofi_s),
             delta_flip=flow.delta_flip,
             cvd=flow.cvd,
+            vwap=lv.vwap.session.vwap,
+            poc=lv.profile.session.poc,
+            levels=lv.reference_levels(),
             walls=tuple((side, price, size) for (side, price), size in micro.walls.active.items()),
             events=tuple(fresh),
             vacuum=micro.vacuum.active,
@@ -127,6 +148,8 @@ class MarketAnalysis:
             return self._cache
         self._cache = AnalysisSnapshot(
             micro=self.micro.snapshot(),
+            volatility=self.volatility.snapshot(),
+            levels=self.levels.snapshot(),
             fused=self.signals.fused,
             signals=tuple(self.signals.verdicts),
         )

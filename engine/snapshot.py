@@ -19,6 +19,8 @@ import numpy as np
 from tapescope.engine.detectors.micro import MicroSnapshot
 from tapescope.engine.events import FeedState, Level
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.levels import LevelsSnapshot
+from tapescope.engine.regime import VolatilitySnapshot
 from tapescope.engine.signals.fusion import FusedScore, Verdict
 
 NAN = math.nan
@@ -121,6 +123,10 @@ class AnalysisSnapshot:
     """Fused signal score."""
     signals: tuple[Verdict, ...] = ()
     """Recent signals with their validation verdicts, oldest first."""
+    volatility: VolatilitySnapshot = field(default_factory=VolatilitySnapshot)
+    """Realised vol, GARCH forecast and regime, vol state, Kalman trend, market regime."""
+    levels: LevelsSnapshot = field(default_factory=LevelsSnapshot)
+    """VPIN, volume/TPO profiles, VWAP bands, velocity, open interest, zones."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from tapescope.engine.events import BookDelta, BookSnapshot, StatusChange
 from tapescope.feeds.sim import BurstParams, SimFeed, decode
 
