@@ -1,4 +1,4 @@
-"""Regime screen and market monitors on a simulated market: the panels show the engine's numbers."""
+"""Regime screen and risk_market on a simulated market with MarketAnalysis: the engine's numbers."""
 
 from __future__ import annotations
 
@@ -7,46 +7,46 @@ import math
 import pytest
 from textual.app import App
 
+from tapescope.engine.analysis import MarketAnalysis
 from tapescope.engine.events import Trade
 from tapescope.engine.hub import Hub
+from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.feeds.sim import SimFeed, SimParams
 from tapescope.themes.extra import COLORBLIND
-from tapescope.tui.monitors import MarketMonitors, risk_market
 from tapescope.tui.screens.regime import RegimeScreen
+from tapescope.tui.screens.risk_form import risk_market
 
 
 @pytest.fixture(scope="module")
 def market():
     feed = SimFeed(SimParams(), realtime=False)
     hub = Hub(feed.instruments)
-    monitors = MarketMonitors.attach(hub)
+    for m in hub.markets.values():
+        MarketAnalysis.attach(m)
     key = hub.keys[0]
     volume = 0.0
     for event in feed.generate(240.0):
         hub.on_event(event)
         if isinstance(event, Trade) and event.symbol == key:
             volume += event.qty
-    return hub, monitors, key, volume
+    return hub, key, volume
 
 
-def test_monitors_see_every_trade(market) -> None:
-    hub, monitors, key, volume = market
-    levels = monitors.levels(key)
+def test_snapshot_analysis_sees_every_trade(market) -> None:
+    hub, key, volume = market
+    levels = hub.snapshot(key).analysis.levels
     assert volume > 0
     # The session and rolling profiles (1 h window) hold every traded unit of the 4 minutes.
     assert levels.profile.session.total == pytest.approx(volume)
     assert levels.profile.rolling.total == pytest.approx(volume)
     assert levels.vwap.session.volume == pytest.approx(volume)
-    assert monitors.volatility(key).realised.vols  # windows reported
-    assert monitors.book(key) is hub.markets[key].book
-    assert monitors.volatility("nope:X") is None and monitors.levels("nope:X") is None
 
 
 def test_risk_market_reads_prices_forecast_and_atr(market) -> None:
-    hub, monitors, key, _ = market
+    hub, key, _ = market
     snap = hub.snapshot(key)
-    vol, levels = monitors.volatility(key), monitors.levels(key)
-    rm = risk_market(snap, monitors.book(key), vol, levels)
+    vol, levels = snap.analysis.volatility, snap.analysis.levels
+    rm = risk_market(snap, hub.markets[key].book)
     assert (rm.best_bid, rm.best_ask) == (snap.best_bid[0], snap.best_ask[0])
     assert rm.book is hub.markets[key].book and rm.version == snap.version
     assert rm.atr == levels.zones.atr or (math.isnan(rm.atr) and math.isnan(levels.zones.atr))
@@ -65,14 +65,14 @@ class Host(App[None]):
 
 
 async def test_screen_shows_the_snapshots_and_switches_scope(market) -> None:
-    hub, monitors, key, _ = market
+    hub, key, _ = market
     screen = RegimeScreen()
     app = Host(screen)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         snap = hub.snapshot(key)
-        vol, levels = monitors.volatility(key), monitors.levels(key)
-        screen.show(snap, vol, levels)
+        vol, levels = snap.analysis.volatility, snap.analysis.levels
+        screen.snapshot = snap
         await pilot.pause()
         plain = screen.regime.plain
         assert "σ " in plain and vol.realised.state.name in plain
@@ -93,6 +93,9 @@ async def test_screen_shows_the_snapshots_and_switches_scope(market) -> None:
         assert screen.scope == "rolling"
         assert screen.profile.profile is levels.profile.rolling and screen.profile.tpo is None
         assert "rolling" in screen.profile.border_title
+        # Without an analysis the panels show placeholders instead of stale numbers.
+        screen.snapshot = MarketSnapshot(snap.instrument, version=snap.version + 1)
+        assert screen.profile.profile is None and "VPIN —" in screen.regime.plain
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is not screen

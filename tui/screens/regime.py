@@ -3,11 +3,13 @@
 Holds a :class:`~tapescope.widgets.regime_panel.RegimePanel` (GARCH forecast,
 vol regime and state, Kalman trend and market regime, VPIN, spread) and a
 :class:`~tapescope.widgets.profile_panel.ProfilePanel` (volume profile with
-TPO letters, POC, value area and VWAP bands, beside price). The App calls
-:meth:`RegimeScreen.show` at its frame rate with the focused market's
-snapshots; the screen passes the pieces down by attribute and keeps no
-market state. ``s`` switches the profile between the session and the rolling
-window.
+TPO letters, POC, value area and VWAP bands, beside price). The App assigns
+:attr:`RegimeScreen.snapshot` at its frame rate with the focused market's
+snapshot; the screen passes the pieces of its ``analysis`` (the volatility
+and levels monitors of :class:`~tapescope.engine.analysis.MarketAnalysis`)
+down by attribute and keeps no market state. Without an attached analysis
+the panels show ``—``. ``s`` switches the profile between the session and
+the rolling window.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tapescope.engine.events import FeedState
-from tapescope.engine.levels import LevelsSnapshot
-from tapescope.engine.regime import VolatilitySnapshot
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.widgets.profile_panel import ProfilePanel
 from tapescope.widgets.regime_panel import RegimePanel
@@ -58,6 +58,9 @@ class RegimeScreen(Screen[None]):
                 tooltip="Show the session profile or the rolling-window profile."),
     ]
 
+    snapshot: reactive[MarketSnapshot | None] = reactive(None, always_update=True, init=False,
+                                                         repaint=False)
+    """The focused market at the last frame (set by the App's frame timer)."""
     scope: reactive[str] = reactive("session", init=False)
     """Profile window shown: ``session`` or ``rolling``."""
 
@@ -67,7 +70,6 @@ class RegimeScreen(Screen[None]):
         """Regime panel."""
         self.profile = ProfilePanel(id="profile")
         """Profile panel."""
-        self._levels: LevelsSnapshot | None = None
         self._title = ""
 
     def compose(self) -> ComposeResult:
@@ -80,36 +82,35 @@ class RegimeScreen(Screen[None]):
                      "VW VWAP, ±kσ bands   bright bars: value area", id="regime-hint",
                      markup=False)
 
-    def show(self, snap: MarketSnapshot, vol: VolatilitySnapshot | None,
-             levels: LevelsSnapshot | None) -> None:
-        """Hand the focused market's snapshots to the panels (the App's frame timer)."""
+    def watch_snapshot(self, snap: MarketSnapshot | None) -> None:
+        if snap is None:
+            return
         title = f"{snap.key}  {snap.state.name}"
-        if title != self._title and self.is_attached:
+        if title != self._title:
             self._title = title
             self.query_one("#regime-title", Static).update(title)
-        live = snap.state == FeedState.LIVE
-        self.regime.live = live
+        analysis = snap.analysis
+        self.regime.live = snap.state == FeedState.LIVE
         self.regime.flow = snap.flow
-        self.regime.volatility = vol
-        self._levels = levels
-        self.regime.vpin = levels.vpin if levels is not None else None
-        self._show_profile(snap)
+        self.regime.volatility = analysis.volatility if analysis is not None else None
+        self.regime.vpin = analysis.levels.vpin if analysis is not None else None
+        self._show_profile()
 
-    def _show_profile(self, snap: MarketSnapshot | None = None) -> None:
-        levels = self._levels
-        if snap is not None:
-            self.profile.price_decimals = snap.instrument.price_decimals()
-            price = snap.mid if math.isfinite(snap.mid) else snap.last_price
-            self.profile.price = price
-        if levels is None:
+    def _show_profile(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        self.profile.price_decimals = snap.instrument.price_decimals()
+        self.profile.price = snap.mid if math.isfinite(snap.mid) else snap.last_price
+        if snap.analysis is None:
             self.profile.profile = None
             return
-        stats = levels.profile.session if self.scope == "session" else levels.profile.rolling
-        vwap = levels.vwap.session if self.scope == "session" else levels.vwap.rolling
-        self.profile.vwap = vwap
+        levels = snap.analysis.levels
+        session = self.scope == "session"
+        self.profile.vwap = levels.vwap.session if session else levels.vwap.rolling
         # TPO letters are per session: beside the rolling profile they would mislead.
-        self.profile.tpo = levels.tpo if self.scope == "session" else None
-        self.profile.profile = stats
+        self.profile.tpo = levels.tpo if session else None
+        self.profile.profile = levels.profile.session if session else levels.profile.rolling
 
     def action_cycle_scope(self) -> None:
         """Switch between the session and the rolling profile."""

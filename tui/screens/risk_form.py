@@ -38,6 +38,8 @@ from tapescope.engine.risk import (
     size_position,
     volatility_stop,
 )
+from tapescope.engine.snapshot import MarketSnapshot
+from tapescope.engine.volatility import VolRegime
 
 NAN = math.nan
 #: Sides the form offers.
@@ -107,6 +109,33 @@ class RiskMarket:
     """``LOW``, ``MEDIUM`` or ``HIGH`` (empty when unknown)."""
     atr: float = NAN
     """Average true range in price units (``nan`` when unknown)."""
+
+
+def risk_market(snap: MarketSnapshot, book: Book | None) -> RiskMarket:
+    """What the calculator reads from one market at this frame.
+
+    Best prices and the version come from the snapshot; the GARCH forecast,
+    the vol regime and the ATR from its analysis (when a
+    :class:`~tapescope.engine.analysis.MarketAnalysis` is attached); the
+    book is the market's live book, walked for the fill.
+
+    >>> m = risk_market(MarketSnapshot(Instrument("x", "Y"), version=3, best_bid=(99.0, 1.0),
+    ...                                best_ask=(100.0, 2.0)), None)
+    >>> m.best_bid, m.best_ask, m.version, m.vol_regime, math.isnan(m.atr)
+    (99.0, 100.0, 3, '', True)
+    """
+    sigma, regime, atr = NAN, "", NAN
+    if snap.analysis is not None:
+        vol = snap.analysis.volatility
+        sigma = vol.garch.forecast_ann
+        regime = vol.vol_regime.name if vol.vol_regime != VolRegime.UNKNOWN else ""
+        atr = snap.analysis.levels.zones.atr
+    return RiskMarket(
+        instrument=snap.instrument,
+        best_bid=snap.best_bid[0] if snap.best_bid else NAN,
+        best_ask=snap.best_ask[0] if snap.best_ask else NAN,
+        book=book, version=snap.version, sigma_annual=sigma, vol_regime=regime, atr=atr,
+    )
 
 
 @dataclass(frozen=True, slots=True)
