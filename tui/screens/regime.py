@@ -70,12 +70,15 @@ class RegimeScreen(Screen[None]):
         """Regime panel."""
         self.profile = ProfilePanel(id="profile")
         """Profile panel."""
+        # Built here so a snapshot assigned before the screen is composed still reaches it.
+        self.title_bar = Static("", id="regime-title", markup=False)
+        """Market and state line."""
         self._title = ""
 
     def compose(self) -> ComposeResult:
         self.regime.border_title = "Regime"
         self.profile.border_title = "Volume profile · session  (TPO letters right)"
-        yield Static("", id="regime-title", markup=False)
+        yield self.title_bar
         yield self.regime
         yield self.profile
         yield Static("s: session/rolling profile   Esc: back   ◆ POC   ▶ price   "
@@ -88,7 +91,7 @@ class RegimeScreen(Screen[None]):
         title = f"{snap.key}  {snap.state.name}"
         if title != self._title:
             self._title = title
-            self.query_one("#regime-title", Static).update(title)
+            self.title_bar.update(title)
         analysis = snap.analysis
         self.regime.live = snap.state == FeedState.LIVE
         self.regime.flow = snap.flow
