@@ -7,8 +7,8 @@ regime, realised-vol state, Kalman trend and market regime), a
 :class:`~tapescope.engine.snapshot.FlowSnapshot` (spread statistics), and
 draws five lines::
 
-    GARCH   σ 42.3%  1h ±0.45%  MEDIUM  fit
-    Vol     EXPANDING  60s 51.2%  300s 38.0%  ×1.35  z+1.8
+    GARCH   σ 42.3%  1h ±0.452%  MEDIUM  fit
+    Vol     EXPANDING  1m 51.2%  5m 38.0%  ×1.35  z+1.8
     Trend   ▲ TREND_UP  +0.42bp/s  t+3.4
     VPIN    0.312  z+2.1  bucket 40%
     Spread  1.0t  0.50bp  z+0.4
@@ -162,12 +162,12 @@ def vpin_line(vpin: VpinSnapshot) -> RegimeLine:
     """VPIN, its z-score (flagged at :data:`Z_ALERT`) and the current bucket's fill in 10 % steps.
 
     >>> "".join(t for t, _ in vpin_line(VpinSnapshot(vpin=0.3124, z=2.06, fill=0.47)).parts)
-    'VPIN 0.312  z+2.1  bucket 40%'
+    '0.312  z+2.1  bucket 40%'
     """
     value = MISSING if not math.isfinite(vpin.vpin) else f"{vpin.vpin:.3f}"
     alarm = math.isfinite(vpin.z) and vpin.z >= Z_ALERT
     fill = int(min(max(vpin.fill, 0.0), 1.0) * 10) * 10
-    return RegimeLine("VPIN", ((f"VPIN {value}", ""), (f"  z{_z(vpin.z)}", "alert" if alarm else ""),
+    return RegimeLine("VPIN", ((value, ""), (f"  z{_z(vpin.z)}", "alert" if alarm else ""),
                                (f"  bucket {fill}%", "calm")))
 
 

@@ -77,7 +77,7 @@ async def test_screen_shows_the_snapshots_and_switches_scope(market) -> None:
         plain = screen.regime.plain
         assert "σ " in plain and vol.realised.state.name in plain
         if math.isfinite(levels.vpin.vpin):
-            assert f"VPIN {levels.vpin.vpin:.3f}" in plain
+            assert f"VPIN    {levels.vpin.vpin:.3f}" in plain
         assert screen.profile.profile is levels.profile.session
         assert screen.profile.tpo is levels.tpo
         rows = screen.profile.rows
@@ -95,7 +95,7 @@ async def test_screen_shows_the_snapshots_and_switches_scope(market) -> None:
         assert "rolling" in screen.profile.border_title
         # Without an analysis the panels show placeholders instead of stale numbers.
         screen.snapshot = MarketSnapshot(snap.instrument, version=snap.version + 1)
-        assert screen.profile.profile is None and "VPIN —" in screen.regime.plain
+        assert screen.profile.profile is None and "VPIN    —  z—" in screen.regime.plain
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is not screen

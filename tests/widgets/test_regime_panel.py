@@ -58,7 +58,7 @@ def test_lines_hand_computed() -> None:
         "σ 42.3%  1h ±0.452%  MEDIUM  fit",
         "EXPANDING  1m 51.2%  5m 38.0%  1h 30.0%  ×1.27  z+2.0",
         "▲ TREND_UP  +0.425bp/s  t+3.4",
-        "VPIN 0.312  z+1.3  bucket 40%",
+        "0.312  z+1.3  bucket 40%",
         "2.0t  0.50bp  z+3.4  WIDENING",
     ]
     tones = {t: tone for line in lines for t, tone in line.parts}
@@ -72,7 +72,7 @@ def test_lines_hand_computed() -> None:
 def test_empty_inputs_show_placeholders() -> None:
     text = ["".join(t for t, _ in line.parts) for line in regime_lines(None, None, None)]
     assert text == ["σ —  UNKNOWN", "UNKNOWN  ×—  z—", "? UNKNOWN  —  t—",
-                    "VPIN —  z—  bucket 0%", "—  —  z—"]
+                    "—  z—  bucket 0%", "—  —  z—"]
     ewma = VolatilitySnapshot(garch=GarchSnapshot(fitted=False, forecast_ann=0.2))
     assert regime_lines(ewma, None, None)[0].parts[-1] == ("  ewma", "calm")
 
