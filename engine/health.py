@@ -71,6 +71,10 @@ class ConnectionHealth:
     """Local receive time of the last frame, ns."""
     next_retry_ns: int = 0
     """When the next connect attempt is due (local ns), 0 if connected."""
+    venue_latency_ns: int = 0
+    """Receive time minus venue time of the last timestamped message, ns (clock skew included)."""
+    malformed: int = 0
+    """Frames that could not be decoded at all (bad JSON, unknown shape)."""
 
     def copy(self) -> ConnectionHealth:
         """A detached copy for the UI."""

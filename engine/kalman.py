@@ -45,7 +45,7 @@ class KalmanConfig:
 
     level_noise_bps: float = field(default=0.5, metadata={"min": 1e-6, "max": 1e4})
     """Level process noise, bps per sqrt(second)."""
-    slope_noise_bps: float = field(default=0.01, metadata={"min": 1e-9, "max": 1e4})
+    slope_noise_bps: float = field(default=0.003, metadata={"min": 1e-9, "max": 1e4})
     """Slope process noise, bps/s per sqrt(second)."""
     meas_noise_bps: float = field(default=1.0, metadata={"min": 1e-6, "max": 1e4})
     """Measurement noise (microstructure), bps."""

@@ -12,6 +12,16 @@ Rule (detectors.md, "Market regime"), evaluated on every snapshot:
    volatility regime is HIGH.
 4. Otherwise RANGE.
 
+Measured on the simulator (sim branch ``SimFeed``, seed 7, BTC/ETH/SOL-SIM,
+6 h, the last 4 h scored per second against its labels with one second of
+lag; simulated regimes last 4-15 minutes on average): market regime
+accuracy 0.40 and volatility regime accuracy 0.31 with the default GARCH
+source (a 1 m GARCH over a day of bars cannot follow 15-minute regimes);
+0.56 and 0.82 with ``[volatility.regime] source = "realised"`` (120 s
+realised vol). Kalman ``slope_noise_bps`` 0.003 and ``t_enter`` 3 came
+from the same sweep (0.01 gave 0.46, 0.1 gave 0.40; t_enter 2-3 within
+0.01), while a driftless random walk keeps ``|t| > 3`` about 4 % of the time.
+
 :class:`VolatilityMonitor` bundles, for one symbol, :class:`RealisedVol`,
 :class:`Garch` (fed with 1 m bars of mid built from the same mids),
 :class:`LocalLinearTrend` and this rule, behind one ``on_mid`` call.
@@ -20,7 +30,7 @@ Rule (detectors.md, "Market regime"), evaluated on every snapshot:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -135,10 +145,15 @@ class VolatilityMonitor:
         market: MarketRegimeConfig | None = None,
     ) -> None:
         self.symbol = symbol
-        self.realised = RealisedVol(realised)
+        rcfg = regime or VolRegimeConfig()
+        rv_cfg = realised or RealisedVolConfig()
+        self._rv_window = rcfg.realised_window_s if rcfg.source == "realised" else 0
+        if self._rv_window and self._rv_window not in rv_cfg.windows_s:
+            rv_cfg = replace(rv_cfg, windows_s=(*rv_cfg.windows_s, self._rv_window))
+        self.realised = RealisedVol(rv_cfg)
         self.garch = Garch(garch)
         self.trend = LocalLinearTrend(kalman)
-        self._low, self._high = (regime or VolRegimeConfig()).thresholds_for(symbol)
+        self._low, self._high = rcfg.thresholds_for(symbol)
         self._market_cfg = market or MarketRegimeConfig()
         self._regime = MarketRegime.UNKNOWN
         self._key: tuple | None = None
@@ -156,7 +171,8 @@ class VolatilityMonitor:
         key = (id(rv), id(g), id(tr))
         if key == self._key:
             return self._snap
-        vol_regime = classify_regime(g.forecast_ann, self._low, self._high)
+        vol = self.realised.vol(self._rv_window) if self._rv_window else g.forecast_ann
+        vol_regime = classify_regime(vol, self._low, self._high)
         self._regime = classify_market(tr.tstat, rv.state, vol_regime, self._regime, self._market_cfg)
         self._key = key
         self._snap = VolatilitySnapshot(rv, g, vol_regime, tr, self._regime)

@@ -35,7 +35,11 @@ Definitions (detectors.md, "Volatility and regime"):
   (lambda 0.94), seeded with the mean square of the first
   ``fallback_min_bars`` returns; ``fitted`` is False while it is in use.
 * Volatility regime: LOW below 30 %, MEDIUM 30-45 %, HIGH above 45 % of the
-  annualised GARCH forecast, thresholds per symbol in config.
+  annualised GARCH forecast, thresholds per symbol in config. Optional
+  (``source = "realised"``, not the default): classify the realised vol of
+  the last ``realised_window_s`` seconds instead; on the simulator, whose
+  regimes last minutes, that tracks the labels far better (see
+  :mod:`tapescope.engine.regime`).
 """
 
 from __future__ import annotations
@@ -127,8 +131,13 @@ class GarchConfig:
 
 @dataclass(frozen=True)
 class VolRegimeConfig:
-    """``[volatility.regime]``: annualised GARCH vol thresholds (fractions, 0.30 = 30 %)."""
+    """``[volatility.regime]``: annualised vol thresholds (fractions, 0.30 = 30 %) and their input."""
 
+    source: str = field(default="garch", metadata={"choices": ["garch", "realised"]})
+    """Vol classified: the GARCH next-bar forecast (detectors.md), or realised vol over
+    ``realised_window_s`` (reacts within minutes; see the regime module for measurements)."""
+    realised_window_s: int = field(default=120, metadata={"min": 10, "max": 86400})
+    """Realised-vol window used when ``source = "realised"``, seconds."""
     low: float = field(default=0.30, metadata={"min": 0.0, "max": 100.0})
     """LOW below this annualised vol."""
     high: float = field(default=0.45, metadata={"min": 0.0, "max": 100.0})

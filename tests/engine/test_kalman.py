@@ -68,7 +68,7 @@ def test_on_mid_samples_last_mid_of_each_second() -> None:
 
 def test_first_update_by_hand() -> None:
     # meas 1 bp: R = 1e-8; level 0.5 bp: ql = 2.5e-9; slope 0.01 bp: qs = 1e-12; P0 = diag(R, (0.5e-4)^2)
-    cfg = KalmanConfig()
+    cfg = KalmanConfig(level_noise_bps=0.5, slope_noise_bps=0.01, meas_noise_bps=1.0, init_slope_bps=0.5)
     k = LocalLinearTrend(cfg)
     k.observe(0, 100.0)
     k.observe(1, 100.0 * math.exp(1e-4))  # y1 - y0 = 1e-4

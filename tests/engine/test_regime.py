@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from tapescope.engine.events import NS_PER_S
 from tapescope.engine.regime import (
@@ -82,3 +83,19 @@ def test_monitor_uses_symbol_thresholds() -> None:
     for s in range(300):
         m2.on_mid(s * NS_PER_S, 100.0 + 0.001 * (s % 7))
     assert m2.snapshot().vol_regime == VolRegime.LOW
+
+
+def test_realised_source_classifies_the_configured_window() -> None:
+    # alternating +-x log returns each second: realised vol = x * sqrt(365 * 86400) exactly
+    x = 0.40 / math.sqrt(365 * 86400)  # 40 % annualised -> MEDIUM with the 30/45 % defaults
+    m = VolatilityMonitor("sim:X", regime=VolRegimeConfig(source="realised", realised_window_s=60))
+    g = VolatilityMonitor("sim:X")  # default GARCH source: EWMA fallback of zero-ish 1 m returns
+    p = 100.0
+    for s in range(400):  # 6 one-minute bars: enough for the GARCH monitor's EWMA fallback
+        p *= math.exp(x if s % 2 else -x)
+        m.on_mid(s * NS_PER_S, p)
+        g.on_mid(s * NS_PER_S, p)
+    assert m.realised.vol(60) == pytest.approx(0.40)
+    assert m.snapshot().vol_regime == VolRegime.MEDIUM
+    # 1 m closes of an alternating path barely move: the GARCH-source regime is LOW
+    assert g.snapshot().vol_regime == VolRegime.LOW
