@@ -84,16 +84,20 @@ def fmt_state(state: FeedState) -> str:
 
 
 def fmt_age(age_ns: int | None) -> str:
-    """Age of the last message: tenths below 10 s, seconds below 2 min, then minutes.
+    """Age of the last message: ``<1s`` for a live stream, then seconds, minutes, hours.
 
-    >>> [fmt_age(x) for x in (None, 260_000_000, 12_400_000_000, 600 * 10**9, -5)]
-    ['—', '0.3s', '12s', '10m', '0.0s']
+    Sub-second ages are not shown: on a busy feed they would change every
+    refresh and rewrite every row (architecture.md rule 4); the latency
+    column carries the fine timing.
+
+    >>> [fmt_age(x) for x in (None, 260_000_000, 12_400_000_000, 600 * 10**9, -5, 8 * 3600 * 10**9)]
+    ['—', '<1s', '12s', '10m', '<1s', '8h']
     """
     if age_ns is None:
         return MISSING
     s = max(age_ns, 0) / 1e9
-    if s < 10:
-        return f"{s:.1f}s"
+    if s < 1:
+        return "<1s"
     if s < 120:
         return f"{s:.0f}s"
     if s < 7200:
@@ -169,7 +173,7 @@ def connection_rows(current: Sequence[ConnectionHealth],
     >>> b = ConnectionHealth("bin#0", state=FeedState.LIVE, messages=150, bytes=30_240,
     ...                      symbols=["b:X"], last_recv_ns=10 * 10**9)
     >>> connection_rows([b], {"bin#0": a}, 10_500_000_000, 8 * 10**9)[0].cells[:7]
-    ('bin#0', '● LIVE', '20', '4.0', '1', '·', '0.5s')
+    ('bin#0', '● LIVE', '20', '4.0', '1', '·', '<1s')
     """
     rows = []
     for c in current:
@@ -192,7 +196,7 @@ def symbol_rows(current: Sequence[SymbolHealth], previous: dict[str, SymbolHealt
     >>> b = SymbolHealth("b:X", state=FeedState.RESYNCING, reason="gap: 12 > 10", messages=30,
     ...                  gaps=2, venue_latency_ns=4_200_000, last_recv_ns=5 * 10**9)
     >>> symbol_rows([b], {"b:X": a}, 6 * 10**9, 4 * 10**9)[0].cells
-    ('b:X', '↻ RESYNCING', '10', '4.2ms', '2', '·', '·', '·', '·', '1.0s', 'gap: 12 > 10')
+    ('b:X', '↻ RESYNCING', '10', '4.2ms', '2', '·', '·', '·', '·', '1s', 'gap: 12 > 10')
     """
     rows = []
     for s in current:
