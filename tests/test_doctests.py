@@ -1,4 +1,4 @@
-"""Run the doctests in engine and feeds modules (docstrings carry worked examples)."""
+"""Run the doctests in engine, feeds and widgets modules (docstrings carry worked examples)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import pytest
 
 import tapescope.engine
 import tapescope.feeds
+import tapescope.widgets
 
 
 def _modules() -> list[str]:
     names = []
-    for pkg in (tapescope.engine, tapescope.feeds):
+    for pkg in (tapescope.engine, tapescope.feeds, tapescope.widgets):
         for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             names.append(info.name)
     return sorted(names)

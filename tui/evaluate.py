@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from rich.table import Table
+
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.detectors.base import DetectorEvent
 from tapescope.engine.evaluation import Detection, DetectionScore, Episode, score_detections
@@ -170,3 +172,17 @@ def write_report(report: EvalReport, path: Path) -> None:
             writer.writerows(rows)
     else:
         raise ValueError(f"unknown report format {path.suffix!r}: use .csv or .json")
+
+
+def render_detection_report(report: EvalReport) -> Table:
+    """The detector scores as a rich table (what ``tapescope eval --scenarios`` prints)."""
+    p = report.params
+    table = Table(title=f"Detectors on {p.scenarios} simulated session(s) x {p.duration_s:g}s x {p.symbols} "
+                        f"market(s), seeds {p.seed}..{p.seed + p.scenarios - 1}; {report.events:,} events")
+    for col in ("detector", "episodes", "detections", "found", "precision", "recall", "median delay s"):
+        table.add_column(col, justify="left" if col == "detector" else "right")
+    for row in report.rows():
+        table.add_row(*(("-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row.values()))
+    if report.other_events:
+        table.caption = "unlabelled: " + ", ".join(f"{k} {v}" for k, v in sorted(report.other_events.items()))
+    return table

@@ -26,7 +26,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from tapescope.engine.events import FeedState
+from tapescope.engine.events import FeedState, StatusChange
 from tapescope.engine.health import ConnectionHealth, SymbolHealth
 from tapescope.engine.instrument import Instrument
 from tapescope.feeds.base import EventSink
@@ -34,7 +34,7 @@ from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, MsgKind, VenueProtocol
 from tapescope.feeds.venues.recovery import LogOnce, MarketRecovery, MarketSlot, problem_kind
 from tapescope.feeds.venues.rest import RestClient, is_loopback
-from tapescope.feeds.venues.settings import Backoff, VenuesSettings, now_ns
+from tapescope.feeds.venues.settings import Backoff, VenuesSettings, now_ns, retry_reason
 
 log = logging.getLogger(__name__)
 
@@ -241,13 +241,17 @@ class Connection(MarketRecovery):
         """Every market of this connection goes ``state`` with the reason and retry time."""
         t = now_ns()
         retry_ns = t + int(delay * 1e9)
-        text = f"{reason}; retry in {delay:.1f}s"
+        text = retry_reason(reason, retry_ns)
         self.health.state = state
         self.health.reason = text
         self.health.next_retry_ns = retry_ns
         if self.url_index == 0:  # a side connection's loss costs trades, not the book
             for slot in self.slots.values():
-                self._reset(slot, state, text, t)
+                out = self._reset(slot, state, text, t)
+                if self._sink is not None and not any(isinstance(ev, StatusChange) for ev in out.events):
+                    # Same state as before (a further failed attempt): the engine still
+                    # needs the new reason and retry time for the badge.
+                    self._sink.on_event(StatusChange(slot.instrument.key, t, t, state, text))
                 # Syncs report a state change once; the reason and retry time must
                 # still follow every failed attempt.
                 slot.health.reason = text

@@ -197,3 +197,21 @@ def _endpoint(cfg: Any) -> VenueEndpoint | None:
     if isinstance(cfg, Mapping):
         return VenueEndpoint(**dict(cfg))
     return None
+
+
+def make_live_feed(config: Any) -> LiveFeed:
+    """The live feed for the configured watchlist (what ``tapescope`` with no command opens).
+
+    Args:
+        config: The loaded configuration (anything with ``section(name)``; the
+            feeds layer does not import the UI's config module). ``[venues]`` gives
+            the policy and watchlist under its own keys (sub-name ``""``) and each
+            venue's settings under ``[venues.<id>]``.
+
+    Raises:
+        KeyError: a watchlist entry names an unknown venue.
+        ValueError: a malformed market key, or an empty watchlist.
+    """
+    venues = dict(config.section("venues"))
+    settings = venues.pop("", None) or VenuesSettings()
+    return LiveFeed(venues, list(settings.watchlist), settings=settings)

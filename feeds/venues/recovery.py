@@ -21,11 +21,12 @@ from websockets.exceptions import ConnectionClosed
 from tapescope.engine.events import BookDelta, BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth, SymbolHealth
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.recorder.writer import REST_CONN_PREFIX
 from tapescope.feeds.base import EventSink
 from tapescope.feeds.sanitize import sanitize
 from tapescope.feeds.venues.base import BadMessage, BookSync, SyncOutput, VenueProtocol
 from tapescope.feeds.venues.rest import RestClient, RestError
-from tapescope.feeds.venues.settings import Backoff, now_ns
+from tapescope.feeds.venues.settings import Backoff, now_ns, retry_reason
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,10 @@ class MarketRecovery:
                 if slot.epoch != epoch:
                     return  # the market was reset meanwhile; this snapshot is for nothing
                 recv = now_ns()
+                if self._sink is not None:
+                    # Recorder tap: the body goes in as "rest:<key>" so a replay
+                    # resyncs from exactly the snapshot the live run used.
+                    self._sink.on_raw(REST_CONN_PREFIX + slot.instrument.key, recv, body)
                 counted = slot.health.malformed
                 try:
                     out = slot.sync.on_rest_snapshot(body, recv)
@@ -259,8 +264,8 @@ class MarketRecovery:
             t = now_ns()
             wait = max(retry_after, self.backoff.delay(slot.attempt))
             slot.attempt += 1
-            slot.health.reason = sanitize(f"{reason}; retry in {wait:.1f}s", 160)
             slot.health.next_retry_ns = t + int(wait * 1e9)
+            slot.health.reason = sanitize(retry_reason(reason, slot.health.next_retry_ns), 160)
             await asyncio.sleep(wait)
             if slot.epoch != epoch:
                 return

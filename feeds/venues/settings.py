@@ -27,6 +27,15 @@ def now_ns() -> int:
     return time.monotonic_ns() + _EPOCH_OFFSET_NS
 
 
+def retry_reason(reason: str, retry_ns: int) -> str:
+    """``reason`` with the absolute UTC time of the next attempt (stays true while shown).
+
+    >>> retry_reason("unreachable", 1_700_000_000_000_000_000)
+    'unreachable; retry at 22:13:20 UTC'
+    """
+    return f"{reason}; retry at {time.strftime('%H:%M:%S', time.gmtime(retry_ns / 1e9))} UTC"
+
+
 @dataclass(frozen=True, slots=True)
 class VenuesSettings:
     """``[venues]``: default venue, watchlist and the live layer's retry and timeout policy."""

@@ -184,6 +184,7 @@ class BookSink:
         self.reasons: dict[str, list[str]] = {}
         self.trades: list[Trade] = []
         self.raw = 0
+        self.rest_raw = 0
         self.crossed = 0
         self.changed = asyncio.Event()
 
@@ -204,7 +205,11 @@ class BookSink:
         self.changed.set()
 
     def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
-        self.raw += 1
+        # Websocket frames and REST snapshot bodies ("rest:<key>") are both tapped for the recorder.
+        if conn_id.startswith("rest:"):
+            self.rest_raw += 1
+        else:
+            self.raw += 1
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 
 from tapescope.engine.events import FeedState
 from tapescope.feeds.emulator import Emulator
@@ -62,6 +63,7 @@ async def test_syncs_to_live_and_matches_the_venue_book(mini_protocol, book_sink
             c = feed.connection_health()[0]
             assert c.state is FeedState.LIVE and c.reconnects == 0
             assert c.messages == book_sink.raw and c.bytes > 0
+            assert book_sink.rest_raw == 1  # the one REST snapshot, tapped for the recorder
             assert len(book_sink.trades) == sum(f.channel == "trade" for f in script.frames)
             # health getters return detached copies
             h.gaps, c.symbols[0] = 99, "x"
@@ -112,8 +114,13 @@ async def test_unreachable_venue_keeps_retrying_with_growing_delays(mini_protoco
         assert not task.done()
         sh = feed.symbol_health()[0]
         assert sh.state is FeedState.DISCONNECTED
-        assert "unreachable" in sh.reason and "retry in 0.4s" in sh.reason  # the latest (capped) delay
         assert sh.next_retry_ns > 0
+        # The reason names the absolute retry time, which stays true while it is on screen.
+        at = time.strftime("%H:%M:%S", time.gmtime(sh.next_retry_ns / 1e9))
+        assert "unreachable" in sh.reason and sh.reason.endswith(f"retry at {at} UTC")
+        # Every failed attempt reaches the engine with its own reason (for the badge).
+        reasons = book_sink.reasons["binance-usdm:BTCUSDT"]
+        assert len(reasons) >= 3 and all("retry at" in r for r in reasons)
         assert feed.connection_health()[0].reconnects == 0
     gaps = [b - a for a, b in zip(retries, retries[1:], strict=False)]
     # delays 0.05, 0.1, 0.2, 0.4 (capped): the gaps between retry times grow
@@ -143,7 +150,7 @@ async def test_silent_server_is_a_connect_timeout(mini_protocol, book_sink):
         feed = LiveFeed({"binance-usdm": VenueEndpoint(f"ws://127.0.0.1:{port}")}, ["BTCUSDT"],
                         settings=settings, protocols={"binance-usdm": mini_protocol()})
         reason = await _first_reason(feed, book_sink, "timed out")
-    assert reason.startswith("connect timed out after 0.3s; retry in")
+    assert reason.startswith("connect timed out after 0.3s; retry at ")
     assert feed.symbol_health()[0].state is FeedState.DISCONNECTED
 
 

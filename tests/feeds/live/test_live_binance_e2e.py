@@ -57,9 +57,12 @@ class OracleTap:
         self.checked = 0
         self.mismatched: list[tuple[str, int]] = []
         self.states: dict[str, list[FeedState]] = {}
+        self.rest: list[tuple[str, bytes | str]] = []
 
     def on_raw(self, conn_id, recv_ns, payload) -> None:
         self.hub.on_raw(conn_id, recv_ns, payload)
+        if conn_id.startswith("rest:"):
+            self.rest.append((conn_id, payload))
 
     def on_event(self, ev) -> None:
         self.hub.on_event(ev)
@@ -123,6 +126,9 @@ async def test_hftbacktest_capture_through_live_feed_matches_book_ticker(shared_
     assert bids == [(float(p), float(q)) for p, q in snap["bids"][:20]]
     assert asks == [(float(p), float(q)) for p, q in snap["asks"][:20]]
     h = feed.symbol_health()[0]
+    # Every REST snapshot the sync used reached the recorder tap as "rest:<key>", first.
+    assert [c for c, _ in tap.rest] == [f"rest:{key}"] * (1 + h.resyncs)
+    assert all("lastUpdateId" in orjson.loads(body) for _, body in tap.rest)
     n_book = sum(f.channel == "book" for f in script.frames)
     if not faults:
         # Every diff is checked except those buffered while the first snapshot was in

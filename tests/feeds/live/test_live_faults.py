@@ -199,7 +199,7 @@ async def test_unreachable_rest_endpoint_keeps_retrying(mini_protocol, book_sink
         try:
             await wait_until(lambda: "snapshot request failed" in feed.symbol_health()[0].reason, 3)
             h = feed.symbol_health()[0]
-            assert h.state is FeedState.SYNCING and h.next_retry_ns > 0 and "retry in" in h.reason
+            assert h.state is FeedState.SYNCING and h.next_retry_ns > 0 and "retry at" in h.reason
             await asyncio.sleep(0.5)
             assert not task.done()
         finally:

@@ -1,0 +1,41 @@
+"""Widgets and themes sit below the App: they never import tapescope.tui or feeds (architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append(node.module)
+    return out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "widgets").rglob("*.py")) + sorted((ROOT / "themes").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_widgets_and_themes_do_not_import_the_app_or_feeds(path: Path) -> None:
+    bad = [m for m in _imports(path)
+           if m.startswith(("tapescope.tui", "tapescope.feeds"))
+           or (path.parent.name == "themes" and m.startswith("tapescope.widgets"))]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_tcss_uses_variables_not_hex() -> None:
+    import re
+
+    for path in (ROOT / "themes").glob("*.tcss"):
+        assert not re.search(r"#[0-9a-fA-F]{3,8}\b", path.read_text(encoding="utf-8")), path
+    for path in (ROOT / "widgets").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        css = text.split('DEFAULT_CSS = """', 1)[1].split('"""', 1)[0] if "DEFAULT_CSS" in text else ""
+        assert not re.search(r"#[0-9a-fA-F]{3,8}\b", css), path

@@ -1,0 +1,7 @@
+"""``python -m tapescope.tui``: same as the ``tapescope`` command."""
+
+import sys
+
+from tapescope.tui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,422 @@
+"""The Textual App: wires a feed and the engine hub to the dashboard, at a fixed frame rate.
+
+Data path (style.md section 2): the feed runs as a worker in the App's event
+loop and pushes every event into the hub (through :class:`CountingSink`, which
+counts events for the status bar). One ``set_interval(1 / fps)`` timer reads
+only the focused market's snapshot and assigns it, inside ``batch_update()``,
+to the dashboard screen's reactive; the screen hands pieces to the widgets.
+Nothing renders per message. A second, slower timer refreshes the watchlist.
+
+Use :func:`make_app` to build the App (the CLI and the tests both do).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Protocol
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tapescope.engine.events import Event, FeedState
+from tapescope.engine.snapshot import MarketSnapshot
+from tapescope.feeds.base import EventSink, Feed
+from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
+from tapescope.tui.config import Config
+from tapescope.tui.messages import FeedStopped, SymbolRequested
+from tapescope.tui.screens.dashboard import DashboardScreen
+from tapescope.tui.screens.help import HelpScreen, help_rows
+from tapescope.tui.screens.picker import SymbolPicker
+from tapescope.widgets.format import fmt_time
+from tapescope.widgets.status_bar import StatusView
+from tapescope.widgets.watchlist import WatchRow
+
+log = logging.getLogger(__name__)
+
+#: Ladder rows per side requested for a watchlist-only read of a market.
+WATCHLIST_LADDER_ROWS = 1
+#: Mantissas of the ladder row heights the zoom keys step through (1, 2, 5, 10, 20...).
+_STEP_MANTISSAS = (1, 2, 5)
+
+
+def _steps() -> list[int]:
+    return [m * 10**e for e in range(7) for m in _STEP_MANTISSAS]
+
+
+def auto_step(mid: float, tick: float, row_bps: float, min_ticks: int = 1) -> int:
+    """The 1-2-5 ladder row height (ticks) nearest, on a log scale, to ``row_bps`` of ``mid``.
+
+    >>> auto_step(60_000.0, 0.1, 0.5), auto_step(0.12, 0.00001, 0.5), auto_step(150.0, 0.001, 0.5)
+    (20, 1, 10)
+    >>> auto_step(float("nan"), 0.1, 0.5, 2), auto_step(100.0, 0.01, 0.5, 5)
+    (2, 5)
+    """
+    if not (mid > 0 and tick > 0 and row_bps > 0):
+        return min_ticks
+    target = max(mid * row_bps * 1e-4 / tick, min_ticks)
+    best = min(_steps(), key=lambda s: abs(math.log(s / target)))
+    return max(best, min_ticks)
+
+
+def next_step(ticks: int, direction: int) -> int:
+    """The next ladder row height in the 1-2-5 sequence, in ticks (never below 1).
+
+    >>> next_step(1, 1), next_step(2, 1), next_step(5, 1), next_step(10, -1), next_step(1, -1)
+    (2, 5, 10, 5, 1)
+    >>> next_step(3, 1), next_step(3, -1)
+    (5, 2)
+    """
+    ladder = _steps()
+    if direction > 0:
+        return next((s for s in ladder if s > ticks), ladder[-1])
+    return next((s for s in reversed(ladder) if s < ticks), 1)
+
+
+class MarketSource(EventSink, Protocol):
+    """What the App needs from the engine hub."""
+
+    @property
+    def keys(self) -> list[str]:
+        """Market keys, in watchlist order."""
+
+    def snapshot(self, key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40) -> MarketSnapshot:
+        """The current snapshot of market ``key``."""
+
+
+class CountingSink:
+    """Forwards a feed's output to the hub and counts events (messages/s in the status bar)."""
+
+    __slots__ = ("_hub", "events")
+
+    def __init__(self, hub: EventSink) -> None:
+        self._hub = hub
+        self.events = 0
+        """Events delivered so far."""
+
+    def on_event(self, event: Event) -> None:
+        """Count and forward one event."""
+        self.events += 1
+        self._hub.on_event(event)
+
+    def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
+        """Forward a raw payload."""
+        self._hub.on_raw(conn_id, recv_ns, payload)
+
+
+def _symbol_bindings() -> list[Binding]:
+    return [
+        Binding(str(n), f"focus_symbol({n})", f"Symbol {n}", show=False, id=f"symbol_{n}",
+                tooltip=f"Focus watchlist symbol {n}.")
+        for n in range(1, 10)
+    ]
+
+
+class TapescopeApp(App[None]):
+    """tapescope's dashboard App. Build it with :func:`make_app`."""
+
+    CSS_PATH = CSS_PATH
+    TITLE = "tapescope"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit tapescope."),
+        Binding("question_mark", "help", "Help", id="help",
+                tooltip="Show every key and what it does."),
+        Binding("slash", "symbol_picker", "Symbol", id="symbol_picker",
+                tooltip="Open the fuzzy symbol picker: type part of a symbol, Enter to focus it."),
+        Binding("t", "cycle_theme", "Theme", id="cycle_theme",
+                tooltip="Switch to the next colour theme."),
+        # Priority: otherwise the screen's focus-cycling Tab binding would win.
+        Binding("tab", "next_symbol", "Next", show=False, id="next_symbol", priority=True,
+                tooltip="Focus the next symbol of the watchlist."),
+        Binding("shift+tab", "prev_symbol", "Prev", show=False, id="prev_symbol", priority=True,
+                tooltip="Focus the previous symbol of the watchlist."),
+        Binding("plus", "ladder_step(1)", "Coarser", id="ladder_coarser",
+                tooltip="Aggregate the depth ladder into taller rows (1, 2, 5, 10... ticks per row)."),
+        Binding("minus", "ladder_step(-1)", "Finer", id="ladder_finer",
+                tooltip="Split the depth ladder into shorter rows, down to one tick per row."),
+        *_symbol_bindings(),
+    ]
+
+    def __init__(self, config: Config, feed: Feed | None, hub: MarketSource, *,
+                 start_feed: bool = True, clock: Callable[[], int] = time.time_ns) -> None:
+        """Build the App; prefer :func:`make_app`.
+
+        Args:
+            config: Effective configuration.
+            feed: Event source run as a worker (``None``: the hub is fed elsewhere).
+            hub: Engine hub the feed writes into and the frame timer reads from.
+            start_feed: Run the feed on mount (tests of a frozen market pass ``False``).
+            clock: Wall clock in ns, for latency, frame rate and message rate
+                (tests pass a frozen one).
+        """
+        super().__init__()
+        self.config = config
+        """Effective configuration."""
+        self.feed = feed
+        """Event source (may be ``None``)."""
+        self.hub = hub
+        """Engine hub."""
+        self.sink = CountingSink(hub)
+        """What the feed writes into."""
+        self._start_feed = start_feed
+        self._clock = clock
+        settings = config.app
+        wide = settings.wide_min_cols
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (wide, "-wide"), (wide + 40, "-xwide")]
+        self.focused_key: str = hub.keys[0] if hub.keys else ""
+        """Key of the focused market."""
+        self.frames = 0
+        """Frames assigned to the screen so far."""
+        self._steps: dict[str, int] = {}
+        self._last: MarketSnapshot | None = None
+        self._last_rows = 0
+        self._latency_ms = math.nan
+        self._latencies: list[float] = []
+        self._fps = math.nan
+        self._msg_rate = math.nan
+        self._rate_t0 = clock()
+        self._rate_events0 = 0
+        self._rate_frames0 = 0
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = settings.theme
+        self.dashboard = DashboardScreen(size_digits=settings.size_digits,
+                                         tape_rows=settings.tape_rows,
+                                         utc=settings.timezone == "utc",
+                                         anchored_ladder=settings.ladder_layout == "anchored")
+        """The main screen."""
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Textual's own themes (palette "Theme" command) lack market colours.
+        return market_variable_defaults()
+
+    def get_default_screen(self) -> Screen:
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.config.keys.keymap())
+        if self.feed is not None and self._start_feed:
+            self.run_feed()
+        # The default screen composes after App.on_mount: start drawing once it has.
+        self.call_after_refresh(self._start_drawing)
+
+    def _start_drawing(self) -> None:
+        self.dashboard.focused_key = self.focused_key
+        self.set_interval(1 / self.config.app.fps, self.refresh_frame, name="frame")
+        self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
+                          name="watchlist")
+        self.refresh_watchlist()
+        self.refresh_frame()
+
+    # ------------------------------------------------------------------ data path
+
+    @work(exclusive=True, exit_on_error=False, group="feed", description="market feed")
+    async def run_feed(self) -> None:
+        """Run the feed in the App's event loop until it ends or the App exits."""
+        assert self.feed is not None
+        await self.feed.run(self.sink)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "feed" or self.feed is None:
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("feed %s failed: %r", self.feed.name, error)
+            self.post_message(FeedStopped(self.feed.name, f"{type(error).__name__}: {error}"))
+        elif event.state == WorkerState.SUCCESS:
+            self.post_message(FeedStopped(self.feed.name))
+
+    @on(FeedStopped)
+    def _feed_stopped(self, event: FeedStopped) -> None:
+        if event.error:
+            self.notify(f"Feed {event.feed} failed: {event.error}", severity="error", timeout=10)
+        else:
+            self.notify(f"Feed {event.feed} ended.", timeout=5)
+
+    def refresh_frame(self) -> None:
+        """Read the focused market's snapshot and hand it to the screen (the frame timer)."""
+        if not self.focused_key or not self.dashboard.is_mounted or self._exit:
+            return
+        settings = self.config.app
+        rows = min(settings.max_ladder_rows, self.dashboard.ladder_rows)
+        snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=self.ladder_step_ticks,
+                                 ladder_rows=rows)
+        if self.focused_key not in self._steps and snap.state == FeedState.LIVE and snap.mid > 0:
+            # The automatic row height is chosen once per market, from its first live mid,
+            # so rows do not change height while the price moves.
+            self._steps[self.focused_key] = auto_step(
+                snap.mid, snap.instrument.tick_size, settings.ladder_row_bps, settings.ladder_step_ticks)
+            if self._steps[self.focused_key] != self.config.app.ladder_step_ticks:
+                snap = self.hub.snapshot(self.focused_key, ladder_step_ticks=self.ladder_step_ticks,
+                                         ladder_rows=rows)
+        now = self._clock()
+        changed = snap is not self._last or rows != self._last_rows
+        if changed and snap.recv_ts and (self._last is None or snap.version != self._last.version):
+            self._latencies.append(max(0.0, (now - snap.recv_ts) / 1e6))
+            if math.isnan(self._latency_ms):
+                self._latency_ms = self._latencies[-1]
+        self.frames += changed
+        self._update_rates(now)
+        status = StatusView(
+            feed=self.feed.name if self.feed is not None else "—",
+            market=snap.key,
+            state=snap.state,
+            msg_rate=self._msg_rate,
+            latency_ms=self._latency_ms,
+            fps=self._fps,
+            clock=(fmt_time(snap.ts, settings.timezone == "utc", millis=False)
+                   + (" UTC" if settings.timezone == "utc" else "")) if snap.ts else "",
+        )
+        with self.batch_update():
+            if changed:
+                self._last, self._last_rows = snap, rows
+                self.dashboard.snapshot = snap
+            self.dashboard.status = status
+
+    def _update_rates(self, now: int) -> None:
+        elapsed = (now - self._rate_t0) / 1e9
+        if elapsed < 1.0:
+            return
+        self._msg_rate = (self.sink.events - self._rate_events0) / elapsed
+        self._fps = (self.frames - self._rate_frames0) / elapsed
+        # The bar shows the mean latency of the last window, so it changes once a second.
+        if self._latencies:
+            self._latency_ms = sum(self._latencies) / len(self._latencies)
+            self._latencies.clear()
+        self._rate_t0, self._rate_events0, self._rate_frames0 = now, self.sink.events, self.frames
+
+    def refresh_watchlist(self) -> None:
+        """Summarise every market for the watchlist (the slower watchlist timer)."""
+        rows = []
+        for key in self.hub.keys:
+            if key == self.focused_key and self._last is not None and self._last.key == key:
+                snap = self._last
+            else:
+                snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
+            rows.append(WatchRow(key, snap.instrument.symbol, snap.last_price, snap.change,
+                                 snap.flow.spread_bps, snap.state,
+                                 snap.instrument.price_decimals()))
+        self.dashboard.watch_rows = tuple(rows)
+
+    # -------------------------------------------------------------------- actions
+
+    def focus_market(self, key: str) -> None:
+        """Make ``key`` the focused market and draw it at once."""
+        if key not in self.hub.keys or key == self.focused_key:
+            return
+        self.focused_key = key
+        self._last = None
+        self._latency_ms = math.nan
+        self._latencies.clear()
+        self.dashboard.focused_key = key
+        self.refresh_frame()
+
+    @on(SymbolRequested)
+    def _symbol_requested(self, event: SymbolRequested) -> None:
+        self.focus_market(event.key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Symbol keys act on the dashboard only, not under the picker or help.
+        if action in ("focus_symbol", "next_symbol", "prev_symbol", "symbol_picker", "help") \
+                and self.screen is not self.dashboard:
+            return False
+        if action == "focus_symbol" and parameters and int(parameters[0]) > len(self.hub.keys):
+            return False
+        return True
+
+    def action_focus_symbol(self, n: int) -> None:
+        """Focus the n-th (1-based) watchlist symbol."""
+        keys = self.hub.keys
+        if 1 <= n <= len(keys):
+            self.focus_market(keys[n - 1])
+
+    def _step_symbol(self, step: int) -> None:
+        keys = self.hub.keys
+        if not keys:
+            return
+        i = keys.index(self.focused_key) if self.focused_key in keys else -step
+        self.focus_market(keys[(i + step) % len(keys)])
+
+    def action_next_symbol(self) -> None:
+        """Focus the next watchlist symbol (wraps)."""
+        self._step_symbol(1)
+
+    def action_prev_symbol(self) -> None:
+        """Focus the previous watchlist symbol (wraps)."""
+        self._step_symbol(-1)
+
+    def action_symbol_picker(self) -> None:
+        """Open the fuzzy symbol picker."""
+        def picked(key: str | None) -> None:
+            if key:
+                self.focus_market(key)
+        self.push_screen(SymbolPicker(self.hub.keys, self.focused_key), picked)
+
+    def action_help(self) -> None:
+        """Show the help screen generated from the App's bindings (with user remaps)."""
+        keymap = self.config.keys.keymap()
+        pairs = []
+        for binding in Binding.make_bindings(self.BINDINGS):
+            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            pairs.append((binding, self.get_key_display(replace(binding, key=key.split(",")[0]))))
+        self.push_screen(HelpScreen(help_rows(pairs)))
+
+    @property
+    def ladder_step_ticks(self) -> int:
+        """Ladder row height of the focused market, in ticks."""
+        return self._steps.get(self.focused_key, self.config.app.ladder_step_ticks)
+
+    def action_ladder_step(self, direction: int) -> None:
+        """Make ladder rows taller (``direction`` > 0) or shorter, in the 1-2-5 sequence."""
+        step = next_step(self.ladder_step_ticks, direction)
+        if step != self.ladder_step_ticks:
+            self._steps[self.focused_key] = step
+            self.refresh_frame()
+
+    def action_cycle_theme(self) -> None:
+        """Switch to the next shipped theme."""
+        names = [t.name for t in THEMES]
+        i = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(i + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Show every key and what it does", self.action_help)
+        yield SystemCommand("Go to symbol", "Open the fuzzy symbol picker", self.action_symbol_picker)
+        yield SystemCommand("Cycle theme", "Switch to the next tapescope theme", self.action_cycle_theme)
+        yield SystemCommand("Coarser ladder", "Aggregate the depth ladder into taller rows",
+                            lambda: self.action_ladder_step(1))
+        yield SystemCommand("Finer ladder", "Split the depth ladder into shorter rows",
+                            lambda: self.action_ladder_step(-1))
+        yield SystemCommand("Next symbol", "Focus the next watchlist symbol", self.action_next_symbol)
+        yield SystemCommand("Previous symbol", "Focus the previous watchlist symbol",
+                            self.action_prev_symbol)
+        for n, key in enumerate(self.hub.keys[:9], start=1):
+            yield SystemCommand(f"Symbol {n}: {key}", f"Focus {key}",
+                                lambda n=n: self.action_focus_symbol(n))
+
+
+def make_app(config: Config, feed: Feed | None, hub: MarketSource, *, start_feed: bool = True,
+             clock: Callable[[], int] = time.time_ns) -> TapescopeApp:
+    """Build the dashboard App (used by the CLI and by the tests).
+
+    Args:
+        config: Effective configuration (:func:`tapescope.tui.config.load_config`).
+        feed: Event source to run as a worker, or ``None`` when the hub is fed elsewhere.
+        hub: Engine hub (``keys`` and ``snapshot(key, ladder_step_ticks, ladder_rows)``).
+        start_feed: Run the feed on mount; tests of a frozen market pass ``False``.
+        clock: Wall clock in ns for latency and rates; tests pass a frozen one.
+
+    Returns:
+        The App, not yet running.
+    """
+    return TapescopeApp(config, feed, hub, start_feed=start_feed, clock=clock)

@@ -1,0 +1,102 @@
+"""Data commands of the CLI: ``eval``, ``import``, ``inspect``.
+
+Registered on the typer app by :func:`register`; each stays a thin shell over
+a library function (the scenario runner, the capture importer, the recording
+inspector) and turns expected errors into one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tapescope.tui.cli_common import EXIT_USAGE, fail
+
+
+def register(app: typer.Typer) -> None:
+    """Add the data commands to ``app``."""
+    app.command("eval")(evaluate)
+    app.command("import")(import_)
+    app.command("inspect")(inspect_)
+
+
+def evaluate(
+    scenarios: Annotated[int, typer.Option(
+        "--scenarios", min=1, max=1000, help="Simulated sessions with labelled episodes to score.")] = 5,
+    duration: Annotated[float, typer.Option(
+        "--duration", min=10.0, help="Simulated seconds per scenario.")] = 900.0,
+    symbols: Annotated[int, typer.Option("--symbols", min=1, max=10, help="Markets per scenario.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="First scenario's seed.")] = 2000,
+    out: Annotated[Path | None, typer.Option(
+        "--out", dir_okay=False, help="Also write the table as .csv or .json.")] = None,
+) -> None:
+    """Score every detector's precision, recall and delay on labelled simulated sessions."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tapescope.tui.evaluate import (
+        ScenarioParams,
+        render_detection_report,
+        run_scenarios,
+        write_report,
+    )
+
+    if out is not None and out.suffix.lower() not in (".csv", ".json"):
+        fail(f"--out {out}: use a .csv or .json file")
+    console = Console()
+    params = ScenarioParams(scenarios=scenarios, duration_s=duration, symbols=symbols, seed=seed)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("scenarios", total=scenarios)
+        report = run_scenarios(params, progress=lambda done, total: progress.update(task, completed=done))
+    console.print(render_detection_report(report))
+    if out is not None:
+        try:
+            write_report(report, out)
+        except OSError as err:
+            fail(f"cannot write {out}: {err.strerror or err}")
+        console.print(f"written {out}")
+
+
+def import_(
+    captures: Annotated[list[Path], typer.Argument(
+        help="Capture files of one venue: hftbacktest .gz, cryptofeed .ws/.http, or .jsonl.",
+        exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False, help="New recording to write.")],
+    venue: Annotated[str, typer.Option("--venue", help="Venue id of the capture, e.g. binance-usdm.")],
+    symbols: Annotated[str, typer.Option(
+        "--symbols", help="Comma-separated venue symbols (default: from the file name / REST URLs).")] = "",
+) -> None:
+    """Convert public exchange captures into a tapescope recording (replayable like a live one)."""
+    from tapescope.engine.recorder.errors import RecordingError
+    from tapescope.feeds.captures import CaptureError
+    from tapescope.feeds.importer import import_captures
+
+    try:
+        result = asyncio.run(import_captures(captures, out, venue, symbols=[s for s in symbols.split(",") if s]))
+    except (CaptureError, RecordingError, KeyError, ValueError) as err:
+        fail(str(err).strip("'\""))
+    typer.echo(str(result))
+
+
+def inspect_(
+    path: Annotated[Path, typer.Argument(help="Recording (.db, or the first file of a rotated set).",
+                                         dir_okay=False)],
+    types: Annotated[bool, typer.Option(
+        "--types/--no-types", help="Count messages by venue message type (reads every payload).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Summarise a recording: venues, symbols, duration, message counts, gaps, size per hour."""
+    import json
+
+    from tapescope.engine.recorder.errors import RecordingError
+    from tapescope.engine.recorder.inspect import inspect, message_type
+
+    try:
+        summary = inspect(path, message_type if types else None)
+    except RecordingError as err:
+        typer.echo(f"tapescope: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else summary.to_text())

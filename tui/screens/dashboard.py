@@ -1,0 +1,131 @@
+"""The dashboard: watchlist, depth ladder, tape, CVD chart, readouts and status bar.
+
+The App assigns :attr:`DashboardScreen.snapshot` once per frame (inside
+``batch_update``); :meth:`DashboardScreen.watch_snapshot` passes the pieces
+down to the child widgets by attribute. The screen holds no market state of
+its own beyond the latest snapshot reference.
+
+Layout: the screen gets the class ``-compact`` below the wide breakpoint
+(watchlist as a one-line bar), ``-wide`` from it (watchlist as a side table)
+and ``-xwide`` 40 columns further (wider watchlist and ladder);
+``themes/app.tcss`` places the panels. The ladder grows with the
+height: the App asks the engine for as many rows as the ladder can show.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tapescope.engine.events import FeedState
+from tapescope.engine.instrument import decimals_for
+from tapescope.engine.snapshot import MarketSnapshot
+from tapescope.tui.messages import SymbolRequested
+from tapescope.widgets.cvd_chart import CvdChart
+from tapescope.widgets.ladder import DepthLadder, LadderView
+from tapescope.widgets.readouts import Readouts
+from tapescope.widgets.status_bar import StatusBar, StatusView
+from tapescope.widgets.tape import Tape
+from tapescope.widgets.watchlist import SymbolBar, Watchlist, WatchRow
+
+
+class DashboardScreen(Screen[None]):
+    """Main screen: the focused market's panels plus the watchlist."""
+
+    snapshot: reactive[MarketSnapshot | None] = reactive(None, always_update=True, init=False, repaint=False)
+    """The focused market at the last frame (set by the App's frame timer)."""
+    status: reactive[StatusView] = reactive(StatusView, init=False, repaint=False)
+    """Status bar contents (set by the App each frame)."""
+    watch_rows: reactive[tuple[WatchRow, ...]] = reactive((), init=False, repaint=False)
+    """Watchlist rows (set by the App at the watchlist cadence)."""
+    focused_key: reactive[str] = reactive("", init=False, repaint=False)
+    """Key of the focused market."""
+
+    def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True,
+                 anchored_ladder: bool = True) -> None:
+        super().__init__(id="dashboard")
+        self._size_digits = size_digits
+        self._tape_rows = tape_rows
+        self._utc = utc
+        self._anchored_ladder = anchored_ladder
+        # Children are created here (not queried per frame) so watchers reach them directly.
+        self.symbol_bar = SymbolBar(id="symbol-bar")
+        """Compact watchlist."""
+        self.watchlist = Watchlist(id="watchlist")
+        """Wide watchlist table."""
+        self.ladder = DepthLadder(id="ladder")
+        """Depth ladder."""
+        self.tape = Tape(id="tape")
+        """Time and sales."""
+        self.chart = CvdChart(id="chart")
+        """CVD chart."""
+        self.readouts = Readouts(id="readouts")
+        """Flow readouts."""
+        self.status_bar = StatusBar(id="status")
+        """Status bar."""
+
+    def compose(self) -> ComposeResult:
+        self.watchlist.border_title = "Watchlist"
+        self.ladder.border_title = "Book"
+        self.ladder.size_digits = self._size_digits
+        self.ladder.anchored = self._anchored_ladder
+        self.tape.border_title = "Tape"
+        self.tape.size_digits = self._size_digits
+        self.tape.utc = self._utc
+        self.chart.border_title = "CVD · price"
+        self.readouts.border_title = "Flow"
+        yield self.symbol_bar
+        with Horizontal(id="body"):
+            yield self.watchlist
+            yield self.ladder
+            with Vertical(id="right"):
+                yield self.tape
+                yield self.chart
+                yield self.readouts
+        yield self.status_bar
+        yield Footer()
+
+    @property
+    def ladder_rows(self) -> int:
+        """How many ladder rows per side the ladder can show now."""
+        return self.ladder.rows_per_side
+
+    def watch_snapshot(self, snap: MarketSnapshot | None) -> None:
+        if snap is None:
+            return
+        decimals = snap.instrument.price_decimals()
+        step_decimals = max(decimals, decimals_for(snap.ladder.step))
+        live = snap.state == FeedState.LIVE
+        ticks = round(snap.ladder.step / snap.instrument.tick_size) if snap.instrument.tick_size else 1
+        title = f"Book {snap.instrument.symbol}" + (f" ×{ticks}t" if ticks > 1 else "")
+        if self.ladder.border_title != title:
+            # Setting a border title repaints the whole widget, even to the same text.
+            self.ladder.border_title = title
+        self.ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
+                                      snap.flow.spread_ticks, snap.flow.spread_bps, snap.key)
+        self.tape.price_decimals = decimals
+        self.tape.trades = snap.trades[-self._tape_rows:]
+        self.chart.price_decimals = decimals
+        self.chart.series = snap.series
+        self.readouts.price_decimals = decimals
+        self.readouts.live = live
+        self.readouts.flow = snap.flow
+
+    def watch_status(self, status: StatusView) -> None:
+        self.status_bar.view = status
+
+    def watch_watch_rows(self, rows: tuple[WatchRow, ...]) -> None:
+        self.watchlist.rows_data = rows
+        self.symbol_bar.rows_data = rows
+
+    def watch_focused_key(self, key: str) -> None:
+        self.watchlist.focused_key = key
+        self.symbol_bar.focused_key = key
+
+    @on(Watchlist.MarketClicked)
+    def _market_clicked(self, event: Watchlist.MarketClicked) -> None:
+        self.post_message(SymbolRequested(event.key))

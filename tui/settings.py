@@ -1,0 +1,101 @@
+"""Settings of the terminal UI: the ``[app]`` and ``[keys]`` sections of config.toml.
+
+Each section is a frozen dataclass; every field has a default, a docstring
+below it and, where a range matters, ``metadata`` with ``min``/``max``/``choices``
+that :mod:`tapescope.tui.config` enforces. The shipped ``config.toml`` mirrors
+these defaults exactly (a test checks it).
+
+``KeySettings`` field names are the ``id=`` of the dashboard's bindings, so a
+user remap ``[keys] quit = "ctrl+q"`` goes straight into ``App.set_keymap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+#: Names of the themes tapescope ships (see :mod:`tapescope.themes`).
+THEME_NAMES = ("tapescope-dark", "tapescope-light", "tapescope-contrast")
+
+
+@dataclass(frozen=True, slots=True)
+class AppSettings:
+    """The ``[app]`` section: frame rate, theme and layout of the dashboard."""
+
+    fps: int = field(default=10, metadata={"min": 1, "max": 60})
+    """Frames per second: how often the focused symbol's snapshot is read and drawn."""
+    theme: str = field(default="tapescope-dark", metadata={"choices": list(THEME_NAMES)})
+    """Colour theme at start (``t`` cycles through the shipped themes)."""
+    ladder_step_ticks: int = field(default=1, metadata={"min": 1, "max": 10_000})
+    """Height of one depth-ladder row in ticks when ``ladder_row_bps`` is 0 (and the smallest automatic height)."""
+    ladder_row_bps: float = field(default=0.5, metadata={"min": 0.0, "max": 100.0})
+    """Automatic ladder row height: about this many bps of mid, rounded to 1-2-5 ticks; 0 = off."""
+    ladder_layout: str = field(default="anchored", metadata={"choices": ["anchored", "pinned"]})
+    """Ladder layout: ``anchored`` price grid that re-centres only when the inside market nears an edge (few changed lines), or ``pinned`` inside market at the centre."""
+    max_ladder_rows: int = field(default=60, metadata={"min": 3, "max": 500})
+    """Most ladder rows per side requested from the engine (fewer when the panel is short)."""
+    size_digits: int = field(default=3, metadata={"min": 2, "max": 6})
+    """Significant digits shown for sizes; fewer digits mean fewer changed lines per frame."""
+    tape_rows: int = field(default=200, metadata={"min": 10, "max": 5_000})
+    """Most trades kept on the tape panel (the engine may hold fewer)."""
+    watchlist_interval: float = field(default=1.0, metadata={"min": 0.1, "max": 60.0})
+    """Seconds between watchlist refreshes (every symbol is read only at this slower rate)."""
+    wide_min_cols: int = field(default=120, metadata={"min": 80, "max": 1_000})
+    """Terminal width from which the watchlist becomes a side table."""
+    timezone: str = field(default="utc", metadata={"choices": ["utc", "local"]})
+    """Time zone of the tape and clock: ``utc`` or the machine's ``local`` zone."""
+    log_level: str = field(
+        default="INFO", metadata={"choices": ["DEBUG", "INFO", "WARNING", "ERROR"]}
+    )
+    """Level of the log file in the platform log directory (``tapescope locate``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeySettings:
+    """The ``[keys]`` section: one key (or comma-separated keys) per dashboard action.
+
+    Names are Textual key names: ``q``, ``ctrl+q``, ``question_mark``, ``slash``,
+    ``tab``, ``shift+tab``, ``f1``... The field name is the binding id.
+    """
+
+    quit: str = "q"
+    """Quit tapescope."""
+    help: str = "question_mark"
+    """Show the help screen listing every key."""
+    symbol_picker: str = "slash"
+    """Open the fuzzy symbol picker."""
+    cycle_theme: str = "t"
+    """Switch to the next colour theme."""
+    next_symbol: str = "tab"
+    """Focus the next symbol of the watchlist."""
+    prev_symbol: str = "shift+tab"
+    """Focus the previous symbol of the watchlist."""
+    ladder_coarser: str = "plus"
+    """Aggregate the depth ladder into taller rows (more ticks per row)."""
+    ladder_finer: str = "minus"
+    """Split the depth ladder into shorter rows (fewer ticks per row)."""
+    symbol_1: str = "1"
+    """Focus watchlist symbol 1."""
+    symbol_2: str = "2"
+    """Focus watchlist symbol 2."""
+    symbol_3: str = "3"
+    """Focus watchlist symbol 3."""
+    symbol_4: str = "4"
+    """Focus watchlist symbol 4."""
+    symbol_5: str = "5"
+    """Focus watchlist symbol 5."""
+    symbol_6: str = "6"
+    """Focus watchlist symbol 6."""
+    symbol_7: str = "7"
+    """Focus watchlist symbol 7."""
+    symbol_8: str = "8"
+    """Focus watchlist symbol 8."""
+    symbol_9: str = "9"
+    """Focus watchlist symbol 9."""
+
+    def keymap(self) -> dict[str, str]:
+        """The mapping binding id -> keys, as ``App.set_keymap`` takes it.
+
+        >>> KeySettings(quit="ctrl+q").keymap()["quit"]
+        'ctrl+q'
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,109 @@
+"""Status bar: feed, focused market, book state badge, message rate, latency, frame rate, clock.
+
+A one-line dumb renderer of a :class:`StatusView`; it refreshes only when the
+rendered text changes (rates are rounded to a few digits so it rarely does).
+
+| Component class | Used for |
+|---|---|
+| ``status-bar--live`` | the state badge of a ``LIVE`` book |
+| ``status-bar--alert`` | the state badge of any other state |
+| ``status-bar--dim`` | separators and units |
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tapescope.engine.events import FeedState
+from tapescope.widgets.format import MISSING, fmt_size
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What the status bar shows."""
+
+    feed: str = ""
+    """Feed name (``sim``, ``binance-usdm``...)."""
+    market: str = ""
+    """Focused market key."""
+    state: FeedState = FeedState.CONNECTING
+    """Book state of the focused market."""
+    msg_rate: float = math.nan
+    """Messages per second, all markets."""
+    latency_ms: float = math.nan
+    """Event-to-screen latency of the last frame, ms."""
+    fps: float = math.nan
+    """Frames drawn per second, measured."""
+    clock: str = ""
+    """Venue time of the focused market's last event, with its zone."""
+
+
+def status_parts(view: StatusView) -> list[tuple[str, str]]:
+    """The bar as ``(text, tone)`` parts; tone is ``""``, ``"live"``, ``"alert"`` or ``"dim"``.
+
+    >>> v = StatusView("sim", "sim:BTC-SIM", FeedState.LIVE, 1234.0, 2.345, 9.96, "12:00:00 UTC")
+    >>> "".join(t for t, _ in status_parts(v))
+    ' sim │ sim:BTC-SIM │  LIVE  │ 1.23k msg/s │ lat 2.3ms │ 10.0 fps │ 12:00:00 UTC'
+    """
+    sep = (" │ ", "dim")
+    live = view.state == FeedState.LIVE
+    latency = MISSING if not math.isfinite(view.latency_ms) else (
+        f"{view.latency_ms:.1f}ms" if view.latency_ms < 100 else f"{view.latency_ms / 1000:.2f}s")
+    fps = MISSING if not math.isfinite(view.fps) else f"{view.fps:.1f}"
+    rate = MISSING if not math.isfinite(view.msg_rate) else fmt_size(view.msg_rate, 3)
+    parts = [
+        (" " + view.feed, ""), sep, (view.market, ""), sep,
+        (f" {view.state.name} ", "live" if live else "alert"), sep,
+        (rate, ""), (" msg/s", "dim"), sep,
+        ("lat ", "dim"), (latency, ""), sep,
+        (fps, ""), (" fps", "dim"),
+    ]
+    if view.clock:
+        parts += [sep, (view.clock, "")]
+    return parts
+
+
+class StatusBar(Widget):
+    """One-line status of the feed and the focused market."""
+
+    COMPONENT_CLASSES = {"status-bar--live", "status-bar--alert", "status-bar--dim"}
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        & > .status-bar--live { color: $bid; text-style: bold reverse; }
+        & > .status-bar--alert { color: $alert; text-style: bold reverse; }
+        & > .status-bar--dim { color: $foreground-muted; }
+    }
+    """
+
+    view: reactive[StatusView] = reactive(StatusView, repaint=False)
+    """What to show."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._parts: list[tuple[str, str]] = []
+
+    @property
+    def plain(self) -> str:
+        """The text currently shown (for tests)."""
+        return "".join(t for t, _ in self._parts)
+
+    def watch_view(self, view: StatusView) -> None:
+        parts = status_parts(view)
+        if parts != self._parts:
+            self._parts = parts
+            self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for part, tone in self._parts:
+            text.append(part, self.get_component_rich_style(f"status-bar--{tone}") if tone else None)
+        return text
