@@ -5,7 +5,8 @@ vol regime and state, Kalman trend and market regime, VPIN, spread) and a
 :class:`~tapescope.widgets.profile_panel.ProfilePanel` (volume profile with
 TPO letters, POC, value area and VWAP bands, beside price). The App assigns
 :attr:`RegimeScreen.snapshot` at its frame rate with the focused market's
-snapshot; the screen passes the pieces of its ``analysis`` (the volatility
+snapshot; once per second of event time the screen passes the pieces of its
+``analysis`` (the volatility
 and levels monitors of :class:`~tapescope.engine.analysis.MarketAnalysis`)
 down by attribute and keeps no market state. Without an attached analysis
 the panels show ``—``. ``s`` switches the profile between the session and
@@ -74,6 +75,7 @@ class RegimeScreen(Screen[None]):
         self.title_bar = Static("", id="regime-title", markup=False)
         """Market and state line."""
         self._title = ""
+        self._second: tuple[int, FeedState, bool] | None = None
 
     def compose(self) -> ComposeResult:
         self.regime.border_title = "Regime"
@@ -92,6 +94,13 @@ class RegimeScreen(Screen[None]):
         if title != self._title:
             self._title = title
             self.title_bar.update(title)
+        # Regime and profile metrics move on the scale of seconds: redrawing them at the
+        # frame rate cost ~32 KB/s at 120x40 (tui/sshbench.py); once per second of event
+        # time (and on any state change) costs a tenth of it.
+        second = (snap.ts // 1_000_000_000, snap.state, snap.analysis is None)
+        if second == self._second:
+            return
+        self._second = second
         analysis = snap.analysis
         self.regime.live = snap.state == FeedState.LIVE
         self.regime.flow = snap.flow
