@@ -4,11 +4,15 @@ confusion, and signal forward returns against the unconditional baseline.
 Pure functions over plain records, so ``tapescope eval`` can feed them from
 the simulator's labels or from a recording.
 
-Detector matching: a labelled episode ``(kind, key, start, end)`` is *found*
-by the first detection of the same kind on the same market whose time lies in
-``[start - early, end + late]``; detection delay is ``detection.ts - start``.
-A detection that matches no episode is a false positive. Precision counts
-detections, recall counts episodes.
+Detector matching: a labelled episode ``(kind, key, start, end, side, price)``
+is *found* by the first detection of the same kind on the same market whose
+time lies in ``[start - early, end + late]``, on the same side when both name
+one (non-zero), and, for kinds given a price tolerance, at a price within that
+many bps of the episode's; detection delay is ``detection.ts - start``. A
+detection that matches no episode is a false positive. Precision counts
+detections, recall counts episodes. Without the side and price test, any wall
+on the same market during a labelled wall would count as finding it, which
+flatters both precision and recall on a book full of levels.
 
 Signal evaluation, per horizon ``h``: forward return of a signal at ``t`` is
 ``direction * (mid(t+h) / mid(t) - 1)``; a hit is a positive forward return.
@@ -21,7 +25,7 @@ mean returns normal-approximation 95 % intervals.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -38,6 +42,10 @@ class Episode(NamedTuple):
     key: str
     start_ns: int
     end_ns: int
+    side: int = 0
+    """+1 bid, -1 ask, 0 unsided (matches any side)."""
+    price: float = math.nan
+    """Episode price level (``nan``: no price test)."""
 
 
 class Detection(NamedTuple):
@@ -46,6 +54,18 @@ class Detection(NamedTuple):
     kind: str
     key: str
     ts: int
+    side: int = 0
+    """+1 bid, -1 ask, 0 unsided (matches any side)."""
+    price: float = math.nan
+    """Detected price level (``nan``: no price test)."""
+
+
+def _same_place(e: Episode, d: Detection, tol_bps: float | None) -> bool:
+    if e.side and d.side and e.side != d.side:
+        return False
+    if tol_bps is None or not (e.price == e.price and d.price == d.price) or e.price == 0:
+        return True
+    return abs(d.price - e.price) / abs(e.price) * 1e4 <= tol_bps + 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +100,32 @@ def score_detections(
     detections: Iterable[Detection],
     early_s: float = 1.0,
     late_s: float = 10.0,
+    price_tol_bps: Mapping[str, float] | None = None,
 ) -> dict[str, DetectionScore]:
     """Score detections against episodes, per kind (matching rule in the module docstring).
+
+    Args:
+        episodes: labelled truth.
+        detections: detector outputs.
+        early_s: a detection may precede its episode's start by this much.
+        late_s: ...or follow its end by this much.
+        price_tol_bps: per kind, the largest price distance (bps) at which a
+            detection can match an episode; kinds not listed are not price-tested.
 
     >>> eps = [Episode("spoof", "m", 10 * NS, 15 * NS), Episode("spoof", "m", 100 * NS, 105 * NS)]
     >>> dets = [Detection("spoof", "m", 12 * NS), Detection("spoof", "m", 50 * NS)]
     >>> s = score_detections(eps, dets)["spoof"]
     >>> s.precision, s.recall, s.delays_s
     (0.5, 0.5, (2.0,))
+    >>> eps = [Episode("wall", "m", 10 * NS, 20 * NS, 1, 100.0)]
+    >>> dets = [Detection("wall", "m", 12 * NS, 1, 99.0), Detection("wall", "m", 13 * NS, 1, 100.0)]
+    >>> s = score_detections(eps, dets, price_tol_bps={"wall": 0.5})["wall"]
+    >>> s.precision, s.recall, s.delays_s
+    (0.5, 1.0, (3.0,))
 
-    Runtime complexity: ``O(E log E + D log E)``.
+    Runtime complexity: ``O(E log E + D E_k)`` for ``E_k`` episodes of a kind.
     """
+    tols = dict(price_tol_bps or {})
     early, late = int(early_s * NS), int(late_s * NS)
     by_kind: dict[str, list[Episode]] = {}
     for e in episodes:
@@ -104,10 +139,15 @@ def score_detections(
         dets = sorted(dets_by_kind.get(kind, []), key=lambda d: d.ts)
         first_hit: dict[int, int] = {}
         true_dets = 0
+        tol = tols.get(kind)
         for d in dets:
             matched = False
             for i, e in enumerate(eps):
-                if e.key == d.key and e.start_ns - early <= d.ts <= e.end_ns + late:
+                if (
+                    e.key == d.key
+                    and e.start_ns - early <= d.ts <= e.end_ns + late
+                    and _same_place(e, d, tol)
+                ):
                     matched = True
                     first_hit.setdefault(i, d.ts)
             true_dets += matched
@@ -208,61 +248,96 @@ def evaluate_signals(
 
     Runtime complexity: ``O(S + H * T)`` for ``S`` signals, ``H`` horizons and ``T`` seconds.
     """
-    t_s = np.asarray(t_s, dtype=np.int64)
-    mid = np.asarray(mid, dtype=np.float64)
-    if len(t_s) == 0:
+    return evaluate_signals_pooled(
+        (("", name, ts, d) for name, ts, d in signals), {"": (t_s, mid)}, horizons_s
+    )
+
+
+def evaluate_signals_pooled(
+    signals: Iterable[tuple[str, str, int, int]],
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    horizons_s: Sequence[int] = (10, 60, 300),
+) -> list[SignalEvaluation]:
+    """Forward-return evaluation pooled over several markets.
+
+    Each signal's forward return is measured on its own market's series; the
+    baseline pools every second of every market (same rule as
+    :func:`evaluate_signals`, which is this function on one market).
+
+    Args:
+        signals: ``(market_key, generator_name, ts_ns, direction)`` records;
+            signals of a market without a series are ignored.
+        series: per market, ``(t_s, mid)`` as in :func:`evaluate_signals`.
+        horizons_s: forward horizons, seconds.
+
+    >>> t = np.arange(0, 20)
+    >>> up, down = 100.0 + t, 100.0 - 0.5 * t
+    >>> ev = evaluate_signals_pooled(
+    ...     [("a", "x", 0, 1), ("b", "x", 0, -1)], {"a": (t, up), "b": (t, down)}, (10,)
+    ... )
+    >>> h = ev[0].horizons[0]
+    >>> (h.count, h.hit_rate, round(h.mean_return_bps, 1))
+    (2, 1.0, 750.0)
+
+    Runtime complexity: ``O(S + H * T)`` for ``T`` seconds over all markets.
+    """
+    fwd_by_key: dict[str, dict[int, np.ndarray]] = {}
+    t0_by_key: dict[str, int] = {}
+    pooled: dict[int, list[np.ndarray]] = {h: [] for h in horizons_s}
+    for key, (t_s, mid) in series.items():
+        t_arr = np.asarray(t_s, dtype=np.int64)
+        m = np.asarray(mid, dtype=np.float64)
+        if len(t_arr) == 0:
+            continue
+        t0_by_key[key] = int(t_arr[0])
+        per_h = {}
+        for h in horizons_s:
+            fwd = np.full(len(m), np.nan)
+            if h < len(m):
+                fwd[:-h] = (m[h:] / m[:-h] - 1.0) * 1e4
+            per_h[h] = fwd
+            pooled[h].append(fwd[~np.isnan(fwd)])
+        fwd_by_key[key] = per_h
+    if not fwd_by_key:
         return []
-    t0 = int(t_s[0])
-    by_name: dict[str, list[tuple[int, int]]] = {}
-    for name, ts, direction in signals:
-        by_name.setdefault(name, []).append((int(ts // NS) - t0, direction))
+    valid_all = {h: np.concatenate(pooled[h]) for h in horizons_s}
+    by_name: dict[str, list[tuple[str, int, int]]] = {}
+    for key, name, ts, direction in signals:
+        if key in t0_by_key:
+            by_name.setdefault(name, []).append((key, int(ts // NS) - t0_by_key[key], direction))
     results = []
     for name in sorted(by_name):
         rows = by_name[name]
         stats = []
         for h in horizons_s:
-            fwd = np.full(len(mid), np.nan)
-            if h < len(mid):
-                fwd[:-h] = (mid[h:] / mid[:-h] - 1.0) * 1e4
-            valid_all = fwd[~np.isnan(fwd)]
-            rets = [d * fwd[i] for i, d in rows if 0 <= i < len(fwd) and not math.isnan(fwd[i])]
-            dirs = [d for i, d in rows if 0 <= i < len(fwd) and not math.isnan(fwd[i])]
-            n = len(rets)
-            if n == 0 or len(valid_all) == 0:
-                stats.append(
-                    HorizonStats(
-                        h,
-                        0,
-                        math.nan,
-                        (math.nan, math.nan),
-                        math.nan,
-                        (math.nan, math.nan),
-                        math.nan,
-                        math.nan,
-                    )
-                )
-                continue
-            arr = np.asarray(rets)
-            hits = int((arr > 0).sum())
-            mean = float(arr.mean())
-            sd = float(arr.std(ddof=1)) if n > 1 else math.nan
-            half = Z95 * sd / math.sqrt(n) if n > 1 else math.nan
-            long_share = sum(d > 0 for d in dirs) / n
-            up, down = float((valid_all > 0).mean()), float((valid_all < 0).mean())
-            drift = float(valid_all.mean())
-            base_hit = long_share * up + (1 - long_share) * down
-            base_mean = (2 * long_share - 1) * drift
-            stats.append(
-                HorizonStats(
-                    h,
-                    n,
-                    hits / n,
-                    wilson(hits, n),
-                    mean,
-                    (mean - half, mean + half),
-                    base_hit,
-                    base_mean,
-                )
-            )
+            rets, dirs = [], []
+            for key, i, d in rows:
+                fwd = fwd_by_key[key][h]
+                if 0 <= i < len(fwd) and not math.isnan(fwd[i]):
+                    rets.append(d * fwd[i])
+                    dirs.append(d)
+            stats.append(_horizon_stats(h, rets, dirs, valid_all[h]))
         results.append(SignalEvaluation(name, len(rows), tuple(stats)))
     return results
+
+
+def _horizon_stats(
+    h: int, rets: list[float], dirs: list[int], valid_all: np.ndarray
+) -> HorizonStats:
+    n = len(rets)
+    if n == 0 or len(valid_all) == 0:
+        nan2 = (math.nan, math.nan)
+        return HorizonStats(h, 0, math.nan, nan2, math.nan, nan2, math.nan, math.nan)
+    arr = np.asarray(rets)
+    hits = int((arr > 0).sum())
+    mean = float(arr.mean())
+    sd = float(arr.std(ddof=1)) if n > 1 else math.nan
+    half = Z95 * sd / math.sqrt(n) if n > 1 else math.nan
+    long_share = sum(d > 0 for d in dirs) / n
+    up, down = float((valid_all > 0).mean()), float((valid_all < 0).mean())
+    drift = float(valid_all.mean())
+    base_hit = long_share * up + (1 - long_share) * down
+    base_mean = (2 * long_share - 1) * drift
+    return HorizonStats(
+        h, n, hits / n, wilson(hits, n), mean, (mean - half, mean + half), base_hit, base_mean
+    )

@@ -24,34 +24,57 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate(
+    ctx: typer.Context,
     scenarios: Annotated[int, typer.Option(
         "--scenarios", min=1, max=1000, help="Simulated sessions with labelled episodes to score.")] = 5,
     duration: Annotated[float, typer.Option(
         "--duration", min=10.0, help="Simulated seconds per scenario.")] = 900.0,
     symbols: Annotated[int, typer.Option("--symbols", min=1, max=10, help="Markets per scenario.")] = 4,
     seed: Annotated[int, typer.Option("--seed", min=0, help="First scenario's seed.")] = 2000,
+    warmup: Annotated[float, typer.Option(
+        "--warmup", min=0.0, help="Seconds at the start of each scenario left out of the regime scores.")] = 600.0,
+    vol_source: Annotated[str | None, typer.Option(
+        "--vol-source", help="Volatility-regime source to score: garch or realised (default: [volatility.regime]).")] = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", dir_okay=False, help="Also write the table as .csv or .json.")] = None,
+        "--out", dir_okay=False, help="Also write the report as .csv or .json.")] = None,
 ) -> None:
-    """Score every detector's precision, recall and delay on labelled simulated sessions."""
+    """Score detectors (precision, recall, delay) and regimes (accuracy, confusion) on labelled simulated sessions."""
+    from dataclasses import replace
+
     from rich.console import Console
     from rich.progress import Progress
 
+    from tapescope.tui import wiring
+    from tapescope.tui.eval_render import render_detection_report, render_regime_report
     from tapescope.tui.evaluate import (
         ScenarioParams,
-        render_detection_report,
         run_scenarios,
+        volatility_regimes,
         write_report,
     )
 
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         fail(f"--out {out}: use a .csv or .json file")
+    if vol_source not in (None, "garch", "realised"):
+        fail(f"--vol-source {vol_source}: expected garch or realised")
+    cfg = ctx.obj.load()
+    analysis = wiring.analysis_params(cfg)
+    if vol_source is not None and "regime" in analysis.volatility:
+        vol = dict(analysis.volatility)
+        vol["regime"] = replace(vol["regime"], source=vol_source)
+        analysis = replace(analysis, volatility=vol)
     console = Console()
-    params = ScenarioParams(scenarios=scenarios, duration_s=duration, symbols=symbols, seed=seed)
+    params = ScenarioParams(scenarios=scenarios, duration_s=duration, symbols=symbols, seed=seed,
+                            regime_warmup_s=warmup)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("scenarios", total=scenarios)
-        report = run_scenarios(params, progress=lambda done, total: progress.update(task, completed=done))
+        report = run_scenarios(params, flow=wiring.flow_params(cfg), analysis=analysis,
+                               regimes=volatility_regimes(),
+                               progress=lambda done, total: progress.update(task, completed=done))
     console.print(render_detection_report(report))
+    regimes = render_regime_report(report)
+    if regimes is not None:
+        console.print(regimes)
     if out is not None:
         try:
             write_report(report, out)

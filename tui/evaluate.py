@@ -18,14 +18,33 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rich.table import Table
-
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.detectors.base import DetectorEvent
-from tapescope.engine.evaluation import Detection, DetectionScore, Episode, score_detections
+from tapescope.engine.evaluation import (
+    Confusion,
+    Detection,
+    DetectionScore,
+    Episode,
+    confusion,
+    score_detections,
+)
+from tapescope.engine.events import NS_PER_S
 from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.hub import Hub
+from tapescope.engine.market import Market
 from tapescope.feeds.sim import SimFeed, SimParams
+from tapescope.feeds.sim.labels import RegimeSpan
+
+#: Market regime labels scored, in confusion-matrix order.
+MARKET_REGIMES = ("TREND_UP", "TREND_DOWN", "RANGE", "VOLATILE")
+#: Volatility regime labels scored, in confusion-matrix order.
+VOL_REGIMES = ("LOW", "MEDIUM", "HIGH")
+
+#: Reads a market's predicted ``(market_regime, vol_regime)`` names now ("" or any name
+#: outside the label sets = no prediction yet).
+RegimeProbe = Callable[[], tuple[str, str]]
+#: Attaches a regime classifier to a market and returns its probe.
+RegimeAttach = Callable[[Market], RegimeProbe]
 
 #: Episode kinds a detector is scored on (regime changes are scored as regimes).
 SCORED_KINDS = ("wall", "spoof", "iceberg", "absorption", "vacuum")
@@ -49,6 +68,32 @@ class ScenarioParams:
     """A detection may precede its episode's first event by this much."""
     late_s: float = 10.0
     """...or follow its last event by this much."""
+    level_tol_bps: float = 0.5
+    """Wall, spoof and iceberg detections must name the episode's price level within this
+    many bps (on the same book side)."""
+    absorption_tol_bps: float = 2.0
+    """Absorption detections must be on the episode's side within this many bps of its price."""
+    regime_warmup_s: float = 600.0
+    """Regime predictions are not scored during the first this-many seconds of a scenario
+    (realised-vol windows, the GARCH fallback's bars and the Kalman filter warm up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeScores:
+    """Per-second regime classification against the simulator's regime spans."""
+
+    market: Confusion
+    """Market regime (labels :data:`MARKET_REGIMES`)."""
+    vol: Confusion
+    """Volatility regime (labels :data:`VOL_REGIMES`)."""
+    warmup_s: float
+    """Seconds excluded at the start of each scenario."""
+    scored_seconds: int
+    """Labelled market-seconds after the warm-up."""
+    market_coverage: float
+    """Share of those seconds with a market-regime prediction."""
+    vol_coverage: float
+    """Share of those seconds with a volatility-regime prediction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +107,8 @@ class EvalReport:
     """Engine events processed."""
     other_events: dict[str, int] = field(default_factory=dict)
     """Counts of detector kinds with no labels (pulled walls, spread widening)."""
+    regimes: RegimeScores | None = None
+    """Regime classification scores (``None`` when no classifier was attached)."""
 
     def rows(self) -> list[dict[str, object]]:
         """Table rows (also the CSV/JSON records)."""
@@ -94,8 +141,9 @@ def run_scenarios(
     flow: FlowParams | None = None,
     analysis: AnalysisParams | None = None,
     progress: Callable[[int, int], None] | None = None,
+    regimes: RegimeAttach | None = None,
 ) -> EvalReport:
-    """Run every scenario and score the detectors.
+    """Run every scenario and score the detectors (and regimes, given a classifier).
 
     Args:
         params: how many scenarios, how long, which seeds.
@@ -103,11 +151,18 @@ def run_scenarios(
         flow: flow metric parameters.
         analysis: detector and signal parameters.
         progress: called as ``progress(done, total)`` after each scenario.
+        regimes: attaches a regime classifier to each market; its prediction at
+            the end of every second is compared with the regime span covering
+            that second, after ``params.regime_warmup_s``.
     """
     sim = sim or SimParams()
     episodes: list[Episode] = []
     detections: list[Detection] = []
     other: dict[str, int] = {}
+    truth_m: list[str] = []
+    truth_v: list[str] = []
+    pred_m: list[str] = []
+    pred_v: list[str] = []
     events = 0
     for i in range(params.scenarios):
         feed = SimFeed(
@@ -116,21 +171,123 @@ def run_scenarios(
         )
         hub = Hub(feed.instruments, flow)
         analyses = [MarketAnalysis.attach(m, analysis) for m in hub.markets.values()]
+        probes = {k: regimes(m) for k, m in hub.markets.items()} if regimes else {}
+        samples: dict[str, list[tuple[int, str, str]]] = {k: [] for k in probes}
+        last_sec: dict[str, int] = {}
         for n, ev in enumerate(feed.generate(params.duration_s), 1):
+            if probes:
+                _sample_regimes(ev, probes, samples, last_sec)
             hub.on_event(ev)
             if n % DRAIN_EVERY == 0:
                 _drain(analyses, detections, other)
             events += 1
         _drain(analyses, detections, other)
+        if probes:
+            spans = feed.regimes
+            for key, rows in samples.items():
+                start = rows[0][0] if rows else 0
+                mine = sorted((s for s in spans if s.key == key), key=lambda s: s.start_ns)
+                for sec, tm, tv, pm, pv in _label_seconds(rows, mine):
+                    if sec - start >= params.regime_warmup_s:
+                        truth_m.append(tm)
+                        truth_v.append(tv)
+                        pred_m.append(pm)
+                        pred_v.append(pv)
         episodes.extend(
-            Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns)
+            Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns, lab.side, lab.price)
             for lab in feed.labels
             if lab.kind in SCORED_KINDS
         )
         if progress is not None:
             progress(i + 1, params.scenarios)
-    scores = score_detections(episodes, detections, params.early_s, params.late_s)
-    return EvalReport(params, scores, events, other)
+    scores = score_detections(
+        episodes, detections, params.early_s, params.late_s, price_tolerances(params)
+    )
+    reg = None
+    if regimes is not None:
+        n = len(truth_m)
+        reg = RegimeScores(
+            confusion(truth_m, pred_m, MARKET_REGIMES),
+            confusion(truth_v, pred_v, VOL_REGIMES),
+            params.regime_warmup_s,
+            n,
+            sum(p in MARKET_REGIMES for p in pred_m) / n if n else math.nan,
+            sum(p in VOL_REGIMES for p in pred_v) / n if n else math.nan,
+        )
+    return EvalReport(params, scores, events, other, reg)
+
+
+def volatility_regimes() -> RegimeAttach:
+    """Regime classifier for :func:`run_scenarios`: each market's own volatility monitor.
+
+    Reads the :class:`~tapescope.engine.regime.VolatilityMonitor` that
+    :class:`~tapescope.engine.analysis.MarketAnalysis` already runs (so the
+    ``[volatility]`` settings, the regime source included, apply and nothing is
+    computed twice).
+    """
+
+    def attach(market: Market) -> RegimeProbe:
+        analysis = market.analysis
+        if not isinstance(analysis, MarketAnalysis):
+            raise ValueError(f"{market.key}: attach MarketAnalysis before scoring regimes")
+        monitor = analysis.volatility
+
+        def probe() -> tuple[str, str]:
+            snap = monitor.snapshot()
+            return snap.regime.name, snap.vol_regime.name
+
+        return probe
+
+    return attach
+
+
+def _sample_regimes(
+    ev: object,
+    probes: dict[str, RegimeProbe],
+    samples: dict[str, list[tuple[int, str, str]]],
+    last_sec: dict[str, int],
+) -> None:
+    """Before an event of a new second: record the market's prediction for the seconds
+    that just closed (forward-filled over silent seconds). ``O(seconds closed)``."""
+    key = getattr(ev, "symbol", None)
+    probe = probes.get(key) if key is not None else None
+    if probe is None:
+        return
+    sec = ev.ts // NS_PER_S  # type: ignore[attr-defined]
+    prev = last_sec.get(key)
+    if prev is None:
+        last_sec[key] = sec
+        return
+    if sec > prev:
+        market_pred, vol_pred = probe()
+        rows = samples[key]
+        for s in range(prev, sec):
+            rows.append((s, market_pred, vol_pred))
+        last_sec[key] = sec
+
+
+def _label_seconds(
+    rows: list[tuple[int, str, str]], spans: list[RegimeSpan]
+) -> Iterable[tuple[int, str, str, str, str]]:
+    """Pair each sampled second with the span covering its start:
+    ``(sec, true market, true vol, predicted market, predicted vol)``.
+    ``rows`` and ``spans`` ascending; ``O(rows + spans)``."""
+    j = 0
+    for sec, pm, pv in rows:
+        t = sec * NS_PER_S
+        while j < len(spans) and spans[j].end_ns <= t:
+            j += 1
+        if j == len(spans):
+            return
+        span = spans[j]
+        if span.start_ns <= t:
+            yield sec, span.market_regime, span.vol_regime, pm, pv
+
+
+def price_tolerances(params: ScenarioParams) -> dict[str, float]:
+    """Per-kind price tolerance (bps) used when matching detections to episodes."""
+    lvl = params.level_tol_bps
+    return {"wall": lvl, "spoof": lvl, "iceberg": lvl, "absorption": params.absorption_tol_bps}
 
 
 def _drain(
@@ -144,7 +301,7 @@ def _drain(
             if isinstance(item, DetectorEvent):
                 kind = str(item.kind)
                 if kind in SCORED_KINDS:
-                    detections.append(Detection(kind, key, item.ts))
+                    detections.append(Detection(kind, key, item.ts, item.side, item.price))
                 else:
                     other[kind] = other.get(kind, 0) + 1
 
@@ -164,6 +321,16 @@ def write_report(report: EvalReport, path: Path) -> None:
             "detectors": rows,
             "unlabelled": report.other_events,
         }
+        reg = report.regimes
+        if reg is not None:
+            doc["regimes"] = {
+                "warmup_s": reg.warmup_s,
+                "scored_seconds": reg.scored_seconds,
+                "market_coverage": _round(reg.market_coverage),
+                "vol_coverage": _round(reg.vol_coverage),
+                "market": _confusion_doc(reg.market),
+                "vol": _confusion_doc(reg.vol),
+            }
         path.write_text(json.dumps(doc, indent=2))
     elif path.suffix.lower() == ".csv":
         with path.open("w", newline="") as fh:
@@ -174,15 +341,5 @@ def write_report(report: EvalReport, path: Path) -> None:
         raise ValueError(f"unknown report format {path.suffix!r}: use .csv or .json")
 
 
-def render_detection_report(report: EvalReport) -> Table:
-    """The detector scores as a rich table (what ``tapescope eval --scenarios`` prints)."""
-    p = report.params
-    table = Table(title=f"Detectors on {p.scenarios} simulated session(s) x {p.duration_s:g}s x {p.symbols} "
-                        f"market(s), seeds {p.seed}..{p.seed + p.scenarios - 1}; {report.events:,} events")
-    for col in ("detector", "episodes", "detections", "found", "precision", "recall", "median delay s"):
-        table.add_column(col, justify="left" if col == "detector" else "right")
-    for row in report.rows():
-        table.add_row(*(("-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row.values()))
-    if report.other_events:
-        table.caption = "unlabelled: " + ", ".join(f"{k} {v}" for k, v in sorted(report.other_events.items()))
-    return table
+def _confusion_doc(c: Confusion) -> dict[str, object]:
+    return {"labels": list(c.labels), "matrix": c.matrix.tolist(), "accuracy": _round(c.accuracy)}

@@ -83,6 +83,17 @@ class FillCancel:
             else:
                 del unexplained[price]
 
+    def consume(self, price: float) -> float:
+        """Use up every print at ``price`` awaiting explanation, counting it as filled.
+
+        For a level that was traded out and shows size again in the same
+        update (an iceberg refill): there is no visible decrease, yet the
+        displayed size was filled. Returns the volume consumed. ``O(1)``.
+        """
+        qty = self._unexplained.pop(price, 0.0)
+        self.fills += qty
+        return qty
+
     def unexplained(self, price: float) -> float:
         """Printed volume at ``price`` not yet matched to a decrease. ``O(1)``."""
         return self._unexplained.get(price, 0.0)

@@ -55,6 +55,23 @@ class DetectorParams:
     """A wall is at least this multiple of the median level size on its side in range."""
     wall_min_rest_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600.0})
     """A wall must rest at least this long (event time) before it is reported."""
+    wall_local_levels: int = field(default=5, metadata={"min": 0, "max": 100})
+    """Neighbouring levels on each side of a wall candidate whose median it is compared
+    with (0 disables the local-prominence test)."""
+    wall_local_k: float = field(default=2.0, metadata={"min": 1.0, "max": 100.0})
+    """A wall is also at least this multiple of the median of its neighbouring levels."""
+    wall_max_per_side: int = field(default=0, metadata={"min": 0, "max": 1000})
+    """Only the this-many largest levels on a side within range can become new walls
+    (0: no limit; flood control for the ladder, it costs recall when natural levels are
+    bigger than the wall of interest)."""
+    wall_release_frac: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
+    """A reported wall stays the same wall until its size falls below this fraction of
+    the threshold (hysteresis)."""
+    wall_rereport_s: float = field(default=60.0, metadata={"min": 0.0, "max": 3600.0})
+    """A level whose wall ended is not reported as a wall again within this long."""
+    wall_rereport_growth: float = field(default=1.5, metadata={"min": 1.0, "max": 100.0})
+    """...unless it comes back at least this multiple of the largest size the ended wall
+    showed; an active wall grown to this multiple of its reported size is reported again."""
     fill_latency_ms: float = field(default=250.0, metadata={"min": 0.0, "max": 10_000.0})
     """Trades up to this long before a book update can explain a size decrease as a fill."""
     spoof_touch_bps: float = field(default=10.0, metadata={"min": 0.1, "max": 1000.0})
@@ -62,13 +79,29 @@ class DetectorParams:
     spoof_max_life_s: float = field(default=10.0, metadata={"min": 0.1, "max": 600.0})
     """...and is cancelled within this long."""
     spoof_min_cancel_frac: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0})
-    """Share of the candidate's size that must leave by cancellation (not fills)."""
+    """Share of the candidate's size that must leave by cancellation (not fills), in one
+    book update (one pull, not a gradual trim)."""
+    spoof_min_approach_frac: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
+    """When the order is pulled, the touch must have covered at least this fraction of its
+    distance to the order at placement (0: any approach of mid counts)."""
+    spoof_max_prior_frac: float = field(default=0.5, metadata={"min": 0.0, "max": 100.0})
+    """A candidate must be a stand-alone addition: the level held at most this fraction of
+    the added size before it."""
     spoof_repeat_window_s: float = field(default=300.0, metadata={"min": 1.0})
     """Window over which repeated spoofs on one side raise the score."""
     iceberg_min_refills: int = field(default=3, metadata={"min": 1, "max": 100})
     """Refills needed before a level is called an iceberg."""
     iceberg_idle_s: float = field(default=60.0, metadata={"min": 1.0})
     """A tracked level untouched this long is forgotten."""
+    iceberg_refill_ms: float = field(default=0.0, metadata={"min": 0.0, "max": 60_000.0})
+    """A refill counts only if the level shows size again within this long after the
+    prints that emptied it (0: only in the same book update)."""
+    iceberg_clip_ratio: float = field(default=2.0, metadata={"min": 1.0, "max": 100.0})
+    """Refill clips must lie within this factor of the median clip so far; an outlier
+    restarts the count."""
+    iceberg_min_traded_x: float = field(default=2.0, metadata={"min": 1.0, "max": 100.0})
+    """Traded volume at the level during a refill streak must be at least this multiple of
+    the largest refill clip."""
     absorption_window_s: int = field(default=10, metadata={"min": 1, "max": 600})
     """Window W over which aggressive volume is summed."""
     absorption_k: float = field(default=3.0, metadata={"min": 1.0, "max": 100.0})
@@ -81,6 +114,8 @@ class DetectorParams:
     """Resting size is measured within this many bps of mid."""
     vacuum_k: float = field(default=0.3, metadata={"min": 0.01, "max": 1.0})
     """A vacuum is resting size below k times its rolling median."""
+    vacuum_min_s: int = field(default=2, metadata={"min": 1, "max": 600})
+    """Consecutive seconds below the threshold before a vacuum is reported."""
     vacuum_history_s: int = field(default=300, metadata={"min": 30, "max": 86_400})
     """Per-second samples in the rolling median."""
     spread_z: float = field(default=3.0, metadata={"min": 0.5, "max": 20.0})

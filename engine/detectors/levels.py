@@ -1,4 +1,5 @@
-"""Walls, spoofing and icebergs: detectors that follow individual price levels.
+"""Walls and spoofing: detectors that follow individual price levels (icebergs,
+the third, live in :mod:`~tapescope.engine.detectors.iceberg` and are re-exported here).
 
 All three are driven by the composite :class:`~tapescope.engine.detectors.micro.Microstructure`,
 which hands them each changed level together with its fill/cancel split.
@@ -6,12 +7,16 @@ which hands them each changed level together with its fill/cancel split.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from statistics import median
 
 from tapescope.engine.book import Book
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
+from tapescope.engine.detectors.iceberg import IcebergDetector
+
+__all__ = ["IcebergDetector", "SpoofDetector", "WallDetector"]
 
 NS = 1_000_000_000
 
@@ -21,8 +26,31 @@ class WallDetector:
     least ``wall_k`` times the median level size on its side in that range and
     that has rested at least ``wall_min_rest_s``.
 
+    Additions to the definition in detectors.md (each can be switched off in
+    ``[detectors]``), because book depth naturally grows away from the touch
+    and one large order wobbles around any fixed threshold:
+
+    * **Local prominence**: the level must also be at least ``wall_local_k``
+      times the median of its ``wall_local_levels`` nearest levels on each side
+      (same book side, inside the range). A level that is merely as deep as
+      its neighbours far from mid is the book's depth profile, not a wall.
+      ``wall_local_levels = 0`` disables the test.
+    * **Hysteresis**: once reported, a wall stays one wall (no new report)
+      until its size falls below ``wall_release_frac`` x the threshold or it
+      leaves the book or the range.
+    * **Re-report cool-off**: a level whose wall ended is not reported again
+      within ``wall_rereport_s``, unless it comes back at least
+      ``wall_rereport_growth`` x the largest size the ended wall showed (a new,
+      bigger order at the same price, not the old one wobbling). Likewise an
+      active wall that grows to ``wall_rereport_growth`` x the size it was
+      reported at, and rests so for ``wall_min_rest_s``, is reported again.
+
+    Optional flood control: with ``wall_max_per_side = n > 0`` only the ``n``
+    largest levels of a side can become new walls.
+
     Evaluated once per second of event time (so rest time has 1 s resolution):
-    ``O(k log k)`` for the ``k`` levels inside the range, never per message.
+    ``O(k log k + w n)`` for the ``k`` levels inside the range, ``w`` of them
+    above the threshold and ``n = wall_local_levels``; never per message.
     A wall that leaves is reported as pulled when at least half of the size it
     lost went by cancellation.
     """
@@ -35,6 +63,11 @@ class WallDetector:
         self.active: dict[tuple[int, float], float] = {}
         """Reported walls: ``(side, price) -> size``."""
         self._lost: dict[tuple[int, float], list[float]] = {}  # key -> [filled, cancelled]
+        # key -> (ts its wall ended, largest size it showed), for the re-report cool-off
+        self._ended: dict[tuple[int, float], tuple[int, float]] = {}
+        self._peak: dict[tuple[int, float], float] = {}
+        self._reported: dict[tuple[int, float], float] = {}  # size when last reported
+        self._grow_seen: dict[tuple[int, float], int] = {}  # since when it is much bigger
 
     def threshold(self, side: int) -> float:
         """Current wall-size threshold on ``side`` (``nan`` before the first evaluation)."""
@@ -47,71 +80,173 @@ class WallDetector:
             lost[0] += filled
             lost[1] += cancelled
 
+    def _prominent(self, levels: list[tuple[float, float]], i: int) -> tuple[bool, float]:
+        """Local prominence of ``levels[i]``: ``(passes, size over local median)``."""
+        n = self.p.wall_local_levels
+        if n <= 0:
+            return True, math.nan
+        around = [q for _, q in levels[max(0, i - n) : i]] + [
+            q for _, q in levels[i + 1 : i + 1 + n]
+        ]
+        if not around:
+            return True, math.nan
+        local = median(around)
+        ratio = levels[i][1] / local if local > 0 else math.inf
+        return ratio >= self.p.wall_local_k, ratio
+
+    def _grown(
+        self,
+        ts: int,
+        key: tuple[int, float],
+        size: float,
+        med: float,
+        threshold: float,
+        rest_ns: int,
+    ) -> DetectorEvent | None:
+        """Re-report an active wall that has rested ``wall_rereport_growth`` x its reported size."""
+        before = self._reported[key]
+        if size < self.p.wall_rereport_growth * before:
+            self._grow_seen.pop(key, None)
+            return None
+        since = self._grow_seen.setdefault(key, ts)
+        if ts - since < rest_ns:
+            return None
+        del self._grow_seen[key]
+        self._reported[key] = size
+        return DetectorEvent(
+            DetectorKind.WALL,
+            ts,
+            key[0],
+            key[1],
+            size,
+            min(1.0, size / (2 * threshold)),
+            f"{size:.4g} = {size / med:.1f}x median, grew from {before:.4g}",
+        )
+
     def on_second(self, ts: int, book: Book) -> list[DetectorEvent]:
         """Re-evaluate walls; return newly reported and pulled walls."""
         mid = book.mid()
         if mid is None:
             return []
-        band = mid * self.p.wall_range_pct / 100.0
+        p = self.p
+        band = mid * p.wall_range_pct / 100.0
         bids, asks = book.bids, book.asks
         sides = (
-            (1, [(p, bids[p]) for p in bids.irange(minimum=mid - band)]),
-            (-1, [(p, asks[p]) for p in asks.irange(maximum=mid + band)]),
+            (1, [(q, bids[q]) for q in bids.irange(minimum=mid - band)]),
+            (-1, [(q, asks[q]) for q in asks.irange(maximum=mid + band)]),
         )
         events: list[DetectorEvent] = []
-        rest_ns = int(self.p.wall_min_rest_s * NS)
+        rest_ns = int(p.wall_min_rest_s * NS)
+        cool_ns = int(p.wall_rereport_s * NS)
         seen: set[tuple[int, float]] = set()
         for side, levels in sides:
             if len(levels) < 3:
                 continue
             med = median(q for _, q in levels)
             self.median[side] = med
-            threshold = self.p.wall_k * med
-            for price, size in levels:
-                if size < threshold:
-                    continue
+            threshold = p.wall_k * med
+            release = p.wall_release_frac * threshold
+            entry = threshold
+            if 0 < p.wall_max_per_side < len(levels):
+                # Only the few largest levels on a side can become (new) walls.
+                floor = heapq.nlargest(p.wall_max_per_side, (q for _, q in levels))[-1]
+                entry = max(threshold, floor)
+            for i, (price, size) in enumerate(levels):
                 key = (side, price)
+                if key in self.active:
+                    if size >= release:  # hysteresis: still the same wall
+                        seen.add(key)
+                        self.active[key] = size
+                        if size > self._peak[key]:
+                            self._peak[key] = size
+                        ev = self._grown(ts, key, size, med, threshold, rest_ns)
+                        if ev is not None:
+                            events.append(ev)
+                    continue
+                if size < entry:
+                    continue
+                prominent, local_x = self._prominent(levels, i)
+                if not prominent:
+                    continue
                 seen.add(key)
                 first = self._first_seen.setdefault(key, ts)
-                if key in self.active:
-                    self.active[key] = size
-                elif ts - first >= rest_ns:
-                    self.active[key] = size
-                    self._lost[key] = [0.0, 0.0]
-                    events.append(
-                        DetectorEvent(
-                            DetectorKind.WALL,
-                            ts,
-                            side,
-                            price,
-                            size,
-                            min(1.0, size / (2 * threshold)),
-                            f"{size:.4g} = {size / med:.1f}x median, rested {(ts - first) / NS:.0f}s",
-                        )
+                if ts - first < rest_ns:
+                    continue
+                ended = self._ended.get(key)
+                if (
+                    ended is not None
+                    and ts - ended[0] < cool_ns
+                    and size < p.wall_rereport_growth * ended[1]
+                ):
+                    continue
+                self._ended.pop(key, None)
+                self.active[key] = size
+                self._peak[key] = size
+                self._reported[key] = size
+                self._lost[key] = [0.0, 0.0]
+                local = f", {local_x:.1f}x neighbours" if local_x == local_x else ""
+                events.append(
+                    DetectorEvent(
+                        DetectorKind.WALL,
+                        ts,
+                        side,
+                        price,
+                        size,
+                        min(1.0, size / (2 * threshold)),
+                        f"{size:.4g} = {size / med:.1f}x median{local}, rested {(ts - first) / NS:.0f}s",
                     )
+                )
         for key in [k for k in self._first_seen if k not in seen]:
             del self._first_seen[key]
-            if key in self.active:
-                size = self.active.pop(key)
-                filled, cancelled = self._lost.pop(key)
-                if cancelled >= 0.5 * (filled + cancelled) and cancelled > 0:
-                    events.append(
-                        DetectorEvent(
-                            DetectorKind.WALL_PULLED,
-                            ts,
-                            key[0],
-                            key[1],
-                            size,
-                            min(1.0, cancelled / size),
-                            f"{cancelled:.4g} cancelled vs {filled:.4g} filled",
-                        )
+        for key in [k for k in self.active if k not in seen]:
+            size = self.active.pop(key)
+            self._ended[key] = (ts, self._peak.pop(key))
+            self._reported.pop(key, None)
+            self._grow_seen.pop(key, None)
+            filled, cancelled = self._lost.pop(key)
+            if cancelled >= 0.5 * (filled + cancelled) and cancelled > 0:
+                events.append(
+                    DetectorEvent(
+                        DetectorKind.WALL_PULLED,
+                        ts,
+                        key[0],
+                        key[1],
+                        size,
+                        min(1.0, cancelled / size),
+                        f"{cancelled:.4g} cancelled vs {filled:.4g} filled",
                     )
+                )
+        if self._ended:
+            for key in [k for k, (t, _) in self._ended.items() if ts - t >= cool_ns]:
+                del self._ended[key]
         return events
 
 
 class SpoofDetector:
     """Spoofing: a wall-sized order appears within ``spoof_touch_bps`` of the touch
     and is cancelled (not filled) within ``spoof_max_life_s`` while price approaches it.
+
+    Two additions to the definition in detectors.md, so ordinary queue churn
+    at a busy level is not called spoofing:
+
+    * **Stand-alone addition**: the wall-sized increase must land on a level
+      holding at most ``spoof_max_prior_frac`` x the added size (one new
+      order dominating its level, not a gradual build-up of a deep level).
+    * **Behind the touch**: the order is placed at least one tick behind the
+      touch (an order joining the touch is a quote that trades first; price
+      cannot approach it). Its pull is a spoof only while the touch has not
+      gone past it (otherwise the pulled order was itself the touch).
+    * **Real approach**: "while price approaches it" is read as the touch
+      having covered at least ``spoof_min_approach_frac`` of its distance to
+      the order at placement (and mid having come closer), not a one-tick
+      wobble of the spread. The touch is taken before and, when that fails,
+      after the book update that shows the pull (:meth:`end_update`), since
+      one update often carries both the price move and the pull.
+    * **One pull**: at least ``spoof_min_cancel_frac`` of the added size must
+      leave by cancellation in a single book update. A level trimmed by many
+      small cancels is ordinary churn; once fills exceed ``1 -
+      spoof_min_cancel_frac`` of the size the order is trading, not spoofing,
+      and is dropped.
 
     Score in [0, 1] = 0.5 * size term (size / 2x threshold, capped) + 0.3 *
     closeness to the touch + 0.2 * repetition (spoofs on that side in the
@@ -123,6 +258,8 @@ class SpoofDetector:
         # (side, price) -> [placed_ts, size, touch_bps, mid_distance, filled, cancelled]
         self._candidates: dict[tuple[int, float], list[float]] = {}
         self._recent: dict[int, deque[int]] = {1: deque(), -1: deque()}
+        # Pulls whose approach test waits for the touch after the update: (key, cand, ts, threshold)
+        self._pending: list[tuple[tuple[int, float], list[float], int, float]] = []
 
     def on_level(
         self,
@@ -140,13 +277,16 @@ class SpoofDetector:
         """Track candidates and report a spoof when one is pulled. ``O(1)``."""
         key = (side, price)
         mid = (best_bid + best_ask) * 0.5
+        p = self.p
         if new > old:
             added = new - old
             if not added >= threshold:  # also False while threshold is nan
                 return None
+            if old > p.spoof_max_prior_frac * added:
+                return None  # a deep level growing, not one stand-alone order
             touch = best_bid if side > 0 else best_ask
             touch_bps = (touch - price) * side / touch * 1e4
-            if 0.0 <= touch_bps <= self.p.spoof_touch_bps:
+            if 0.0 < touch_bps <= p.spoof_touch_bps:
                 self._candidates[key] = [ts, added, touch_bps, abs(price - mid), 0.0, 0.0]
             return None
         cand = self._candidates.get(key)
@@ -154,14 +294,55 @@ class SpoofDetector:
             return None
         cand[4] += filled
         cand[5] += cancelled
-        if ts - cand[0] > self.p.spoof_max_life_s * NS:
+        if ts - cand[0] > p.spoof_max_life_s * NS:
             del self._candidates[key]
             return None
-        if cand[4] + cand[5] < cand[1] * self.p.spoof_min_cancel_frac:
+        if cand[4] > (1.0 - p.spoof_min_cancel_frac) * cand[1] + 1e-12:
+            del self._candidates[key]  # it is trading: whatever leaves now is not a pure pull
             return None
+        if cancelled < p.spoof_min_cancel_frac * cand[1]:
+            return None  # not (yet) one pull of the order
         del self._candidates[key]
-        if cand[5] < self.p.spoof_min_cancel_frac * cand[1] or abs(price - mid) >= cand[3]:
-            return None  # mostly filled, or price did not come closer: not a spoof
+        if not self._approached(side, price, cand, best_bid, best_ask):
+            # The update that shows the pull may also move the touch: test again after it.
+            self._pending.append((key, cand, ts, threshold))
+            return None
+        return self._report(ts, side, price, cand, threshold)
+
+    def _approached(
+        self, side: int, price: float, cand: list[float], best_bid: float, best_ask: float
+    ) -> bool:
+        """Mid came closer and the touch covered ``spoof_min_approach_frac`` of its distance."""
+        touch = best_bid if side > 0 else best_ask
+        if touch != touch:
+            return False
+        touch_bps = (touch - price) * side / touch * 1e4
+        mid = (best_bid + best_ask) * 0.5
+        # A touch beyond the order means the pulled order was the touch itself.
+        return (
+            abs(price - mid) < cand[3]
+            and 0.0 <= touch_bps <= (1.0 - self.p.spoof_min_approach_frac) * cand[2]
+        )
+
+    @property
+    def has_pending(self) -> bool:
+        """Pulls of the current update wait for :meth:`end_update`."""
+        return bool(self._pending)
+
+    def end_update(self, ts: int, best_bid: float, best_ask: float) -> list[DetectorEvent]:
+        """Re-test pulls of this update against the touch after it. ``O(pulls)``."""
+        if not self._pending:
+            return []
+        pending, self._pending = self._pending, []
+        return [
+            self._report(t, key[0], key[1], cand, thr)
+            for key, cand, t, thr in pending
+            if self._approached(key[0], key[1], cand, best_bid, best_ask)
+        ]
+
+    def _report(
+        self, ts: int, side: int, price: float, cand: list[float], threshold: float
+    ) -> DetectorEvent:
         recent = self._recent[side]
         window = int(self.p.spoof_repeat_window_s * NS)
         while recent and recent[0] < ts - window:
@@ -188,57 +369,3 @@ class SpoofDetector:
         limit = ts - int(self.p.spoof_max_life_s * NS)
         for key in [k for k, c in self._candidates.items() if c[0] < limit]:
             del self._candidates[key]
-
-
-class IcebergDetector:
-    """Icebergs / hidden liquidity: trades at a level exceed the size displayed
-    there, and the level refills after being hit, at least ``iceberg_min_refills`` times.
-
-    Hidden size estimate = traded volume - the largest size ever displayed at
-    the level while tracked. ``O(1)`` per changed level.
-    """
-
-    def __init__(self, params: DetectorParams) -> None:
-        self.p = params
-        # (side, price) -> [displayed_max, traded, refills, hit_since_refill, last_ts, reported]
-        self._levels: dict[tuple[int, float], list[float]] = {}
-
-    def on_level(
-        self, ts: int, side: int, price: float, old: float, new: float, filled: float
-    ) -> DetectorEvent | None:
-        """Update the level's refill count; report once when it qualifies."""
-        key = (side, price)
-        st = self._levels.get(key)
-        if filled > 0.0:
-            if st is None:
-                st = self._levels[key] = [old, 0.0, 0.0, 0.0, ts, 0.0]
-            st[0] = max(st[0], old)
-            st[1] += filled
-            st[3] = 1.0
-            st[4] = ts
-        elif st is not None and new > old and st[3]:
-            st[2] += 1
-            st[3] = 0.0
-            st[0] = max(st[0], new)
-            st[4] = ts
-        else:
-            return None
-        if st[5] or st[2] < self.p.iceberg_min_refills or st[1] <= st[0]:
-            return None
-        st[5] = 1.0
-        hidden = st[1] - st[0]
-        return DetectorEvent(
-            DetectorKind.ICEBERG,
-            ts,
-            side,
-            price,
-            hidden,
-            min(1.0, st[1] / (3 * st[0])) if st[0] else 1.0,
-            f"traded {st[1]:.4g} vs {st[0]:.4g} shown, {int(st[2])} refills",
-        )
-
-    def expire(self, ts: int) -> None:
-        """Forget levels idle longer than ``iceberg_idle_s``. ``O(tracked)``, called per second."""
-        limit = ts - int(self.p.iceberg_idle_s * NS)
-        for key in [k for k, s in self._levels.items() if s[4] < limit]:
-            del self._levels[key]

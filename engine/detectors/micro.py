@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from tapescope.engine.book import Book
 from tapescope.engine.detectors.attribution import FillCancel
 from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
-from tapescope.engine.detectors.levels import IcebergDetector, SpoofDetector, WallDetector
+from tapescope.engine.detectors.iceberg import IcebergDetector
+from tapescope.engine.detectors.levels import SpoofDetector, WallDetector
 from tapescope.engine.detectors.pressure import (
     AbsorptionDetector,
     SpreadWideningDetector,
@@ -66,6 +67,7 @@ class Microstructure:
         self.new_events: list[DetectorEvent] = []
         """Events raised since the caller last cleared this list (for alerts and signals)."""
         self._ts = 0
+        self._book: Book | None = None
         self._bid = math.nan
         self._ask = math.nan
 
@@ -82,6 +84,7 @@ class Microstructure:
     def begin_update(self, ts: int, book: Book) -> None:
         """Start a book update: remember the touch the spoof test measures against. ``O(1)``."""
         self._ts = ts
+        self._book = book
         bb, ba = book.best_bid(), book.best_ask()
         self._bid = bb[0] if bb else math.nan
         self._ask = ba[0] if ba else math.nan
@@ -89,7 +92,13 @@ class Microstructure:
     def on_level(self, side: int, price: float, old: float, new: float) -> None:
         """Observer for ``Book.apply_delta``: one changed level. ``O(1)``."""
         ts = self._ts
-        filled, cancelled = self.fill_cancel.on_level(ts, price, old, new)
+        fc = self.fill_cancel
+        printed = fc.unexplained(price)
+        filled, cancelled = fc.on_level(ts, price, old, new)
+        if new > 0.0 and 0.0 < old <= printed:
+            # Traded out and showing size again in one update (a refill): the prints
+            # at this price are used up here and must not explain a later decrease.
+            fc.consume(price)
         self.walls.on_level(side, price, filled, cancelled)
         if self._bid == self._bid and self._ask == self._ask:
             self._emit(
@@ -106,11 +115,18 @@ class Microstructure:
                     self._ask,
                 )
             )
-        self._emit(self.icebergs.on_level(ts, side, price, old, new, filled))
+        self._emit(self.icebergs.on_level(ts, side, price, old, new, filled, printed))
 
     def end_update(self, ts: int) -> None:
-        """Close a book update (expires stale prints). Amortised ``O(1)``."""
+        """Close a book update: expire stale prints and re-test this update's pulls
+        against the touch after it. Amortised ``O(1)``."""
         self.fill_cancel.end_update(ts)
+        book = self._book
+        if book is not None and self.spoofs.has_pending:
+            bb, ba = book.best_bid(), book.best_ask()
+            if bb and ba:
+                for ev in self.spoofs.end_update(ts, bb[0], ba[0]):
+                    self._emit(ev)
 
     def on_second(self, ts: int, book: Book, spread_z: float, spread_ticks: float) -> None:
         """Per-second work: walls, absorption, vacuum, spread, expiry."""

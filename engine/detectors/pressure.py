@@ -84,8 +84,11 @@ class AbsorptionDetector:
 
 class VacuumDetector:
     """Liquidity vacuum: resting size within ``vacuum_bps`` of mid falls below
-    ``vacuum_k`` times its rolling median (per-second samples). Score = 1 -
-    size/median. ``O(h log h)`` per second for ``h`` history samples.
+    ``vacuum_k`` times its rolling median (per-second samples), for at least
+    ``vacuum_min_s`` consecutive seconds (1: the first second below fires; an
+    addition to detectors.md so a book refilled within a second of a sweep
+    is not called a vacuum). Score = 1 - size/median. ``O(h log h)`` per
+    second for ``h`` history samples.
     """
 
     def __init__(self, params: DetectorParams) -> None:
@@ -95,6 +98,7 @@ class VacuumDetector:
         """True while the vacuum lasts."""
         self.ratio = math.nan
         """Latest resting size over its median."""
+        self._below = 0  # consecutive seconds below the threshold
 
     def on_second(self, ts: int, resting: float, mid: float) -> list[DetectorEvent]:
         """Test the second's resting size against the median of earlier seconds."""
@@ -103,7 +107,9 @@ class VacuumDetector:
         if len(samples) >= 30:
             med = median(samples)
             self.ratio = resting / med if med > 0 else math.nan
-            firing = med > 0 and resting < self.p.vacuum_k * med
+            below = med > 0 and resting < self.p.vacuum_k * med
+            self._below = self._below + 1 if below else 0
+            firing = self._below >= self.p.vacuum_min_s
             if firing and not self.active:
                 events.append(
                     DetectorEvent(

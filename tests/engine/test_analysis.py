@@ -47,7 +47,8 @@ def test_spoof_detected_end_to_end_and_logged_for_alerts() -> None:
     m.on_event(
         BookDelta(KEY, 3 * S, 3 * S, [(99.97, 31.0)], [], 3)
     )  # 30 added 2 bps below the touch
-    m.on_event(BookDelta(KEY, 4 * S, 4 * S, [(99.99, 0.0)], [(99.995, 1.0)], 4))  # price comes down
+    # Price comes down onto it (the touch covers the whole 2 bps: spoof_min_approach_frac 0.5).
+    m.on_event(BookDelta(KEY, 4 * S, 4 * S, [(99.99, 0.0), (99.98, 0.0)], [(99.995, 1.0)], 4))
     m.on_event(BookDelta(KEY, 5 * S, 5 * S, [(99.97, 1.0)], [], 5))  # and the 30 is pulled
     events = m.snapshot().analysis.micro.events
     assert [e.kind for e in events] == [DetectorKind.SPOOF]

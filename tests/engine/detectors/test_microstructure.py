@@ -86,8 +86,9 @@ def test_spoof_placed_near_touch_and_pulled_as_price_approaches() -> None:
     s = SpoofDetector(P)
     # threshold 5; touch bid 100.00, ask 100.02; bid of 20 placed at 99.95 = 5 bps below the touch.
     assert s.on_level(0, 1, 99.95, 0.0, 20.0, 0.0, 0.0, 5.0, 100.0, 100.02) is None
-    # 3 s later mid has come down to 99.99 (distance 0.04 < 0.06) and the order is cancelled.
-    ev = s.on_level(3 * S, 1, 99.95, 20.0, 0.0, 0.0, 20.0, 5.0, 99.98, 100.0)
+    # 3 s later the bid is 99.97 (2 bps from the order: it covered 60 % > 50 % of the way),
+    # mid 99.98 (distance 0.03 < 0.06), and the order is cancelled in one pull.
+    ev = s.on_level(3 * S, 1, 99.95, 20.0, 0.0, 0.0, 20.0, 5.0, 99.97, 99.99)
     assert ev is not None and ev.kind is DetectorKind.SPOOF and ev.size == 20.0
     # score = 0.5*min(1, 20/10) + 0.3*(1 - 5/10) + 0.2*(1/3)
     assert ev.score == pytest.approx(0.5 + 0.15 + 0.2 / 3)
@@ -119,7 +120,8 @@ def test_small_or_far_orders_are_not_candidates() -> None:
 
 
 def test_iceberg_after_three_refills_with_hidden_size() -> None:
-    d = IcebergDetector(P)
+    # A venue that publishes the emptied level before the reload: allow 1 ms for the refill.
+    d = IcebergDetector(DetectorParams(iceberg_refill_ms=1.0))
     events = []
     # Ask at 100 shows 2; three times it is traded out (fills) and refills to 2.
     for i in range(3):
@@ -128,7 +130,7 @@ def test_iceberg_after_three_refills_with_hidden_size() -> None:
     found = [e for e in events if e is not None]
     assert len(found) == 1
     ev = found[0]
-    # traded 6 vs 2 shown -> hidden 4; score = min(1, 6 / (3*2)) = 1
+    # traded 6 vs clips of 2 -> hidden 4; score = min(1, 6 / (3*2)) = 1
     assert (ev.kind, ev.side, ev.price, ev.size, ev.score) == (
         DetectorKind.ICEBERG,
         -1,
@@ -185,10 +187,13 @@ def test_vacuum_fires_once_below_k_times_median() -> None:
     for sec in range(40):
         events += v.on_second(sec * S, 100.0, 50.0)
     assert events == [] and v.ratio == 1.0
-    events += v.on_second(40 * S, 20.0, 50.0)  # 0.2 x median 100 < 0.3
-    events += v.on_second(41 * S, 25.0, 50.0)  # still in the same vacuum
+    events += v.on_second(40 * S, 20.0, 50.0)  # 0.2 x median 100 < 0.3: 1 s below
+    assert events == []  # vacuum_min_s = 2: not yet
+    events += v.on_second(41 * S, 25.0, 50.0)  # 2 s below: reported now
+    events += v.on_second(42 * S, 25.0, 50.0)  # still in the same vacuum
     assert len(events) == 1 and events[0].kind is DetectorKind.VACUUM
-    assert events[0].score == pytest.approx(0.8)
+    assert events[0].ts == 41 * S
+    assert events[0].score == pytest.approx(0.75)  # 1 - 25/100 at the second it fired
 
 
 def test_spread_widening_once_per_episode() -> None:
@@ -219,7 +224,9 @@ def test_composite_routes_book_and_trades_and_logs_events() -> None:
     m.begin_update(2 * S, b)
     b.apply_delta([(99.97, 31.0)], [], on_level=m.on_level)
     m.end_update(2 * S)
-    b.apply_delta([(99.99, 0.0)], [(99.995, 1.0)])  # mid 100.005 at placement -> 99.9875 now
+    # Price comes down onto it: the touch is now the order itself (it covered the whole 2 bps);
+    # mid 100.005 at placement -> 99.9825 now.
+    b.apply_delta([(99.99, 0.0), (99.98, 0.0)], [(99.995, 1.0)])
     m.begin_update(3 * S, b)
     b.apply_delta([(99.97, 1.0)], [], on_level=m.on_level)
     m.end_update(3 * S)
