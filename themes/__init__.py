@@ -4,7 +4,10 @@ A theme is a handful of colour constants plus a :class:`textual.theme.Theme`
 whose ``variables`` carry the market colours the stylesheets refer to:
 ``$bid``, ``$ask`` (book sides), ``$buy``, ``$sell`` (trade aggressors),
 ``$alert`` (badges, warnings) and ``$chart-price`` (the price line under CVD).
-Stylesheets use these variables only, never hex values.
+The panel colours of :data:`tapescope.themes.extra.PANEL_VARIABLES`
+(``$regime-up``, ``$profile-poc``...) are defined in every theme too, and
+:mod:`tapescope.themes.extra` adds the high-contrast and colour-blind-safe
+themes to :data:`THEMES`. Stylesheets use these variables only, never hex values.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.theme import Theme
+
+from tapescope.themes.extra import EXTRA_THEMES, panel_variable_defaults
 
 #: The app stylesheet (screen layout); widgets keep structural CSS in ``DEFAULT_CSS``.
 CSS_PATH = Path(__file__).parent / "app.tcss"
@@ -76,6 +81,8 @@ DARK = Theme(
         "sell": _DARK_SELL,
         "alert": _DARK_ALERT,
         "chart-price": _DARK_PRICE,
+        **panel_variable_defaults({"bid": _DARK_BID, "ask": _DARK_ASK, "buy": _DARK_BUY,
+                                   "alert": _DARK_ALERT, "chart-price": _DARK_PRICE}),
     },
 )
 
@@ -100,6 +107,8 @@ LIGHT = Theme(
         "sell": _LIGHT_SELL,
         "alert": _LIGHT_ALERT,
         "chart-price": _LIGHT_PRICE,
+        **panel_variable_defaults({"bid": _LIGHT_BID, "ask": _LIGHT_ASK, "buy": _LIGHT_BUY,
+                                   "alert": _LIGHT_ALERT, "chart-price": _LIGHT_PRICE}),
     },
 )
 
@@ -124,11 +133,13 @@ CONTRAST = Theme(
         "sell": _HC_SELL,
         "alert": _HC_ALERT,
         "chart-price": _HC_PRICE,
+        **panel_variable_defaults({"bid": _HC_BID, "ask": _HC_ASK, "buy": _HC_BUY,
+                                   "alert": _HC_ALERT, "chart-price": _HC_PRICE}),
     },
 )
 
 #: Shipped themes, in the order ``t`` cycles through them.
-THEMES: tuple[Theme, ...] = (DARK, LIGHT, CONTRAST)
+THEMES: tuple[Theme, ...] = (DARK, LIGHT, CONTRAST, *EXTRA_THEMES)
 
 
 def market_variable_defaults() -> dict[str, str]:

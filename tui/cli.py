@@ -172,6 +172,9 @@ def bench(
                          "baseline and cryptofeed (needs ../shared/data; cryptofeed via the bench extra).")] = False,
     recorder: Annotated[bool, typer.Option(
         "--recorder", help="Also measure the SQLite record rate, bytes on disk and seek time.")] = False,
+    ssh_seconds: Annotated[float, typer.Option(
+        "--ssh-seconds", min=0.0, max=600.0,
+        help="Seconds of live demo traffic counted as terminal bytes/s at 120x40 (0 skips).")] = 0.0,
 ) -> None:
     """Measure parsing, book and engine throughput, and the dashboard's CPU time per frame."""
     from tapescope.tui.bench import BenchParams
@@ -182,6 +185,11 @@ def bench(
         from tapescope.tui.perf import render_frame_time
 
         typer.echo(render_frame_time((120, 40), frames=frames).summary())
+    if ssh_seconds:
+        from tapescope.tui.sshbench import format_report, run_sshbench
+
+        typer.echo(format_report(run_sshbench((120, 40), seconds=ssh_seconds,
+                                              frames=max(frames, 10))))
     if venues:
         from tapescope.tui.venuebench import bench_venues
 

@@ -123,8 +123,11 @@ async def test_t_cycles_themes(config: Config, hub) -> None:
         assert app.get_css_variables()["bid"] == "#1a7f37"
         await pilot.press("t")
         assert app.theme == "tapescope-contrast"
-        await pilot.press("t")
-        assert app.theme == "tapescope-dark"
+        # Then the extra themes (themes/extra.py), and back to the first.
+        for name in ("tapescope-high-contrast", "tapescope-colorblind",
+                     "tapescope-colorblind-light", "tapescope-dark"):
+            await pilot.press("t")
+            assert app.theme == name
 
 
 async def test_q_quits(config: Config, hub) -> None:
