@@ -192,6 +192,9 @@ class TapescopeApp(App[None]):
                                          utc=settings.timezone == "utc",
                                          anchored_ladder=settings.ladder_layout == "anchored")
         """The main screen."""
+        # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
+        self.dashboard.tape.redraw_interval = settings.tape_interval
+        self.dashboard.readouts.redraw_interval = settings.readouts_interval
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Textual's own themes (palette "Theme" command) lack market colours.
@@ -317,6 +320,9 @@ class TapescopeApp(App[None]):
         self._latency_ms = math.nan
         self._latencies.clear()
         self.dashboard.focused_key = key
+        # The new market's tape and readouts are drawn now, not at their next cadence.
+        self.dashboard.tape.reset_cadence()
+        self.dashboard.readouts.reset_cadence()
         self.refresh_frame()
 
     @on(SymbolRequested)

@@ -5,6 +5,11 @@ snapshot's recent prints, oldest first); each visible line is a
 :class:`TapeRow` and its strip is cached in an LRU cache keyed by the row, so
 an unchanged print costs a dictionary lookup.
 
+Every new print shifts every line down, so each redraw rewrites the whole
+panel on the terminal. :attr:`Tape.redraw_interval` (``[app] tape_interval``)
+caps the redraw cadence: trades arriving in between are drawn together at
+the next redraw (see :class:`~tapescope.widgets.throttle.Throttle`).
+
 | Component class | Used for |
 |---|---|
 | ``tape--buy`` | prints where the taker bought |
@@ -27,6 +32,7 @@ from textual.strip import Strip
 from tapescope.engine.snapshot import TradePrint
 from tapescope.widgets.format import fmt_price, fmt_size, fmt_time, quantise
 from tapescope.widgets.styles import CachedStyles
+from tapescope.widgets.throttle import Throttle
 
 #: A print this many times the median visible size is highlighted.
 BIG_PRINT_FACTOR = 5.0
@@ -98,6 +104,20 @@ class Tape(CachedStyles):
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[TapeRow] = []
         self._cache: LRUCache[tuple[TapeRow, int], Strip] = LRUCache(1024)
+        self._throttle = Throttle(self, self._rebuild)
+
+    @property
+    def redraw_interval(self) -> float:
+        """Minimum seconds between two redraws for new trades (0: every assignment)."""
+        return self._throttle.interval
+
+    @redraw_interval.setter
+    def redraw_interval(self, seconds: float) -> None:
+        self._throttle.interval = max(0.0, float(seconds))
+
+    def reset_cadence(self) -> None:
+        """Draw the next assignment at once (call when the data switches to another market)."""
+        self._throttle.reset()
 
     @property
     def rows(self) -> list[TapeRow]:
@@ -105,7 +125,9 @@ class Tape(CachedStyles):
         return list(self._rows)
 
     def watch_trades(self) -> None:
-        self._rebuild()
+        if not self._rows:
+            self._throttle.reset()  # nothing on screen yet: draw the first prints at once
+        self._throttle()
 
     def watch_price_decimals(self) -> None:
         self._rebuild()
