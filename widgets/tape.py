@@ -177,10 +177,13 @@ class Tape(CachedStyles):
         rest = max(0, width - len(row.time) - 1)
         size_w = 8
         price_w = max(len(row.price), min(12, rest - size_w))
+        # Few segments per line: each style change costs a full colour sequence
+        # (about 40 bytes in truecolor) on the wire, so the separator rides with
+        # the time and the price, size and padding share the side's style.
+        pad = base if row.big else side  # reverse video would show a padded bar
         segs = [
-            Segment(row.time, time_style),
-            Segment(" ", base),
-            Segment(row.price.rjust(price_w), side),
-            Segment(row.size.rjust(size_w), side),
+            Segment(row.time + " ", time_style),
+            Segment(row.price.rjust(price_w) + row.size.rjust(size_w), side),
+            Segment(" " * max(0, width - len(row.time) - 1 - price_w - size_w), pad),
         ]
-        return Strip(segs).crop(0, width).adjust_cell_length(width, base)
+        return Strip(segs).simplify().crop(0, width).adjust_cell_length(width, base)
