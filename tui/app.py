@@ -195,6 +195,7 @@ class TapescopeApp(App[None]):
         # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
         self.dashboard.tape.redraw_interval = settings.tape_interval
         self.dashboard.readouts.redraw_interval = settings.readouts_interval
+        self.dashboard.chart.redraw_interval = settings.chart_interval
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Textual's own themes (palette "Theme" command) lack market colours.
@@ -323,6 +324,7 @@ class TapescopeApp(App[None]):
         # The new market's tape and readouts are drawn now, not at their next cadence.
         self.dashboard.tape.reset_cadence()
         self.dashboard.readouts.reset_cadence()
+        self.dashboard.chart.reset_cadence()
         self.refresh_frame()
 
     @on(SymbolRequested)
