@@ -245,6 +245,10 @@ class TapescopeApp(ReplayActions, App[None]):
         """Heatmaps, analyses, alert rules and the alert sink of every market."""
         self.panels.attach(hub)
         self._alerts_version = 0
+        # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
+        self.dashboard.tape.redraw_interval = settings.tape_interval
+        self.dashboard.readouts.redraw_interval = settings.readouts_interval
+        self.dashboard.chart.redraw_interval = settings.chart_interval
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Textual's own themes (palette "Theme" command) lack market colours.
@@ -424,6 +428,10 @@ class TapescopeApp(ReplayActions, App[None]):
         self._latency_ms = math.nan
         self._latencies.clear()
         self.dashboard.focused_key = key
+        # The new market's tape and readouts are drawn now, not at their next cadence.
+        self.dashboard.tape.reset_cadence()
+        self.dashboard.readouts.reset_cadence()
+        self.dashboard.chart.reset_cadence()
         self.refresh_frame()
 
     @on(SymbolRequested)

@@ -37,6 +37,12 @@ class AppSettings:
     """Significant digits shown for sizes; fewer digits mean fewer changed lines per frame."""
     tape_rows: int = field(default=200, metadata={"min": 10, "max": 5_000})
     """Most trades kept on the tape panel (the engine may hold fewer)."""
+    tape_interval: float = field(default=0.25, metadata={"min": 0.0, "max": 5.0})
+    """Seconds between tape redraws; trades arriving in between are drawn together (0 = every frame). Each redraw scrolls every tape line, so this sets most of the tape's terminal bytes."""
+    readouts_interval: float = field(default=0.5, metadata={"min": 0.0, "max": 5.0})
+    """Seconds between redraws of the flow readouts (0 = every frame); their numbers move at every message."""
+    chart_interval: float = field(default=1.0, metadata={"min": 0.0, "max": 5.0})
+    """Seconds between CVD chart redraws (0 = every frame); the chart is a per-second series."""
     watchlist_interval: float = field(default=1.0, metadata={"min": 0.1, "max": 60.0})
     """Seconds between watchlist refreshes (every symbol is read only at this slower rate)."""
     wide_min_cols: int = field(default=120, metadata={"min": 80, "max": 1_000})

@@ -4,7 +4,10 @@ The screen assigns :attr:`CvdChart.series` (the snapshot's per-second
 history). Each series is scaled to the full height on its own axis; where
 both lines fall in one cell the CVD line wins. The dot grid is recomputed
 when the data changes and the widget refreshes only when the grid (or the
-labels) actually changed, so a quiet market costs no terminal bytes.
+labels) actually changed, so a quiet market costs no terminal bytes. The
+series is per second, so :attr:`CvdChart.redraw_interval` (``[app]
+chart_interval``) caps redraws at that cadence instead of the frame rate
+(the last bucket's running value would otherwise move a line every frame).
 
 | Component class | Used for |
 |---|---|
@@ -26,6 +29,7 @@ from tapescope.engine.snapshot import Series
 from tapescope.widgets.braille import BRAILLE_BASE, plot
 from tapescope.widgets.format import fmt_price, fmt_signed
 from tapescope.widgets.styles import CachedStyles
+from tapescope.widgets.throttle import Throttle
 
 
 class CvdChart(CachedStyles):
@@ -59,6 +63,20 @@ class CvdChart(CachedStyles):
         self._up = True
         self._labels: tuple[str, str] = ("", "")
         self._strips: list[Strip] | None = None
+        self._throttle = Throttle(self, self._rebuild)
+
+    @property
+    def redraw_interval(self) -> float:
+        """Minimum seconds between two redraws for a new series (0: every assignment)."""
+        return self._throttle.interval
+
+    @redraw_interval.setter
+    def redraw_interval(self, seconds: float) -> None:
+        self._throttle.interval = max(0.0, float(seconds))
+
+    def reset_cadence(self) -> None:
+        """Draw the next assignment at once (call when the data switches to another market)."""
+        self._throttle.reset()
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -66,7 +84,9 @@ class CvdChart(CachedStyles):
         return self._labels
 
     def watch_series(self) -> None:
-        self._rebuild()
+        if self._key is None or self._key[0] == "empty":
+            self._throttle.reset()  # nothing plotted yet: draw the first series at once
+        self._throttle()
 
     def watch_price_decimals(self) -> None:
         self._rebuild()

@@ -179,11 +179,14 @@ class DepthLadder(CachedStyles):
         side = "depth-ladder--ask" if row.kind == "ask" else "depth-ladder--bid"
         price_style = self.style_of(side, "depth-ladder--best") if row.best else self.style_of(side)
         bar_style = self.style_of(side + "-bar")
-        segs = [Segment(row.price, price_style), Segment(" " + row.size, base + Style(bold=row.best))]
+        size_style = base + Style(bold=row.best)
+        segs = [Segment(row.price, price_style), Segment(" " + row.size, size_style)]
         used = len(row.price) + 1 + len(row.size)
         if width > used + 1:
             bar_w = width - used - 1
             cells = min(row.bar, bar_w)
-            segs += [Segment(" ", base), Segment(" " * cells, bar_style),
+            # The separator shares the size's style (bold is invisible on a space):
+            # each style change costs a full colour sequence on the wire.
+            segs += [Segment(" ", size_style), Segment(" " * cells, bar_style),
                      Segment(" " * (bar_w - cells), base)]
-        return Strip(segs).crop(0, width).adjust_cell_length(width, base)
+        return Strip(segs).simplify().crop(0, width).adjust_cell_length(width, base)

@@ -26,6 +26,7 @@ from textual.widget import Widget
 
 from tapescope.engine.snapshot import FlowSnapshot
 from tapescope.widgets.format import MISSING, fmt_fixed, fmt_price, fmt_signed, fmt_window
+from tapescope.widgets.throttle import Throttle
 
 
 class Item(NamedTuple):
@@ -132,6 +133,20 @@ class Readouts(Widget):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[list[Item]] = []
+        self._throttle = Throttle(self, self._rebuild)
+
+    @property
+    def redraw_interval(self) -> float:
+        """Minimum seconds between two redraws for new metrics (0: every assignment)."""
+        return self._throttle.interval
+
+    @redraw_interval.setter
+    def redraw_interval(self, seconds: float) -> None:
+        self._throttle.interval = max(0.0, float(seconds))
+
+    def reset_cadence(self) -> None:
+        """Draw the next assignment at once (call when the data switches to another market)."""
+        self._throttle.reset()
 
     @property
     def plain(self) -> str:
@@ -140,7 +155,9 @@ class Readouts(Widget):
                          for line in self._lines)
 
     def watch_flow(self) -> None:
-        self._rebuild()
+        if not self._lines:
+            self._throttle.reset()  # nothing on screen yet: draw the first metrics at once
+        self._throttle()
 
     def watch_live(self) -> None:
         self._rebuild()

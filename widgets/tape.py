@@ -5,6 +5,11 @@ snapshot's recent prints, oldest first); each visible line is a
 :class:`TapeRow` and its strip is cached in an LRU cache keyed by the row, so
 an unchanged print costs a dictionary lookup.
 
+Every new print shifts every line down, so each redraw rewrites the whole
+panel on the terminal. :attr:`Tape.redraw_interval` (``[app] tape_interval``)
+caps the redraw cadence: trades arriving in between are drawn together at
+the next redraw (see :class:`~tapescope.widgets.throttle.Throttle`).
+
 | Component class | Used for |
 |---|---|
 | ``tape--buy`` | prints where the taker bought |
@@ -27,6 +32,7 @@ from textual.strip import Strip
 from tapescope.engine.snapshot import TradePrint
 from tapescope.widgets.format import fmt_price, fmt_size, fmt_time, quantise
 from tapescope.widgets.styles import CachedStyles
+from tapescope.widgets.throttle import Throttle
 
 #: A print this many times the median visible size is highlighted.
 BIG_PRINT_FACTOR = 5.0
@@ -98,6 +104,20 @@ class Tape(CachedStyles):
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[TapeRow] = []
         self._cache: LRUCache[tuple[TapeRow, int], Strip] = LRUCache(1024)
+        self._throttle = Throttle(self, self._rebuild)
+
+    @property
+    def redraw_interval(self) -> float:
+        """Minimum seconds between two redraws for new trades (0: every assignment)."""
+        return self._throttle.interval
+
+    @redraw_interval.setter
+    def redraw_interval(self, seconds: float) -> None:
+        self._throttle.interval = max(0.0, float(seconds))
+
+    def reset_cadence(self) -> None:
+        """Draw the next assignment at once (call when the data switches to another market)."""
+        self._throttle.reset()
 
     @property
     def rows(self) -> list[TapeRow]:
@@ -105,7 +125,9 @@ class Tape(CachedStyles):
         return list(self._rows)
 
     def watch_trades(self) -> None:
-        self._rebuild()
+        if not self._rows:
+            self._throttle.reset()  # nothing on screen yet: draw the first prints at once
+        self._throttle()
 
     def watch_price_decimals(self) -> None:
         self._rebuild()
@@ -155,10 +177,13 @@ class Tape(CachedStyles):
         rest = max(0, width - len(row.time) - 1)
         size_w = 8
         price_w = max(len(row.price), min(12, rest - size_w))
+        # Few segments per line: each style change costs a full colour sequence
+        # (about 40 bytes in truecolor) on the wire, so the separator rides with
+        # the time and the price, size and padding share the side's style.
+        pad = base if row.big else side  # reverse video would show a padded bar
         segs = [
-            Segment(row.time, time_style),
-            Segment(" ", base),
-            Segment(row.price.rjust(price_w), side),
-            Segment(row.size.rjust(size_w), side),
+            Segment(row.time + " ", time_style),
+            Segment(row.price.rjust(price_w) + row.size.rjust(size_w), side),
+            Segment(" " * max(0, width - len(row.time) - 1 - price_w - size_w), pad),
         ]
-        return Strip(segs).crop(0, width).adjust_cell_length(width, base)
+        return Strip(segs).simplify().crop(0, width).adjust_cell_length(width, base)

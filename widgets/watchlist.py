@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from tapescope.engine.events import FeedState
 from tapescope.widgets.format import MISSING, fmt_fixed, fmt_price
@@ -149,12 +150,29 @@ class Watchlist(DataTable):
             old = self._texts.get(row.key)
             if old is None:
                 self.add_row(*(self._styled(i, t, row) for i, t in enumerate(texts)), key=row.key)
-            else:
-                for i, (a, b) in enumerate(zip(old, texts, strict=True)):
-                    if force or a != b:
-                        self.update_cell(row.key, COLUMNS[i][0], self._styled(i, b, row))
+            elif force:
+                for i, text in enumerate(texts):
+                    self.update_cell(row.key, COLUMNS[i][0], self._styled(i, text, row))
+            elif old != texts:
+                self._update_row(row, old, texts)
             self._texts[row.key] = texts
         self._move_cursor()
+
+    def _update_row(self, row: WatchRow, old: tuple[str, ...], texts: tuple[str, ...]) -> None:
+        """Store the changed cells of one row and repaint only that row.
+
+        ``DataTable.update_cell`` repaints the whole table, and Textual sends
+        every repainted line to the terminal, empty ones included: at one
+        watchlist update per second that was most of the panel's bytes. Here
+        the cells are stored as ``update_cell`` stores them (its data and its
+        render-cache generation counter) and only the row's region is refreshed.
+        """
+        cells = self._data[RowKey(row.key)]
+        for i, (a, b) in enumerate(zip(old, texts, strict=True)):
+            if a != b:
+                cells[ColumnKey(COLUMNS[i][0])] = self._styled(i, b, row)
+        self._update_count += 1
+        self.refresh_row(self.get_row_index(row.key))
 
     def watch_focused_key(self) -> None:
         self._move_cursor()

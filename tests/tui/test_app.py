@@ -20,7 +20,7 @@ from tapescope.widgets.ladder import DepthLadder
 from tapescope.widgets.readouts import Readouts
 from tapescope.widgets.status_bar import StatusBar
 from tapescope.widgets.tape import Tape
-from tapescope.widgets.watchlist import SymbolBar, Watchlist
+from tapescope.widgets.watchlist import COLUMNS, SymbolBar, Watchlist
 
 #: The frozen clock of conftest (2023-11-14 22:13:20.005 UTC).
 FROZEN_NS = 1_700_000_000_005_000_000
@@ -274,17 +274,25 @@ async def test_watchlist_updates_by_diff(config: Config, hub, monkeypatch) -> No
         await pilot.pause()
         table = app.dashboard.query_one(Watchlist)
         assert table.row_count == 3
-        calls: list[tuple] = []
-        monkeypatch.setattr(table, "update_cell", lambda *a, **k: calls.append(a))
+        full: list[tuple] = []
+        rows: list[int] = []
+        # A changed row repaints that row only: a whole-table refresh would resend
+        # every line of the panel (empty ones included) to the terminal.
+        monkeypatch.setattr(table, "refresh", lambda *a, **k: full.append(a))
+        monkeypatch.setattr(table, "refresh_row", lambda i: rows.append(i))
         monkeypatch.setattr(table, "clear", lambda *a, **k: pytest.fail("table rebuilt"))
+        before = [str(c) for c in table.get_row("sim:ETH-SIM")]
         eth = hub.snaps["sim:ETH-SIM"]
         hub.snaps["sim:ETH-SIM"] = replace(eth, version=9, last_price=2010.0)
         app.refresh_watchlist()
-        assert [(c[0], c[1]) for c in calls] == [
-            ("sim:ETH-SIM", "last"), ("sim:ETH-SIM", "chg")]
-        calls.clear()
+        after = [str(c) for c in table.get_row("sim:ETH-SIM")]
+        changed = [COLUMNS[i][0] for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert changed == ["last", "chg"]
+        assert "2,010" in after[2] or "2010" in after[2]
+        assert rows == [table.get_row_index("sim:ETH-SIM")] and full == []
+        rows.clear()
         app.refresh_watchlist()
-        assert calls == []
+        assert rows == [] and full == []
 
 
 async def test_plus_minus_change_the_ladder_step(config: Config, hub) -> None:
