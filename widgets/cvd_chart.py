@@ -29,10 +29,10 @@ from tapescope.engine.snapshot import Series
 from tapescope.widgets.braille import BRAILLE_BASE, plot
 from tapescope.widgets.format import fmt_price, fmt_signed
 from tapescope.widgets.styles import CachedStyles
-from tapescope.widgets.throttle import Throttle
+from tapescope.widgets.throttle import Throttle, ThrottledRedraw
 
 
-class CvdChart(CachedStyles):
+class CvdChart(ThrottledRedraw, CachedStyles):
     """CVD line over time (braille) with the mid price on its own axis."""
 
     COMPONENT_CLASSES = {"cvd-chart--cvd-up", "cvd-chart--cvd-down", "cvd-chart--price",
@@ -65,18 +65,6 @@ class CvdChart(CachedStyles):
         self._strips: list[Strip] | None = None
         self._throttle = Throttle(self, self._rebuild)
 
-    @property
-    def redraw_interval(self) -> float:
-        """Minimum seconds between two redraws for a new series (0: every assignment)."""
-        return self._throttle.interval
-
-    @redraw_interval.setter
-    def redraw_interval(self, seconds: float) -> None:
-        self._throttle.interval = max(0.0, float(seconds))
-
-    def reset_cadence(self) -> None:
-        """Draw the next assignment at once (call when the data switches to another market)."""
-        self._throttle.reset()
 
     @property
     def labels(self) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from textual.widget import Widget
 
 from tapescope.engine.snapshot import FlowSnapshot
 from tapescope.widgets.format import MISSING, fmt_fixed, fmt_price, fmt_signed, fmt_window
-from tapescope.widgets.throttle import Throttle
+from tapescope.widgets.throttle import Throttle, ThrottledRedraw
 
 
 class Item(NamedTuple):
@@ -106,7 +106,7 @@ def layout_lines(items: list[Item], width: int) -> list[list[Item]]:
     return lines
 
 
-class Readouts(Widget):
+class Readouts(ThrottledRedraw, Widget):
     """Flow metric readouts for the focused market."""
 
     COMPONENT_CLASSES = {"readouts--label", "readouts--pos", "readouts--neg", "readouts--alert"}
@@ -135,18 +135,6 @@ class Readouts(Widget):
         self._lines: list[list[Item]] = []
         self._throttle = Throttle(self, self._rebuild)
 
-    @property
-    def redraw_interval(self) -> float:
-        """Minimum seconds between two redraws for new metrics (0: every assignment)."""
-        return self._throttle.interval
-
-    @redraw_interval.setter
-    def redraw_interval(self, seconds: float) -> None:
-        self._throttle.interval = max(0.0, float(seconds))
-
-    def reset_cadence(self) -> None:
-        """Draw the next assignment at once (call when the data switches to another market)."""
-        self._throttle.reset()
 
     @property
     def plain(self) -> str:

@@ -32,7 +32,7 @@ from textual.strip import Strip
 from tapescope.engine.snapshot import TradePrint
 from tapescope.widgets.format import fmt_price, fmt_size, fmt_time, quantise
 from tapescope.widgets.styles import CachedStyles
-from tapescope.widgets.throttle import Throttle
+from tapescope.widgets.throttle import Throttle, ThrottledRedraw
 
 #: A print this many times the median visible size is highlighted.
 BIG_PRINT_FACTOR = 5.0
@@ -75,7 +75,7 @@ def build_rows(trades: tuple[TradePrint, ...], height: int, price_decimals: int,
     ]
 
 
-class Tape(CachedStyles):
+class Tape(ThrottledRedraw, CachedStyles):
     """Time and sales: newest trade on the top line."""
 
     COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--time", "tape--big"}
@@ -106,18 +106,6 @@ class Tape(CachedStyles):
         self._cache: LRUCache[tuple[TapeRow, int], Strip] = LRUCache(1024)
         self._throttle = Throttle(self, self._rebuild)
 
-    @property
-    def redraw_interval(self) -> float:
-        """Minimum seconds between two redraws for new trades (0: every assignment)."""
-        return self._throttle.interval
-
-    @redraw_interval.setter
-    def redraw_interval(self, seconds: float) -> None:
-        self._throttle.interval = max(0.0, float(seconds))
-
-    def reset_cadence(self) -> None:
-        """Draw the next assignment at once (call when the data switches to another market)."""
-        self._throttle.reset()
 
     @property
     def rows(self) -> list[TapeRow]:

@@ -74,3 +74,25 @@ class Throttle:
     def _run(self, now: float) -> None:
         self._last = now
         self._action()
+
+
+class ThrottledRedraw:
+    """Mixin for widgets that redraw through a :class:`Throttle` kept in ``self._throttle``.
+
+    Gives them the ``redraw_interval`` setting and ``reset_cadence()``.
+    """
+
+    _throttle: Throttle
+
+    @property
+    def redraw_interval(self) -> float:
+        """Minimum seconds between two redraws for new data (0: every assignment)."""
+        return self._throttle.interval
+
+    @redraw_interval.setter
+    def redraw_interval(self, seconds: float) -> None:
+        self._throttle.interval = max(0.0, float(seconds))
+
+    def reset_cadence(self) -> None:
+        """Draw the next assignment at once (call when the data switches to another market)."""
+        self._throttle.reset()
