@@ -99,8 +99,11 @@ class ReplayHost(ReplayActions, App[None]):
         await self.feed.run(self.hub)
 
     def refresh_replay(self) -> None:
-        if self.replay is not None:
-            self.query_one(ReplayBar).view = self.replay.view()
+        # The interval can fire while the app tears down and the bar is gone (seen on a
+        # slow fresh clone), as the real app's refresh_replay allows for.
+        bars = self.query(ReplayBar)
+        if self.replay is not None and bars:
+            bars.first().view = self.replay.view()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         gate = self.check_replay_action(action)
