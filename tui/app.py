@@ -16,12 +16,12 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -35,7 +35,9 @@ from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
 from tapescope.tui.alerts import AlertSettings
 from tapescope.tui.config import Config
+from tapescope.tui.ladder_steps import auto_step, next_step
 from tapescope.tui.messages import FeedStopped, SymbolRequested
+from tapescope.tui.palette import PaletteCommands
 from tapescope.tui.panels import DashboardPanels
 from tapescope.tui.replay_controls import REPLAY_BINDINGS, ReplayActions, ReplayController
 from tapescope.tui.screens.dashboard import DashboardScreen
@@ -55,8 +57,6 @@ log = logging.getLogger(__name__)
 
 #: Ladder rows per side requested for a watchlist-only read of a market.
 WATCHLIST_LADDER_ROWS = 1
-#: Mantissas of the ladder row heights the zoom keys step through (1, 2, 5, 10, 20...).
-_STEP_MANTISSAS = (1, 2, 5)
 
 
 def _section(config: Config, name: str, default: object):
@@ -65,39 +65,6 @@ def _section(config: Config, name: str, default: object):
         return config.section(name)
     except KeyError:
         return default
-
-
-def _steps() -> list[int]:
-    return [m * 10**e for e in range(7) for m in _STEP_MANTISSAS]
-
-
-def auto_step(mid: float, tick: float, row_bps: float, min_ticks: int = 1) -> int:
-    """The 1-2-5 ladder row height (ticks) nearest, on a log scale, to ``row_bps`` of ``mid``.
-
-    >>> auto_step(60_000.0, 0.1, 0.5), auto_step(0.12, 0.00001, 0.5), auto_step(150.0, 0.001, 0.5)
-    (20, 1, 10)
-    >>> auto_step(float("nan"), 0.1, 0.5, 2), auto_step(100.0, 0.01, 0.5, 5)
-    (2, 5)
-    """
-    if not (mid > 0 and tick > 0 and row_bps > 0):
-        return min_ticks
-    target = max(mid * row_bps * 1e-4 / tick, min_ticks)
-    best = min(_steps(), key=lambda s: abs(math.log(s / target)))
-    return max(best, min_ticks)
-
-
-def next_step(ticks: int, direction: int) -> int:
-    """The next ladder row height in the 1-2-5 sequence, in ticks (never below 1).
-
-    >>> next_step(1, 1), next_step(2, 1), next_step(5, 1), next_step(10, -1), next_step(1, -1)
-    (2, 5, 10, 5, 1)
-    >>> next_step(3, 1), next_step(3, -1)
-    (5, 2)
-    """
-    ladder = _steps()
-    if direction > 0:
-        return next((s for s in ladder if s > ticks), ladder[-1])
-    return next((s for s in reversed(ladder) if s < ticks), 1)
 
 
 class MarketSource(EventSink, Protocol):
@@ -139,7 +106,7 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(ReplayActions, App[None]):
+class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -550,47 +517,6 @@ class TapescopeApp(ReplayActions, App[None]):
             self.notify("No feed: nothing to report.", timeout=3)
             return
         self.push_screen(HealthScreen(self.feed, clock=self._clock, title=self.feed.name))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield from self.replay_commands()
-        yield SystemCommand("Help", "Show every key and what it does", self.action_help)
-        yield SystemCommand("Go to symbol", "Open the fuzzy symbol picker", self.action_symbol_picker)
-        yield SystemCommand("Cycle theme", "Switch to the next tapescope theme", self.action_cycle_theme)
-        yield SystemCommand("Coarser ladder", "Aggregate the depth ladder into taller rows",
-                            lambda: self.action_ladder_step(1))
-        yield SystemCommand("Finer ladder", "Split the depth ladder into shorter rows",
-                            lambda: self.action_ladder_step(-1))
-        yield SystemCommand("Toggle heatmap", "Show the liquidity heatmap in place of the CVD chart",
-                            lambda: self.action_toggle_panel("heatmap"))
-        yield SystemCommand("Heatmap zoom in", "Fewer price rows, each taller",
-                            lambda: self.action_heatmap_zoom(-1))
-        yield SystemCommand("Heatmap zoom out", "More price rows per cell",
-                            lambda: self.action_heatmap_zoom(1))
-        yield SystemCommand("Toggle signals", "Show or hide the signals panel",
-                            lambda: self.action_toggle_panel("signals"))
-        yield SystemCommand("Toggle alerts", "Show or hide the alert log",
-                            lambda: self.action_toggle_panel("alerts"))
-        yield SystemCommand("Mute alerts", "Mute or unmute alert bell, notifications and webhook",
-                            self.action_mute_alerts)
-        yield SystemCommand("Risk calculator", "Size a position on the focused market's live book",
-                            self.action_risk)
-        yield SystemCommand("Regime and profile", "Volatility regime, VPIN, volume/TPO profile",
-                            self.action_regime)
-        yield SystemCommand("Feed health", "Connections and markets: state and error counters",
-                            self.action_health)
-        if isinstance(screen, RiskScreen):
-            yield SystemCommand("Live entry", "Entry follows the live best price again",
-                                screen.action_live_entry)
-        if isinstance(screen, RegimeScreen):
-            yield SystemCommand("Session/rolling profile", "Switch the profile window",
-                                screen.action_cycle_scope)
-        yield SystemCommand("Next symbol", "Focus the next watchlist symbol", self.action_next_symbol)
-        yield SystemCommand("Previous symbol", "Focus the previous watchlist symbol",
-                            self.action_prev_symbol)
-        for n, key in enumerate(self.hub.keys[:9], start=1):
-            yield SystemCommand(f"Symbol {n}: {key}", f"Focus {key}",
-                                lambda n=n: self.action_focus_symbol(n))
 
 
 def start_kernel_warm_up() -> threading.Thread:
