@@ -206,3 +206,30 @@ def test_venue_and_symbols_flags_set_the_watchlist(capsys) -> None:
     assert code == 0, err
     assert 'default_venue = "bybit-linear"  # --default-venue flag' in out
     assert "okx:BTC-USDT-SWAP" in out
+
+
+def test_eval_of_a_recording_scores_its_signals(capsys, tmp_path: Path) -> None:
+    import asyncio
+
+    from tapescope.feeds.sim import SimFeed, SimParams
+    from tapescope.tui.record import record_session
+
+    db = tmp_path / "sim.db"
+    feed = SimFeed(SimParams(seed=4, symbol_count=1, duration_s=90.0), realtime=False)
+    recorded = asyncio.run(record_session([feed], db, handle_signals=False))
+    out = tmp_path / "signals.json"
+    code, text, err = run(capsys, "eval", str(db), "--out", str(out))
+    assert code == 0, err
+    assert "verdicts over" in text and "market-seconds" in text
+    doc = json.loads(out.read_text())
+    # The replay went through every recorded message, over the whole 90 s session.
+    assert doc["events"] == recorded.stats.written
+    assert doc["horizons_s"] == [10, 60, 300] and 85 <= doc["seconds"] <= 91
+    assert {row["horizon_s"] for row in doc["signals"]} <= {10, 60, 300}
+
+
+def test_eval_of_a_non_recording_fails_in_one_line(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "x.db"
+    bad.write_text("not sqlite")
+    code, out, err = run(capsys, "eval", str(bad))
+    assert code == 1 and "Traceback" not in out + err and len(err.strip().splitlines()) == 1
