@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 
@@ -38,11 +36,11 @@ from tapescope.widgets.ladder_rows import (
     build_anchored_rows,
     build_rows,
 )
-from tapescope.widgets.styles import CachedStyles
+from tapescope.widgets.styles import RowLines
 
 __all__ = ["SIZE_WIDTH", "DepthLadder", "LadderRow", "LadderView", "build_rows"]
 
-class DepthLadder(CachedStyles):
+class DepthLadder(RowLines):
     """Depth ladder with size bars, best bid/ask always in view and a spread row."""
 
     COMPONENT_CLASSES = {
@@ -78,11 +76,9 @@ class DepthLadder(CachedStyles):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._rows: list[LadderRow] = []
+        super().__init__(cache_size=512, name=name, id=id, classes=classes)
         self._anchor: int | None = None
         self._anchor_for: tuple[str, float] | None = None
-        self._cache: LRUCache[tuple[LadderRow, int], Strip] = LRUCache(512)
 
     @property
     def rows_per_side(self) -> int:
@@ -130,28 +126,7 @@ class DepthLadder(CachedStyles):
                                                      anchor=self._anchor)
         else:
             rows = build_rows(view, height, width, self.size_digits)
-        old = self._rows
-        self._rows = rows
-        if force or len(old) != len(rows):
-            self.refresh()
-            return
-        width = self.size.width
-        changed = [Region(0, y, width, 1)
-                   for y, (a, b) in enumerate(zip(old, rows, strict=True)) if a != b]
-        if changed:
-            self.refresh(*changed)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y >= len(self._rows):
-            return Strip.blank(width, self.base_style)
-        row = self._rows[y]
-        key = (row, width)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._draw(row, width)
-            self._cache[key] = strip
-        return strip
+        self.show_rows(rows, force)
 
     def _draw(self, row: LadderRow, width: int) -> Strip:
         base = self.base_style

@@ -7,7 +7,12 @@ theme and dropped when the styles change (theme switch, CSS reload).
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+
 from rich.style import Style
+from textual.cache import LRUCache
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -46,3 +51,47 @@ class CachedStyles(Widget):
     def styles_changed(self) -> None:
         """Hook: drop anything drawn with the old styles (default: repaint)."""
         self.refresh()
+
+
+class RowLines(CachedStyles):
+    """Base for line-API widgets drawn as one hashable row description per screen line.
+
+    A subclass computes its rows, hands them to :meth:`show_rows` (which
+    refreshes only the lines whose description changed: terminal bytes are a
+    budget) and draws one row in :meth:`_draw`; strips are cached by
+    ``(row, width)``. Subclasses clear ``self._cache`` when their styles change.
+    """
+
+    def __init__(self, *, cache_size: int = 512, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._rows: list[Hashable] = []
+        self._cache: LRUCache[tuple[Hashable, int], Strip] = LRUCache(cache_size)
+
+    def show_rows(self, rows: Sequence[Hashable], force: bool = False) -> None:
+        """Make ``rows`` the screen lines; refresh all when forced or the count changed."""
+        old, self._rows = self._rows, list(rows)
+        if force or len(old) != len(self._rows):
+            self.refresh()
+            return
+        width = self.size.width
+        changed = [Region(0, y, width, 1)
+                   for y, (a, b) in enumerate(zip(old, self._rows, strict=True)) if a != b]
+        if changed:
+            self.refresh(*changed)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self._rows):
+            return Strip.blank(width, self.base_style)
+        row = self._rows[y]
+        key = (row, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._draw(row, width)
+            self._cache[key] = strip
+        return strip
+
+    def _draw(self, row: Hashable, width: int) -> Strip:
+        """Draw one row (subclasses)."""
+        raise NotImplementedError

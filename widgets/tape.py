@@ -24,14 +24,12 @@ import statistics
 from typing import NamedTuple
 
 from rich.segment import Segment
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 
 from tapescope.engine.snapshot import TradePrint
 from tapescope.widgets.format import fmt_price, fmt_size, fmt_time, quantise
-from tapescope.widgets.styles import CachedStyles
+from tapescope.widgets.styles import RowLines
 from tapescope.widgets.throttle import Throttle, ThrottledRedraw
 
 #: A print this many times the median visible size is highlighted.
@@ -75,7 +73,7 @@ def build_rows(trades: tuple[TradePrint, ...], height: int, price_decimals: int,
     ]
 
 
-class Tape(ThrottledRedraw, CachedStyles):
+class Tape(ThrottledRedraw, RowLines):
     """Time and sales: newest trade on the top line."""
 
     COMPONENT_CLASSES = {"tape--buy", "tape--sell", "tape--time", "tape--big"}
@@ -101,9 +99,7 @@ class Tape(ThrottledRedraw, CachedStyles):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._rows: list[TapeRow] = []
-        self._cache: LRUCache[tuple[TapeRow, int], Strip] = LRUCache(1024)
+        super().__init__(cache_size=1024, name=name, id=id, classes=classes)
         self._throttle = Throttle(self, self._rebuild)
 
 
@@ -135,27 +131,7 @@ class Tape(ThrottledRedraw, CachedStyles):
 
     def _rebuild(self, force: bool = False) -> None:
         rows = build_rows(self.trades, self.size.height, self.price_decimals, self.size_digits, self.utc)
-        old, self._rows = self._rows, rows
-        if force or len(old) != len(rows):
-            self.refresh()
-            return
-        width = self.size.width
-        changed = [Region(0, y, width, 1)
-                   for y, (a, b) in enumerate(zip(old, rows, strict=True)) if a != b]
-        if changed:
-            self.refresh(*changed)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y >= len(self._rows):
-            return Strip.blank(width, self.base_style)
-        row = self._rows[y]
-        key = (row, width)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._draw(row, width)
-            self._cache[key] = strip
-        return strip
+        self.show_rows(rows, force)
 
     def _draw(self, row: TapeRow, width: int) -> Strip:
         base = self.base_style
