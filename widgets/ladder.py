@@ -106,11 +106,6 @@ class DepthLadder(RowLines):
     def on_resize(self) -> None:
         self._rebuild(force=True)
 
-    def styles_changed(self) -> None:
-        # A theme switch changes every colour: drop cached strips.
-        self._cache.clear()
-        self.refresh()
-
     def _rebuild(self, force: bool = False) -> None:
         """Recompute the lines; refresh only those that changed."""
         height, width = self.size.height, self.size.width

@@ -19,11 +19,9 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from rich.segment import Segment
-from rich.style import Style
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
+
+from tapescope.widgets.styles import RowLines
 
 #: Fewest cells of a line's left text kept when its right-aligned runs need room.
 MIN_LEFT = 12
@@ -73,7 +71,7 @@ def age_text(age_ns: int) -> str:
     return f"{s // 3600}h"
 
 
-class LinePanel(Widget):
+class LinePanel(RowLines):
     """A widget drawn line by line from hashable descriptions (see the module docstring)."""
 
     #: Strips kept in the line cache.
@@ -81,12 +79,7 @@ class LinePanel(Widget):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._style_memo: dict[str, Style] = {}
-        self._lines: list[Hashable] = []
-        self._strips: LRUCache[tuple[Hashable, int], Strip] = LRUCache(self.CACHE_SIZE)
-        self.lines_refreshed = 0
-        """Screen lines refreshed so far (byte-budget tests and diagnostics)."""
+        super().__init__(cache_size=self.CACHE_SIZE, name=name, id=id, classes=classes)
 
     # -- subclass API ------------------------------------------------------
 
@@ -99,72 +92,23 @@ class LinePanel(Widget):
         assert isinstance(line, TextLine)
         return self.draw_text_line(line, width)
 
-    # -- styles ------------------------------------------------------------
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's own Rich style, cached per theme."""
-        style = self._style_memo.get("")
-        if style is None:
-            style = self._style_memo[""] = self.rich_style
-        return style
-
-    def style_of(self, *names: str) -> Style:
-        """Base style plus the component classes ``names`` (empty names skipped), cached."""
-        key = " ".join(names)
-        style = self._style_memo.get(key)
-        if style is None:
-            style = self.base_style
-            for n in names:
-                if n:
-                    style += self.get_component_rich_style(n)
-            self._style_memo[key] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        # A theme switch changes every colour: drop styles and strips drawn with them.
-        self._style_memo.clear()
-        self._strips.clear()
-        self.refresh()
+    def _draw(self, row: Hashable, width: int) -> Strip:
+        return self.draw_line(row, width)
 
     # -- lines ---------------------------------------------------------------
 
     @property
     def lines(self) -> list[Hashable]:
         """The descriptions currently on screen."""
-        return list(self._lines)
+        return list(self._rows)
 
     def rebuild(self, force: bool = False) -> None:
         """Recompute the descriptions and refresh only the lines that changed."""
         width, height = self.size.width, self.size.height
-        new = list(self.build_lines(width, height)) if width > 0 and height > 0 else []
-        old = self._lines
-        self._lines = new
-        if force or len(old) != len(new):
-            self.lines_refreshed += len(new)
-            self.refresh()
-            return
-        changed = [Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, new, strict=True))
-                   if a != b]
-        if changed:
-            self.lines_refreshed += len(changed)
-            self.refresh(*changed)
+        self.show_rows(list(self.build_lines(width, height)) if width > 0 and height > 0 else [], force)
 
     def on_resize(self) -> None:
         self.rebuild(force=True)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y >= len(self._lines):
-            return Strip.blank(width, self.base_style)
-        line = self._lines[y]
-        key = (line, width)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self.draw_line(line, width)
-            self._strips[key] = strip
-        return strip
 
     def draw_text_line(self, line: TextLine, width: int) -> Strip:
         """Left runs, then the right-aligned runs at the right edge, within ``width``.

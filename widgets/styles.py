@@ -33,13 +33,14 @@ class CachedStyles(Widget):
         return style
 
     def style_of(self, *names: str) -> Style:
-        """Base style plus the component classes ``names``, cached per theme."""
+        """Base style plus the component classes ``names`` (empty names skipped), cached per theme."""
         key = " ".join(names)
         style = self._style_memo.get(key)
         if style is None:
             style = self.base_style
             for name in names:
-                style += self.get_component_rich_style(name)
+                if name:
+                    style += self.get_component_rich_style(name)
             self._style_memo[key] = style
         return style
 
@@ -67,17 +68,21 @@ class RowLines(CachedStyles):
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[Hashable] = []
         self._cache: LRUCache[tuple[Hashable, int], Strip] = LRUCache(cache_size)
+        self.lines_refreshed = 0
+        """Screen lines refreshed so far (byte-budget tests and diagnostics)."""
 
     def show_rows(self, rows: Sequence[Hashable], force: bool = False) -> None:
         """Make ``rows`` the screen lines; refresh all when forced or the count changed."""
         old, self._rows = self._rows, list(rows)
         if force or len(old) != len(self._rows):
+            self.lines_refreshed += len(self._rows)
             self.refresh()
             return
         width = self.size.width
         changed = [Region(0, y, width, 1)
                    for y, (a, b) in enumerate(zip(old, self._rows, strict=True)) if a != b]
         if changed:
+            self.lines_refreshed += len(changed)
             self.refresh(*changed)
 
     def render_line(self, y: int) -> Strip:
@@ -91,6 +96,11 @@ class RowLines(CachedStyles):
             strip = self._draw(row, width)
             self._cache[key] = strip
         return strip
+
+    def styles_changed(self) -> None:
+        # A theme switch changes every colour: drop the strips drawn with the old styles.
+        self._cache.clear()
+        self.refresh()
 
     def _draw(self, row: Hashable, width: int) -> Strip:
         """Draw one row (subclasses)."""

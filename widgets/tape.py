@@ -125,10 +125,6 @@ class Tape(ThrottledRedraw, RowLines):
     def on_resize(self) -> None:
         self._rebuild(force=True)
 
-    def styles_changed(self) -> None:
-        self._cache.clear()
-        self.refresh()
-
     def _rebuild(self, force: bool = False) -> None:
         rows = build_rows(self.trades, self.size.height, self.price_decimals, self.size_digits, self.utc)
         self.show_rows(rows, force)
