@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from tapescope.engine.alerts import drain
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.detectors.base import DetectorEvent
 from tapescope.engine.evaluation import (
@@ -294,10 +295,8 @@ def _drain(
     analyses: Iterable[MarketAnalysis], detections: list[Detection], other: dict[str, int]
 ) -> None:
     for a in analyses:
-        queue = a.alerts
         key = a.market.key
-        while queue:
-            item = queue.popleft()
+        for item in drain(a.alerts):
             if isinstance(item, DetectorEvent):
                 kind = str(item.kind)
                 if kind in SCORED_KINDS:

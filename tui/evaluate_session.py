@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tapescope.engine.alerts import drain
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.evaluation import SignalEvaluation, evaluate_signals_pooled
 from tapescope.engine.events import NS_PER_S, Event
@@ -224,9 +225,7 @@ async def evaluate_feed(
 
 def _drain(analyses: dict[str, MarketAnalysis], out: list[tuple[str, str, int, int]]) -> None:
     for key, a in analyses.items():
-        queue = a.alerts
-        while queue:
-            item = queue.popleft()
+        for item in drain(a.alerts):
             if isinstance(item, Verdict):
                 sig = item.signal
                 out.append((key, sig.name, sig.ts, sig.direction))

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tapescope.engine.alerts import drain
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.detectors.base import DetectorEvent
 from tapescope.engine.events import Event
@@ -143,8 +144,8 @@ class AlertTap:
         if alerts:
             key = event[0]
             on_alert = self.on_alert
-            while alerts:
-                on_alert(key, alerts.popleft())
+            for item in drain(alerts):
+                on_alert(key, item)
 
 
 def alert_row(key: str, item: DetectorEvent | Verdict) -> list[str]:
