@@ -191,15 +191,7 @@ class SimMarket(SimBook):
             tick = ref + g
         if tick <= 0:
             return
-        dist_bps = abs(tick - lt) * 1e4 / lt
-        sig = p.size_sigma
-        lots = int(
-            self._base_lots
-            * (1.0 + dist_bps / p.size_scale_bps) ** p.size_exponent
-            * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig)
-        )
-        if lots < 1:
-            lots = 1
+        lots = self._order_lots(tick)
         ep = self.ep
         if ep is not None and ep.filters:
             tick, lots = ep.filter_place(is_bid, tick, lots)
@@ -226,6 +218,19 @@ class SimMarket(SimBook):
                     del book[far]
                     changes[far] = 0
 
+    def _order_lots(self, tick: int) -> int:
+        """Size of one limit order at ``tick``: lognormal, growing with distance from fair."""
+        p = self.params
+        lt = self.lt
+        dist_bps = abs(tick - lt) * 1e4 / lt
+        sig = p.size_sigma
+        lots = int(
+            self._base_lots
+            * (1.0 + dist_bps / p.size_scale_bps) ** p.size_exponent
+            * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig)
+        )
+        return lots if lots > 1 else 1
+
     def _cancel(self) -> bool:
         rnd = self.rng.random
         is_bid = rnd() < 0.5
@@ -243,11 +248,17 @@ class SimMarket(SimBook):
         free = size - (self.res_b if is_bid else self.res_a).get(tick, 0)
         if free <= 0:
             return False
-        # Full cancels thin out as the side drops below ``depth`` levels, so the
-        # level count settles near ``depth`` instead of draining.
-        fill = n / self.params.depth
-        full_p = 0.5 * (fill * fill * fill if fill < 1.0 else 1.0)
-        amount = free if rnd() < full_p else 1 + int((free - 1) * rnd())
+        # A level is a queue of orders: a cancel pulls one order's worth, so deep
+        # queues at the touch survive single cancels. A level no bigger than one
+        # order goes whole, less often as the side drops below ``depth`` levels
+        # (so the level count settles near ``depth`` instead of draining).
+        order = self._order_lots(tick)
+        if order < free:
+            amount = order
+        else:
+            fill = n / self.params.depth
+            full_p = 0.5 * (fill * fill * fill if fill < 1.0 else 1.0)
+            amount = free if rnd() < full_p else 1 + int((free - 1) * rnd())
         left = size - amount
         if left == 0 and n <= MIN_LEVELS:
             return False
