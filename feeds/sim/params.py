@@ -142,6 +142,17 @@ class EpisodeParams:
     vacuum_max_s: float = field(default=12.0, metadata={"min": 1.0, "max": 600.0})
     """Longest vacuum, seconds."""
 
+    def __post_init__(self) -> None:
+        for lo, hi in (
+            ("wall_min_s", "wall_max_s"),
+            ("iceberg_min_refills", "iceberg_max_refills"),
+            ("vacuum_min_s", "vacuum_max_s"),
+        ):
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(
+                    f"sim.episodes.{lo} = {getattr(self, lo)} must not exceed {hi} = {getattr(self, hi)}"
+                )
+
 
 @dataclass(frozen=True, slots=True)
 class SimParams:
@@ -197,6 +208,14 @@ class SimParams:
     """Volatility and drift regimes."""
     episodes: EpisodeParams = field(default_factory=EpisodeParams)
     """Labelled episodes."""
+
+    def __post_init__(self) -> None:
+        if self.market_fraction + self.cancel_fraction >= 1.0:
+            raise ValueError(
+                f"sim.market_fraction + sim.cancel_fraction = "
+                f"{self.market_fraction + self.cancel_fraction}: must be below 1 (the rest are limit orders)"
+            )
+        self.universe()  # refuses unknown symbols now rather than at first use
 
     def universe(self) -> list[SymbolSpec]:
         """The symbol specs this run simulates, in watchlist order.

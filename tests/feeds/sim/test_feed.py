@@ -9,7 +9,15 @@ import pytest
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, BookSnapshot, FeedState, StatusChange, Trade
 from tapescope.feeds.base import Feed
-from tapescope.feeds.sim import UNIVERSE, BurstParams, RegimeParams, SimFeed, SimParams, encode
+from tapescope.feeds.sim import (
+    UNIVERSE,
+    BurstParams,
+    EpisodeParams,
+    RegimeParams,
+    SimFeed,
+    SimParams,
+    encode,
+)
 
 
 def _digest(events) -> str:
@@ -213,3 +221,42 @@ def test_regime_timeline_is_contiguous() -> None:
         assert all(s.vol_regime == "HIGH" for s in mine if s.market_regime == "VOLATILE")
     changes = [lab for lab in feed.labels if lab.kind == "regime_change"]
     assert len(changes) == len(spans) - len(feed.instruments)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SimParams(symbols=("NOPE-SIM",)),
+        lambda: SimParams(market_fraction=0.5, cancel_fraction=0.6),
+        lambda: EpisodeParams(wall_min_s=40.0, wall_max_s=30.0),
+        lambda: EpisodeParams(iceberg_min_refills=9, iceberg_max_refills=8),
+    ],
+)
+def test_inconsistent_params_are_refused(make) -> None:
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_default_params_and_config_section_agree() -> None:
+    """config.toml's [sim] mirrors SimParams (nested tables for the sub-dataclasses)."""
+    import dataclasses
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    table = tomllib.loads((root / "config.toml").read_text(encoding="utf-8"))["sim"]
+
+    def compare(obj, tbl, path):
+        names = {f.name for f in dataclasses.fields(obj)}
+        assert names == set(tbl), f"{path}: {names ^ set(tbl)}"
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                compare(value, tbl[f.name], f"{path}.{f.name}")
+            else:
+                expected = list(value) if isinstance(value, tuple) else value
+                assert tbl[f.name] == expected and type(tbl[f.name]) is type(expected), (
+                    f"{path}.{f.name}"
+                )
+
+    compare(SimParams(), table, "sim")
