@@ -45,6 +45,10 @@ from tapescope.feeds.sim.labels import EpisodeLabel
 from tapescope.feeds.sim.params import SimParams, SymbolSpec
 from tapescope.feeds.sim.regime import RegimeChain
 
+#: A level deeper than this many typical orders loses half its size per cancel.
+STALE_ORDERS = 3.5
+#: Levels seeded on every tick right behind the fair quote.
+SEED_CONTIGUOUS = 10
 #: Mean of the geometric level index picked by near-touch cancels.
 CANCEL_NEAR_LEVELS = 4.0
 
@@ -192,6 +196,20 @@ class SimMarket(SimBook):
         if tick <= 0:
             return
         lots = self._order_lots(tick)
+        # Queues have a natural depth: makers who would join a queue already
+        # STALE_ORDERS deep quote a tick further back instead, so the book is a
+        # smooth profile rather than a few towers (which would read as walls).
+        book = self.bids if is_bid else self.asks
+        step = -1 if is_bid else 1
+        for _ in range(3):
+            if book.get(tick, 0) + lots <= STALE_ORDERS * self._typical(tick):
+                break
+            tick += step
+        else:
+            # Saturated near the touch: this maker quotes somewhere in the book instead.
+            tick = ref + step * int(math.exp(rnd() * self._log_span))
+        if tick <= 0:
+            return
         ep = self.ep
         if ep is not None and ep.filters:
             tick, lots = ep.filter_place(is_bid, tick, lots)
@@ -218,17 +236,19 @@ class SimMarket(SimBook):
                     del book[far]
                     changes[far] = 0
 
-    def _order_lots(self, tick: int) -> int:
-        """Size of one limit order at ``tick``: lognormal, growing with distance from fair."""
+    def _typical(self, tick: int) -> float:
+        """Mean size of one limit order at ``tick`` (lots): grows with distance from fair."""
         p = self.params
         lt = self.lt
-        dist_bps = abs(tick - lt) * 1e4 / lt
-        sig = p.size_sigma
-        lots = int(
+        return (
             self._base_lots
-            * (1.0 + dist_bps / p.size_scale_bps) ** p.size_exponent
-            * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig)
+            * (1.0 + abs(tick - lt) * 1e4 / lt / p.size_scale_bps) ** p.size_exponent
         )
+
+    def _order_lots(self, tick: int) -> int:
+        """Size of one limit order at ``tick``: lognormal around :meth:`_typical`."""
+        sig = self.params.size_sigma
+        lots = int(self._typical(tick) * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig))
         return lots if lots > 1 else 1
 
     def _cancel(self) -> bool:
@@ -249,16 +269,22 @@ class SimMarket(SimBook):
         if free <= 0:
             return False
         # A level is a queue of orders: a cancel pulls one order's worth, so deep
-        # queues at the touch survive single cancels. A level no bigger than one
-        # order goes whole, less often as the side drops below ``depth`` levels
-        # (so the level count settles near ``depth`` instead of draining).
+        # queues at the touch survive single cancels.
         order = self._order_lots(tick)
-        if order < free:
+        if free > STALE_ORDERS * self._typical(tick):
+            # A queue many orders deep away from the touch is stale (left behind by
+            # the price); its owners re-quote, so it thins by half at a time.
+            amount = free // 2
+        elif order < free:
             amount = order
         else:
+            # The last order of a level goes whole; less often while the side is
+            # below ``depth`` levels (then a limit order comes instead), so the level
+            # count settles near ``depth`` and no crumbs of orders litter the book.
             fill = n / self.params.depth
-            full_p = 0.5 * (fill * fill * fill if fill < 1.0 else 1.0)
-            amount = free if rnd() < full_p else 1 + int((free - 1) * rnd())
+            if rnd() >= (fill * fill * fill if fill < 1.0 else 1.0):
+                return False
+            amount = free
         left = size - amount
         if left == 0 and n <= MIN_LEVELS:
             return False
@@ -289,17 +315,27 @@ class SimMarket(SimBook):
     # -- initial book ------------------------------------------------------------
 
     def _seed_book(self) -> None:
-        """Fill both sides to ``depth`` levels with the limit-order model."""
+        """Fill both sides to ``depth`` levels: a contiguous run of ticks behind the
+        fair quote, then levels at log-uniform distances, each a queue of a few orders."""
         depth = self.params.depth
+        rnd = self.rng.random
         fair = int(math.floor(self.lt))
-        self.bids[fair] = max(1, int(self._base_lots))
-        self.asks[fair + 1] = max(1, int(self._base_lots))
-        guard = 0
-        while (len(self.bids) < depth or len(self.asks) < depth) and guard < 200 * depth:
-            guard += 1
-            self._limit()
-        self.cb = {}
-        self.ca = {}
+        for is_bid in (True, False):
+            book = self.bids if is_bid else self.asks
+            g = 0
+            guard = 0
+            while len(book) < depth and guard < 50 * depth:
+                guard += 1
+                if g < SEED_CONTIGUOUS:
+                    dist = g
+                    g += 1
+                else:
+                    dist = int(math.exp(rnd() * self._log_span))
+                tick = fair - dist if is_bid else fair + 1 + dist
+                if tick <= 0 or tick in book:
+                    continue
+                orders = 1 + min(int(math.log(1.0 - rnd()) * self._inv_log_cancel * 0.5), 2)
+                book[tick] = sum(self._order_lots(tick) for _ in range(orders))
 
     # -- regimes and bursts ---------------------------------------------------------
 

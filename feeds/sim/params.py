@@ -49,7 +49,7 @@ UNIVERSE: tuple[SymbolSpec, ...] = (
     SymbolSpec("ADA-SIM", 0.45, 0.00005, 1.0, 12000.0, 0.5),
     SymbolSpec("AVAX-SIM", 35.0, 0.001, 0.01, 150.0, 0.5),
     SymbolSpec("LINK-SIM", 15.0, 0.001, 0.01, 300.0, 0.4),
-    SymbolSpec("LTC-SIM", 80.0, 0.01, 0.001, 60.0, 0.3),
+    SymbolSpec("LTC-SIM", 80.0, 0.005, 0.001, 60.0, 0.3),
 )
 
 
@@ -178,11 +178,11 @@ class SimParams:
     """Mean distance behind the fair quote of a near limit order, ticks (geometric)."""
     span_bps: float = field(default=150.0, metadata={"min": 1.0, "max": 5000.0})
     """How far from mid far limit orders reach, bps (log-uniform distance)."""
-    size_sigma: float = field(default=0.7, metadata={"min": 0.0, "max": 3.0})
+    size_sigma: float = field(default=0.4, metadata={"min": 0.0, "max": 3.0})
     """Lognormal sigma of limit order sizes."""
-    size_scale_bps: float = field(default=5.0, metadata={"min": 0.1, "max": 1000.0})
+    size_scale_bps: float = field(default=25.0, metadata={"min": 0.1, "max": 1000.0})
     """Distance at which level sizes grow by ``2**size_exponent``, bps."""
-    size_exponent: float = field(default=0.6, metadata={"min": 0.0, "max": 3.0})
+    size_exponent: float = field(default=0.35, metadata={"min": 0.0, "max": 3.0})
     """Exponent of level-size growth with distance from mid."""
     market_size: float = field(default=0.3, metadata={"min": 0.01, "max": 100.0})
     """Mean market order size in near-touch level sizes."""

@@ -260,3 +260,20 @@ def test_default_params_and_config_section_agree() -> None:
                 )
 
     compare(SimParams(), table, "sim")
+
+
+def test_unlabelled_book_has_few_wall_sized_levels(quiet) -> None:
+    """Walls are what the episodes inject: the natural book rarely makes one (precision of evals)."""
+    feed = SimFeed(quiet(*(s.symbol for s in UNIVERSE[:8])), realtime=False)
+    list(feed.generate(40.0))
+    counts = []
+    for _ in range(6):
+        list(feed.generate(10.0))
+        for inst in feed.instruments:
+            bids, asks = feed.market(inst.key).book_levels()
+            mid = (max(bids) + min(asks)) / 2
+            for levels in (bids, asks):
+                near = [q for p, q in levels.items() if abs(p - mid) / mid <= 0.01]
+                med = statistics.median(near)
+                counts.append(sum(q >= 5 * med for q in near))
+    assert sum(counts) / len(counts) < 0.5
