@@ -48,6 +48,8 @@ from tapescope.feeds.sim.market import SimMarket
 RETRY_S = 0.5
 #: Half-width of the area a vacuum thins, in vacuum bands.
 VACUUM_MARGIN = 2.0
+#: Share of a spoof's life over which price is walked onto it.
+SPOOF_RAMP = 0.8
 #: Longest time an iceberg waits for its hidden size to be taken, seconds.
 ICEBERG_MAX_S = 60.0
 
@@ -142,13 +144,23 @@ class Spoof(Episode):
         self.start_ns = ts
         self.approach = max(1, self.off // 4)
         life = self.uniform(min(3.0, p.spoof_max_s), p.spoof_max_s)
+        # Price walks toward the order over most of its life (a ramp), so the
+        # approach is visible for seconds instead of one sweep through a thin book.
+        self.x0, self.t0 = m.lt, ts
+        self.ramp_ns = max(1, int(SPOOF_RAMP * life * 1e9))
+        self.edge = self.tick + 1.0 if is_bid else self.tick - 1.5
         m.schedule(ts + int(life * 1e9), self._expire, self.index)
         return True
 
     def control(self, lt: float, dt: float) -> float:
-        # Price comes to the order: pull the fair price onto it.
-        target = self.tick + 1.0 if self.s > 0 else self.tick - 1.5
-        return pull(lt, target, dt, 1.2)
+        frac = min(1.0, (self.m.now - self.t0) / self.ramp_ns)
+        target = self.x0 + (self.edge - self.x0) * frac
+        # Takers may not run ahead of the ramp either.
+        if self.s > 0:
+            self.cap_sell = max(self.tick + 1, int(math.floor(target)) - 2)
+        else:
+            self.cap_buy = min(self.tick - 1, int(math.ceil(target)) + 2)
+        return pull(lt, target, dt, 0.25)
 
     def watch(self, ts: int) -> None:
         if not self.live:
