@@ -34,7 +34,7 @@ def _session(seed: int, start_ns: int = 1_767_225_600_000_000_000) -> str:
     feed.inject("spoof", "sim:ETH-SIM", start_ns + 5_000_000_000)
     feed.inject("iceberg", "sim:DOGE-SIM", start_ns + 3_000_000_000)
     feed.inject("regime_change", "sim:BTC-SIM", start_ns + 1_000_000_000, vol="HIGH")
-    return _digest(feed.generate(15.0)) + repr(feed.labels)
+    return _digest(feed.generate(10.0)) + repr(feed.labels)
 
 
 def test_is_a_feed_with_at_least_eight_distinct_markets() -> None:

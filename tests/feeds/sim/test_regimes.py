@@ -9,7 +9,7 @@ from tapescope.feeds.sim import RegimeParams, SimFeed
 from tapescope.feeds.sim.params import SECONDS_PER_YEAR
 
 S = 1_000_000_000
-SPAN_S = 300
+SPAN_S = 240
 
 
 def _realised_vols(symbol: str, quiet, replayer) -> tuple[float, float, list]:
