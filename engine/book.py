@@ -19,7 +19,7 @@ Runtime complexity, with ``n`` levels on a side:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sortedcontainers import SortedDict
 
@@ -71,17 +71,34 @@ class Book:
         self.seq = seq
         self.updates += 1
 
-    def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level], seq: int = 0) -> int:
+    def apply_delta(
+        self,
+        bids: Iterable[Level],
+        asks: Iterable[Level],
+        seq: int = 0,
+        on_level: Callable[[int, float, float, float], object] | None = None,
+    ) -> int:
         """Apply changed levels with absolute sizes; size 0 deletes the level.
 
         Deleting a level the book does not hold is normal (venues send deletes
         for levels outside the depth we keep) and is ignored.
+
+        Args:
+            bids: changed bid levels.
+            asks: changed ask levels.
+            seq: venue sequence id after this delta.
+            on_level: optional observer called as ``on_level(side, price, old, new)``
+                (side +1 bid, -1 ask) for every level in the message, before the
+                next one is applied; detectors use it to see size changes
+                without a second pass over the message.
 
         Runtime complexity: ``O(k log n)`` for ``k`` changed levels.
 
         Returns:
             The number of levels in the message.
         """
+        if on_level is not None:
+            return self._apply_observed(bids, asks, seq, on_level)
         changed = 0
         for side, levels in ((self.bids, bids), (self.asks, asks)):
             _pop = side.pop
@@ -91,6 +108,30 @@ class Book:
                     side[price] = size
                 else:
                     _pop(price, None)
+        self.seq = seq
+        self.updates += 1
+        return changed
+
+    def _apply_observed(
+        self,
+        bids: Iterable[Level],
+        asks: Iterable[Level],
+        seq: int,
+        on_level: Callable[[int, float, float, float], object],
+    ) -> int:
+        # A separate loop keeps the unobserved path free of per-level checks.
+        changed = 0
+        for sign, side, levels in ((1, self.bids, bids), (-1, self.asks, asks)):
+            _get = side.get
+            _pop = side.pop
+            for price, size in levels:
+                changed += 1
+                old = _get(price, 0.0)
+                if size > 0.0:
+                    side[price] = size
+                else:
+                    _pop(price, None)
+                on_level(sign, price, old, size)
         self.seq = seq
         self.updates += 1
         return changed
@@ -128,7 +169,9 @@ class Book:
         >>> b = Book(); b.apply_snapshot([(10.0, 1.0)], [(10.0, 1.0)]); b.is_crossed()
         True
         """
-        return bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        return (
+            bool(self.bids and self.asks) and self.bids.peekitem(-1)[0] >= self.asks.peekitem(0)[0]
+        )
 
     def depth(self) -> tuple[int, int]:
         """Number of ``(bid, ask)`` levels. ``O(1)``."""
@@ -248,4 +291,3 @@ class Book:
                 assert size > 0.0, f"non-positive size {size} at {price}"
                 assert math.isfinite(price) and price > 0.0, f"bad price {price}"
         assert not self.is_crossed(), f"crossed: {self.best_bid()} >= {self.best_ask()}"
-

@@ -8,10 +8,10 @@ venue's instrument metadata (or from config / the simulator's universe).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ContractKind(str, Enum):
+class ContractKind(StrEnum):
     """How a position's PnL is denominated."""
 
     SPOT = "spot"

@@ -16,8 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tapescope.engine.detectors.micro import MicroSnapshot
 from tapescope.engine.events import FeedState, Level
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.levels import LevelsSnapshot
+from tapescope.engine.regime import VolatilitySnapshot
+from tapescope.engine.signals.fusion import FusedScore, Verdict
 
 NAN = math.nan
 
@@ -89,6 +93,8 @@ class FlowSnapshot:
     """Spread over mid, basis points."""
     spread_z: float = NAN
     """Z-score of the current spread against its rolling per-second samples."""
+    spread_widening: bool = False
+    """``spread_z`` above the widening threshold (detectors.md: z > 3)."""
     trades_per_s: float = NAN
     """Trades per second over the last 10 s."""
 
@@ -105,6 +111,22 @@ class Series:
     """CVD at the end of each second."""
     delta: np.ndarray = field(default_factory=lambda: np.empty(0))
     """Volume delta within each second."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSnapshot:
+    """Detectors and signals of one market at one instant."""
+
+    micro: MicroSnapshot = field(default_factory=MicroSnapshot)
+    """Microstructure detectors: walls, recent events, fill/cancel totals."""
+    fused: FusedScore = field(default_factory=FusedScore)
+    """Fused signal score."""
+    signals: tuple[Verdict, ...] = ()
+    """Recent signals with their validation verdicts, oldest first."""
+    volatility: VolatilitySnapshot = field(default_factory=VolatilitySnapshot)
+    """Realised vol, GARCH forecast and regime, vol state, Kalman trend, market regime."""
+    levels: LevelsSnapshot = field(default_factory=LevelsSnapshot)
+    """VPIN, volume/TPO profiles, VWAP bands, velocity, open interest, zones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +165,10 @@ class MarketSnapshot:
     """Per-second history."""
     messages: int = 0
     """Events applied for this market."""
+    open_interest: float = NAN
+    """Last open interest, base units (``nan`` where the venue has none)."""
+    analysis: AnalysisSnapshot | None = None
+    """Detectors and signals, when a MarketAnalysis is attached."""
 
     @property
     def key(self) -> str:

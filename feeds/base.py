@@ -61,6 +61,7 @@ class Feed(ABC):
 
         Feeds whose books cannot go wrong (the simulator, replay) ignore it.
         """
+        return None
 
     def symbol_health(self) -> list[SymbolHealth]:
         """Detached copies of per-market health, one per instrument."""

@@ -29,20 +29,30 @@ def _py_files(*folders: str) -> list[Path]:
     return sorted(p for f in folders for p in (ROOT / f).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", _py_files("engine", "feeds"), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", _py_files("engine", "feeds"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_engine_and_feeds_never_import_ui(path: Path) -> None:
-    bad = [m for m in imported_modules(path) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+    bad = [
+        m for m in imported_modules(path) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+    ]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 @pytest.mark.parametrize("path", _py_files("engine"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_engine_never_imports_feeds(path: Path) -> None:
-    bad = [m for m in imported_modules(path) if m == "tapescope.feeds" or m.startswith("tapescope.feeds.")]
+    bad = [
+        m
+        for m in imported_modules(path)
+        if m == "tapescope.feeds" or m.startswith("tapescope.feeds.")
+    ]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 @pytest.mark.parametrize(
-    "path", _py_files("engine", "feeds", "tui", "widgets", "themes"), ids=lambda p: str(p.relative_to(ROOT))
+    "path",
+    _py_files("engine", "feeds", "tui", "widgets", "themes"),
+    ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_imports_use_the_package_name(path: Path) -> None:
     bad = [m for m in imported_modules(path) if m.split(".")[0] in BARE]
@@ -57,7 +67,14 @@ def test_checker_catches_a_textual_import(tmp_path: Path) -> None:
 
 def test_engine_never_reads_the_wall_clock() -> None:
     """Event time is the engine's only clock; a replay must reproduce a live run."""
-    banned = ("time.time", "time.monotonic", "time.perf_counter", "datetime.now", "datetime.utcnow", "time_ns")
+    banned = (
+        "time.time",
+        "time.monotonic",
+        "time.perf_counter",
+        "datetime.now",
+        "datetime.utcnow",
+        "time_ns",
+    )
     offenders = []
     for path in _py_files("engine"):
         text = path.read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ import random
 from typing import Any
 
 from sortedcontainers import SortedDict
+
 from tapescope.engine.events import BookDelta, BookSnapshot, Event, Trade
 from tapescope.engine.instrument import Instrument, decimals_for
 from tapescope.feeds.sim.params import SimParams

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import orjson
+
 from tapescope.engine.events import (
     BookDelta,
     BookSnapshot,

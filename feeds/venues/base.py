@@ -73,6 +73,13 @@ class BadMessage(ValueError):
     The message is already sanitised and short, fit for the health screen.
     """
 
+    def __init__(self, reason: str = "", key: str = "") -> None:
+        super().__init__(reason)
+        self.key = key
+        """Market key of the book the frame belonged to, when the decoder could
+        tell (its book may now miss an update: pass the error to that symbol's
+        :meth:`BookSync.on_malformed`); empty for connection-level frames."""
+
 
 class BookSync(ABC):
     """Per-symbol book-sync state machine. Pure: no I/O, no clock.
@@ -107,6 +114,15 @@ class BookSync(ABC):
     def reset(self, state: FeedState, reason: str, recv_ns: int) -> SyncOutput:
         """Forget everything (disconnect, resubscribe, engine-reported bad book) and wait for a fresh start."""
 
+    def on_malformed(self, reason: str, recv_ns: int) -> SyncOutput:
+        """A frame for this symbol was refused (``BadMessage.key`` named it); its book is suspect.
+
+        Default: count it in ``health.malformed`` and :meth:`reset` to
+        ``RESYNCING`` (whose output asks for the resubscribe or REST snapshot).
+        """
+        self.health.malformed += 1
+        return self.reset(FeedState.RESYNCING, f"malformed: {reason}", recv_ns)
+
 
 class VenueProtocol(ABC):
     """Wire format and limits of one venue market (e.g. Binance USD-M futures)."""
@@ -135,6 +151,14 @@ class VenueProtocol(ABC):
     def unsubscribe_frames(self, symbols: list[str]) -> list[str]:
         """Text frames that drop these symbols' book channels (for a resubscribe)."""
         return []
+
+    def resubscribe_frames(self, symbols: list[str]) -> list[str]:
+        """Text frames that restart only these symbols' book channels (fresh snapshot).
+
+        Default: :meth:`unsubscribe_frames` then :meth:`subscribe_frames`.
+        Venues that refuse a duplicate subscription override it.
+        """
+        return self.unsubscribe_frames(symbols) + self.subscribe_frames(symbols)
 
     def app_ping_frame(self) -> str | None:
         """Application-level ping text, if the venue wants one."""

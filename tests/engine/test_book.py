@@ -52,7 +52,10 @@ def test_size_within_bps_hand_computed() -> None:
 
 
 def test_aggregated_rows_bin_bids_down_asks_up() -> None:
-    b = make([(100.4, 1.0), (100.0, 2.0), (99.6, 4.0), (97.1, 8.0)], [(100.6, 1.5), (101.5, 2.5), (101.6, 0.5)])
+    b = make(
+        [(100.4, 1.0), (100.0, 2.0), (99.6, 4.0), (97.1, 8.0)],
+        [(100.6, 1.5), (101.5, 2.5), (101.6, 0.5)],
+    )
     bids, asks = b.aggregated(0.5, 4)
     assert bids == [(100.0, 3.0), (99.5, 4.0), (99.0, 0.0), (98.5, 0.0)]
     assert asks == [(101.0, 1.5), (101.5, 2.5), (102.0, 0.5), (102.5, 0.0)]
@@ -130,3 +133,20 @@ def test_seeded_random_stress_matches_a_plain_dict_model() -> None:
     book._check()
     assert dict(book.bids) == model_bids and dict(book.asks) == model_asks
     assert isinstance(book.bids, SortedDict)
+
+
+def test_observed_delta_reports_old_and_new_sizes_and_matches_plain_apply() -> None:
+    seen = []
+    b = make([(99.0, 1.0), (98.0, 2.0)], [(101.0, 1.0)])
+    plain = make([(99.0, 1.0), (98.0, 2.0)], [(101.0, 1.0)])
+    delta = ([(99.0, 5.0), (98.0, 0.0), (97.0, 0.0)], [(100.0, 2.0)])
+    n = b.apply_delta(*delta, seq=3, on_level=lambda *a: seen.append(a))
+    plain.apply_delta(*delta, seq=3)
+    assert n == 4
+    assert seen == [
+        (1, 99.0, 1.0, 5.0),
+        (1, 98.0, 2.0, 0.0),
+        (1, 97.0, 0.0, 0.0),
+        (-1, 100.0, 0.0, 2.0),
+    ]
+    assert dict(b.bids) == dict(plain.bids) and dict(b.asks) == dict(plain.asks) and b.seq == 3

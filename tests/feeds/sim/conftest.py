@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import pytest
+
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, BookSnapshot, Event
 from tapescope.feeds.sim import EpisodeParams, SimParams

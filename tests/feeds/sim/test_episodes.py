@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass
 
 import pytest
+
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, Trade
 from tapescope.feeds.sim import EpisodeLabel, EpisodeParams, SimFeed, SimParams

@@ -6,6 +6,7 @@ import hashlib
 import statistics
 
 import pytest
+
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, BookSnapshot, FeedState, StatusChange, Trade
 from tapescope.feeds.base import Feed

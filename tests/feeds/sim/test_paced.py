@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+
 from tapescope.engine.events import BookDelta, BookSnapshot, StatusChange
 from tapescope.feeds.sim import BurstParams, SimFeed, decode
 

@@ -1,0 +1,145 @@
+"""The microstructure detector suite for one market, behind one small facade.
+
+:class:`Microstructure` owns the fill/cancel attributor and every
+level-following and per-second detector, feeds them in the right order, and
+keeps a bounded log of their events. The Market calls:
+
+* ``on_trade`` for every print (before the book update that reflects it),
+* ``book.apply_delta(..., on_level=micro.on_level)`` inside
+  ``begin_update(ts, book)`` / ``end_update(ts)`` for every delta,
+* ``on_second(ts, book, spread_z, spread_ticks)`` when event time crosses a second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from tapescope.engine.book import Book
+from tapescope.engine.detectors.attribution import FillCancel
+from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
+from tapescope.engine.detectors.levels import IcebergDetector, SpoofDetector, WallDetector
+from tapescope.engine.detectors.pressure import (
+    AbsorptionDetector,
+    SpreadWideningDetector,
+    VacuumDetector,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MicroSnapshot:
+    """What the microstructure detectors show at one instant."""
+
+    walls: tuple[tuple[int, float, float], ...] = ()
+    """Active walls ``(side, price, size)``."""
+    events: tuple[DetectorEvent, ...] = ()
+    """Most recent detector events, oldest first."""
+    fills: float = 0.0
+    """Book size decreases attributed to fills, session total."""
+    cancels: float = 0.0
+    """Book size decreases attributed to cancels, session total."""
+    vacuum: bool = False
+    """A liquidity vacuum is in progress."""
+    vacuum_ratio: float = math.nan
+    """Resting size near mid over its rolling median."""
+    absorption_ratio: tuple[float, float] = (math.nan, math.nan)
+    """Window aggressive volume over typical: (into bids, into asks)."""
+    spread_wide: bool = False
+    """Spread widening in progress."""
+
+
+class Microstructure:
+    """All microstructure detectors of one market."""
+
+    def __init__(self, params: DetectorParams, tick_size: float, max_events: int = 200) -> None:
+        self.params = params
+        self.fill_cancel = FillCancel(int(params.fill_latency_ms * 1_000_000))
+        self.walls = WallDetector(params)
+        self.spoofs = SpoofDetector(params)
+        self.icebergs = IcebergDetector(params)
+        self.absorption = AbsorptionDetector(params, tick_size)
+        self.vacuum = VacuumDetector(params)
+        self.spread = SpreadWideningDetector(params)
+        self.events: deque[DetectorEvent] = deque(maxlen=max_events)
+        """Bounded log of detector events, oldest first."""
+        self.new_events: list[DetectorEvent] = []
+        """Events raised since the caller last cleared this list (for alerts and signals)."""
+        self._ts = 0
+        self._bid = math.nan
+        self._ask = math.nan
+
+    def _emit(self, ev: DetectorEvent | None) -> None:
+        if ev is not None:
+            self.events.append(ev)
+            self.new_events.append(ev)
+
+    def on_trade(self, ts: int, price: float, qty: float, side: int) -> None:
+        """A print. ``O(1)``."""
+        self.fill_cancel.on_trade(ts, price, qty)
+        self.absorption.on_trade(qty, side)
+
+    def begin_update(self, ts: int, book: Book) -> None:
+        """Start a book update: remember the touch the spoof test measures against. ``O(1)``."""
+        self._ts = ts
+        bb, ba = book.best_bid(), book.best_ask()
+        self._bid = bb[0] if bb else math.nan
+        self._ask = ba[0] if ba else math.nan
+
+    def on_level(self, side: int, price: float, old: float, new: float) -> None:
+        """Observer for ``Book.apply_delta``: one changed level. ``O(1)``."""
+        ts = self._ts
+        filled, cancelled = self.fill_cancel.on_level(ts, price, old, new)
+        self.walls.on_level(side, price, filled, cancelled)
+        if self._bid == self._bid and self._ask == self._ask:
+            self._emit(
+                self.spoofs.on_level(
+                    ts,
+                    side,
+                    price,
+                    old,
+                    new,
+                    filled,
+                    cancelled,
+                    self.walls.threshold(side),
+                    self._bid,
+                    self._ask,
+                )
+            )
+        self._emit(self.icebergs.on_level(ts, side, price, old, new, filled))
+
+    def end_update(self, ts: int) -> None:
+        """Close a book update (expires stale prints). Amortised ``O(1)``."""
+        self.fill_cancel.end_update(ts)
+
+    def on_second(self, ts: int, book: Book, spread_z: float, spread_ticks: float) -> None:
+        """Per-second work: walls, absorption, vacuum, spread, expiry."""
+        for ev in self.walls.on_second(ts, book):
+            self._emit(ev)
+        bb, ba = book.best_bid(), book.best_ask()
+        bid = bb[0] if bb else math.nan
+        ask = ba[0] if ba else math.nan
+        mid = (bid + ask) * 0.5
+        for ev in self.absorption.on_second(ts, bid, ask):
+            self._emit(ev)
+        if mid == mid:
+            resting = sum(book.size_within_bps(self.params.vacuum_bps))
+            for ev in self.vacuum.on_second(ts, resting, mid):
+                self._emit(ev)
+        for ev in self.spread.on_second(ts, spread_z, spread_ticks, mid):
+            self._emit(ev)
+        self.spoofs.expire(ts)
+        self.icebergs.expire(ts)
+
+    def snapshot(self) -> MicroSnapshot:
+        """Immutable view for the UI. ``O(walls + events)``."""
+        return MicroSnapshot(
+            walls=tuple((side, price, size) for (side, price), size in self.walls.active.items()),
+            events=tuple(self.events),
+            fills=self.fill_cancel.fills,
+            cancels=self.fill_cancel.cancels,
+            vacuum=self.vacuum.active,
+            vacuum_ratio=self.vacuum.ratio,
+            absorption_ratio=(self.absorption.ratio[1], self.absorption.ratio[-1]),
+            spread_wide=self.spread.active,
+        )

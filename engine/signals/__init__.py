@@ -1,0 +1,1 @@
+"""Signal generators, fusion into one score, and validation (detectors.md, Signals)."""
