@@ -201,13 +201,16 @@ class SimMarket(SimBook):
         # smooth profile rather than a few towers (which would read as walls).
         book = self.bids if is_bid else self.asks
         step = -1 if is_bid else 1
-        for _ in range(3):
+        for attempt in range(6):
             if book.get(tick, 0) + lots <= STALE_ORDERS * self._typical(tick):
                 break
-            tick += step
+            if attempt < 2:
+                tick += step
+            else:
+                # Saturated near the touch: this maker quotes somewhere in the book instead.
+                tick = ref + step * int(math.exp(rnd() * self._log_span))
         else:
-            # Saturated near the touch: this maker quotes somewhere in the book instead.
-            tick = ref + step * int(math.exp(rnd() * self._log_span))
+            return  # every queue it tried was full: the order is not sent
         if tick <= 0:
             return
         ep = self.ep
@@ -335,7 +338,8 @@ class SimMarket(SimBook):
                 if tick <= 0 or tick in book:
                     continue
                 orders = 1 + min(int(math.log(1.0 - rnd()) * self._inv_log_cancel * 0.5), 2)
-                book[tick] = sum(self._order_lots(tick) for _ in range(orders))
+                queue = sum(self._order_lots(tick) for _ in range(orders))
+                book[tick] = max(1, min(queue, int(STALE_ORDERS * self._typical(tick))))
 
     # -- regimes and bursts ---------------------------------------------------------
 
