@@ -45,8 +45,14 @@ from tapescope.feeds.sim.labels import EpisodeLabel
 from tapescope.feeds.sim.params import SimParams, SymbolSpec
 from tapescope.feeds.sim.regime import RegimeChain
 
-#: A level deeper than this many typical orders loses half its size per cancel.
-STALE_ORDERS = 3.5
+#: Natural depth of a queue away from the touch, in typical orders: makers join
+#: shallower queues, and a deeper one (left behind by the price) halves per cancel.
+QUEUE_ORDERS = 2.5
+#: Natural depth of a queue within ``TOUCH_TICKS`` of the fair price (touch queues
+#: are deeper; on coarse ticks they are what keeps mid from flickering).
+TOUCH_ORDERS = 3.5
+#: How close to the fair price (ticks) a queue counts as at the touch.
+TOUCH_TICKS = 2.0
 #: Levels seeded on every tick right behind the fair quote.
 SEED_CONTIGUOUS = 10
 #: Mean of the geometric level index picked by near-touch cancels.
@@ -196,13 +202,13 @@ class SimMarket(SimBook):
         if tick <= 0:
             return
         lots = self._order_lots(tick)
-        # Queues have a natural depth: makers who would join a queue already
-        # STALE_ORDERS deep quote a tick further back instead, so the book is a
+        # Queues have a natural depth: makers who would join a queue already at
+        # its natural depth quote a tick further back instead, so the book is a
         # smooth profile rather than a few towers (which would read as walls).
         book = self.bids if is_bid else self.asks
         step = -1 if is_bid else 1
         for attempt in range(6):
-            if book.get(tick, 0) + lots <= STALE_ORDERS * self._typical(tick):
+            if book.get(tick, 0) + lots <= self._queue_cap(tick):
                 break
             if attempt < 2:
                 tick += step
@@ -248,6 +254,11 @@ class SimMarket(SimBook):
             * (1.0 + abs(tick - lt) * 1e4 / lt / p.size_scale_bps) ** p.size_exponent
         )
 
+    def _queue_cap(self, tick: int) -> float:
+        """Natural depth of the queue at ``tick``, lots (deeper at the touch)."""
+        orders = TOUCH_ORDERS if abs(tick - self.lt) <= TOUCH_TICKS else QUEUE_ORDERS
+        return orders * self._typical(tick)
+
     def _order_lots(self, tick: int) -> int:
         """Size of one limit order at ``tick``: lognormal around :meth:`_typical`."""
         sig = self.params.size_sigma
@@ -274,7 +285,7 @@ class SimMarket(SimBook):
         # A level is a queue of orders: a cancel pulls one order's worth, so deep
         # queues at the touch survive single cancels.
         order = self._order_lots(tick)
-        if free > STALE_ORDERS * self._typical(tick):
+        if free > self._queue_cap(tick):
             # A queue many orders deep away from the touch is stale (left behind by
             # the price); its owners re-quote, so it thins by half at a time.
             amount = free // 2
@@ -339,7 +350,7 @@ class SimMarket(SimBook):
                     continue
                 orders = 1 + min(int(math.log(1.0 - rnd()) * self._inv_log_cancel * 0.5), 2)
                 queue = sum(self._order_lots(tick) for _ in range(orders))
-                book[tick] = max(1, min(queue, int(STALE_ORDERS * self._typical(tick))))
+                book[tick] = max(1, min(queue, int(self._queue_cap(tick))))
 
     # -- regimes and bursts ---------------------------------------------------------
 

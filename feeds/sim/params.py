@@ -46,7 +46,7 @@ UNIVERSE: tuple[SymbolSpec, ...] = (
     SymbolSpec("DOGE-SIM", 0.12, 0.00001, 1.0, 40000.0, 0.8),
     SymbolSpec("XRP-SIM", 2.2, 0.0001, 0.1, 2500.0, 0.8),
     SymbolSpec("BNB-SIM", 580.0, 0.01, 0.001, 9.0, 0.6),
-    SymbolSpec("ADA-SIM", 0.45, 0.00005, 1.0, 12000.0, 0.5),
+    SymbolSpec("ADA-SIM", 0.9, 0.00005, 1.0, 6000.0, 0.5),
     SymbolSpec("AVAX-SIM", 35.0, 0.001, 0.01, 150.0, 0.5),
     SymbolSpec("LINK-SIM", 15.0, 0.001, 0.01, 300.0, 0.4),
     SymbolSpec("LTC-SIM", 80.0, 0.005, 0.001, 60.0, 0.3),

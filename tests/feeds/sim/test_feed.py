@@ -171,8 +171,10 @@ def test_level_sizes_grow_away_from_the_touch() -> None:
     list(feed.generate(60.0))
     m = feed.market("sim:BTC-SIM")
     bids = list(reversed(m.bids.values()))
-    near, far = statistics.median(bids[:40]), statistics.median(bids[200:300])
-    assert far > 1.5 * near
+    chunks = [statistics.median(bids[a : a + 80]) for a in range(0, 320, 80)]
+    # Gently within 1 % of mid (so natural levels do not read as walls), more beyond.
+    assert all(b > 0.9 * a for a, b in zip(chunks, chunks[1:], strict=False)), chunks
+    assert chunks[-1] > 1.4 * chunks[0], chunks
     # Lognormal noise: sizes are not all equal near the touch.
     assert statistics.pstdev(bids[:40]) > 0.2 * statistics.mean(bids[:40])
 
@@ -277,4 +279,4 @@ def test_unlabelled_book_has_few_wall_sized_levels(quiet) -> None:
                 near = [q for p, q in levels.items() if abs(p - mid) / mid <= 0.01]
                 med = statistics.median(near)
                 counts.append(sum(q >= 5 * med for q in near))
-    assert sum(counts) / len(counts) < 0.5
+    assert sum(counts) / len(counts) < 0.1
