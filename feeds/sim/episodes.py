@@ -1,27 +1,37 @@
 """Labelled microstructure episodes the simulator injects into one market.
 
-Each episode owns some resting size (``SimMarket.res_b/res_a``: cancels and
-trims leave it alone), may bound how far takers sweep (``cap_buy`` /
-``cap_sell``), may steer the latent price (``control``), filter new limit
-orders (``filter_place``) and refill a level when takers empty it
-(``on_emptied``). One episode runs per market at a time, so their controls
-never fight; regime changes are not episodes and can happen at any time.
+The hooks they use are described in :mod:`tapescope.feeds.sim.episode_base`.
+One episode runs per market at a time, so their controls never fight (random
+arrivals that find the market busy are dropped, injected ones wait); regime
+changes are not episodes and can happen at any time.
 
-What each kind guarantees in the emitted events (tests re-derive these):
+What each kind guarantees in the emitted events (``tests/feeds/sim``
+re-derives all of it from the events alone), and its ``extra`` fields:
 
-* ``wall``: size >= ``extra["size"]`` rests at ``price`` from ``start_ns`` to
-  ``end_ns`` (>= 5 s), within 1 % of mid, >= ``wall_multiple`` x the median
-  level within 1 % on its side; takers never reach it (it holds the price).
-* ``spoof``: ``extra["size"]`` appears at ``price`` within 10 bps of the touch
-  at ``start_ns`` and is removed at ``end_ns`` (< 10 s later) with no trade at
-  that price in between, after the touch moved toward it.
-* ``iceberg``: a level at the touch that takers empty and that refills
-  ``extra["refills"]`` (>= 3) times from ``extra["hidden"]`` (> display).
-* ``absorption``: aggressive volume into ``side`` of ``extra["multiple"]`` x
-  the typical rate over the window, while that side's best price stays within
-  one tick of ``price``.
-* ``vacuum``: resting size within ``vacuum_band_bps`` of mid is cut to
-  ``vacuum_factor`` of what it was and kept there until ``end_ns``.
+* ``wall`` (side +1 bid / -1 ask): ``extra["size"]`` appears at ``price`` at
+  ``start_ns`` within 1 % of mid, is at least 5x the median level within 1 %
+  on its side, stays until ``end_ns`` (>= 5 s) and is removed then. Takers
+  never reach it (it holds the price). Extra: ``size``, ``median``,
+  ``distance_bps``.
+* ``spoof``: ``extra["size"]`` (wall-sized) appears at ``price`` within
+  10 bps of the same side's touch and is removed at ``end_ns`` (< 10 s
+  later) with no trade at that price in between, after the touch or the
+  prints came toward it. Sequences repeat (one label per placement). Extra:
+  ``size``, ``distance_ticks``, ``distance_bps``, ``cancel_distance_ticks``,
+  ``group`` (start of the sequence), ``index``.
+* ``iceberg``: the touch level at ``price`` is traded through and refills
+  ``extra["refills"]`` (>= 3) times from ``extra["hidden"]`` (> display);
+  more trades there than was ever displayed. Extra: ``display``, ``hidden``,
+  ``refills``, ``executed_hidden``.
+* ``absorption`` (side = the absorbing side: +1 bids absorb sells): over
+  ``window_s`` aggressive volume into that side is ``extra["multiple"]``
+  (>= 3, default 5) times its typical rate, while that side's best price
+  stays within one tick of ``price``. Extra: ``volume``, ``typical_per_s``,
+  ``window_s``, ``multiple``.
+* ``vacuum`` (side 0, price = mid at start): resting size within
+  ``band_bps`` of mid drops to about ``factor`` of what it was and stays
+  below 0.3x its typical level until ``end_ns``. Extra: ``band_bps``,
+  ``before``, ``after``, ``factor``.
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ from tapescope.feeds.sim.market import SimMarket
 RETRY_S = 0.5
 #: Half-width of the area a vacuum thins, in vacuum bands.
 VACUUM_MARGIN = 2.0
+#: Share of a spoof's life over which price is walked onto it.
+SPOOF_RAMP = 0.8
 #: Longest time an iceberg waits for its hidden size to be taken, seconds.
 ICEBERG_MAX_S = 60.0
 
@@ -132,13 +144,23 @@ class Spoof(Episode):
         self.start_ns = ts
         self.approach = max(1, self.off // 4)
         life = self.uniform(min(3.0, p.spoof_max_s), p.spoof_max_s)
+        # Price walks toward the order over most of its life (a ramp), so the
+        # approach is visible for seconds instead of one sweep through a thin book.
+        self.x0, self.t0 = m.lt, ts
+        self.ramp_ns = max(1, int(SPOOF_RAMP * life * 1e9))
+        self.edge = self.tick + 1.0 if is_bid else self.tick - 1.5
         m.schedule(ts + int(life * 1e9), self._expire, self.index)
         return True
 
     def control(self, lt: float, dt: float) -> float:
-        # Price comes to the order: pull the fair price onto it.
-        target = self.tick + 1.0 if self.s > 0 else self.tick - 1.5
-        return pull(lt, target, dt, 1.2)
+        frac = min(1.0, (self.m.now - self.t0) / self.ramp_ns)
+        target = self.x0 + (self.edge - self.x0) * frac
+        # Takers may not run ahead of the ramp either.
+        if self.s > 0:
+            self.cap_sell = max(self.tick + 1, int(math.floor(target)) - 2)
+        else:
+            self.cap_buy = min(self.tick - 1, int(math.ceil(target)) + 2)
+        return pull(lt, target, dt, 0.25)
 
     def watch(self, ts: int) -> None:
         if not self.live:

@@ -60,34 +60,63 @@ class SimFeed(Feed):
         Args:
             params: simulator settings; defaults when ``None``.
             realtime: ``run`` paces events against the wall clock.
-            start_ns: virtual start time; ``None`` means now (wall clock) when
-                ``realtime``, else ``params.start_time``.
+            start_ns: virtual start time; ``None`` means the wall clock at
+                first use when ``realtime``, else ``params.start_time``.
         """
         self.params = params or SimParams()
         """Simulator settings."""
         self.realtime = realtime
         """Whether ``run`` paces against the wall clock."""
-        if start_ns is None:
-            start_ns = time.time_ns() if realtime else self.params.start_ns()
-        self.start_ns = start_ns
-        """Virtual time of the first events, ns."""
-        self._markets = [SimMarket(spec, self.params, start_ns) for spec in self.params.universe()]
-        for m in self._markets:
-            episodes.schedule_arrivals(m)
-        self._by_key = {m.key: m for m in self._markets}
+        if start_ns is None and not realtime:
+            start_ns = self.params.start_ns()
+        # Paced feeds without a start time anchor to the wall clock when first
+        # used (run, generate, inject...), not at construction, so an app that
+        # takes a while to start does not begin its session seconds behind.
+        self._start_ns = start_ns
+        self._specs = self.params.universe()
+        self._instruments = [
+            Instrument("sim", s.symbol, tick_size=s.tick, lot_size=s.lot) for s in self._specs
+        ]
+        keys = [i.key for i in self._instruments]
+        self._built: list[SimMarket] | None = None
+        self._by_key: dict[str, SimMarket] = {}
         self._heap: list[tuple[int, int]] = []
         self._started = False
-        self._horizon = start_ns
-        self._cursor = start_ns
-        self._health = {m.key: SymbolHealth(m.key) for m in self._markets}
-        self._conn = ConnectionHealth(CONN_ID, url="sim://local", symbols=list(self._by_key))
+        self._horizon = 0
+        self._cursor = 0
+        self._health = {k: SymbolHealth(k) for k in keys}
+        self._conn = ConnectionHealth(CONN_ID, url="sim://local", symbols=keys)
+
+    @property
+    def start_ns(self) -> int:
+        """Virtual time of the first events, ns (fixes the wall-clock anchor if still open)."""
+        self._build()
+        assert self._start_ns is not None
+        return self._start_ns
+
+    @property
+    def _markets(self) -> list[SimMarket]:
+        return self._build()
+
+    def _build(self) -> list[SimMarket]:
+        """Create the markets (seeding their books) on first use."""
+        if self._built is None:
+            if self._start_ns is None:
+                self._start_ns = time.time_ns()
+            start = self._start_ns
+            self._built = [SimMarket(spec, self.params, start) for spec in self._specs]
+            for m in self._built:
+                episodes.schedule_arrivals(m)
+            self._by_key = {m.key: m for m in self._built}
+            self._horizon = self._cursor = start
+        return self._built
 
     # -- Feed interface ---------------------------------------------------------------
 
     @property
     def instruments(self) -> list[Instrument]:
         """The simulated markets, in watchlist order."""
-        return [m.instrument for m in self._markets]
+        return list(self._instruments)
 
     async def run(self, sink: EventSink) -> None:
         """Stream events into ``sink``, paced (see module docstring).
@@ -97,6 +126,7 @@ class SimFeed(Feed):
         """
         p = self.params
         loop = asyncio.get_running_loop()
+        self._build()
         end = self._horizon + int(p.duration_s * 1e9) if p.duration_s > 0 else None
         wake = p.wake_ms / 1000.0
         v0, w0 = self._horizon, loop.time()
@@ -140,6 +170,7 @@ class SimFeed(Feed):
         The first call starts with the LIVE status and snapshots; later calls
         continue seamlessly. Events are in ``ts`` order across symbols.
         """
+        self._build()
         return self._until(self._horizon + int(duration_s * 1e9))
 
     def _header(self) -> list[Event]:
@@ -186,6 +217,7 @@ class SimFeed(Feed):
         Raises:
             KeyError: for a key this feed does not serve.
         """
+        self._build()
         return self._by_key[key]
 
     @property
@@ -225,6 +257,7 @@ class SimFeed(Feed):
         kinds = {k.value for k in EpisodeKind}
         if kind not in kinds:
             raise ValueError(f"episode kind {kind!r}: expected one of {sorted(kinds)}")
+        self._build()
         m = self._by_key[key]
         ts = max(at_ns if at_ns is not None else 0, self._cursor, m.now)
         m.schedule(ts, episodes.start, (m, kind, dict(opts), True))

@@ -45,6 +45,16 @@ from tapescope.feeds.sim.labels import EpisodeLabel
 from tapescope.feeds.sim.params import SimParams, SymbolSpec
 from tapescope.feeds.sim.regime import RegimeChain
 
+#: Natural depth of a queue away from the touch, in typical orders: makers join
+#: shallower queues, and a deeper one (left behind by the price) halves per cancel.
+QUEUE_ORDERS = 2.5
+#: Natural depth of a queue within ``TOUCH_TICKS`` of the fair price (touch queues
+#: are deeper; on coarse ticks they are what keeps mid from flickering).
+TOUCH_ORDERS = 3.5
+#: How close to the fair price (ticks) a queue counts as at the touch.
+TOUCH_TICKS = 2.0
+#: Levels seeded on every tick right behind the fair quote.
+SEED_CONTIGUOUS = 10
 #: Mean of the geometric level index picked by near-touch cancels.
 CANCEL_NEAR_LEVELS = 4.0
 
@@ -191,15 +201,24 @@ class SimMarket(SimBook):
             tick = ref + g
         if tick <= 0:
             return
-        dist_bps = abs(tick - lt) * 1e4 / lt
-        sig = p.size_sigma
-        lots = int(
-            self._base_lots
-            * (1.0 + dist_bps / p.size_scale_bps) ** p.size_exponent
-            * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig)
-        )
-        if lots < 1:
-            lots = 1
+        lots = self._order_lots(tick)
+        # Queues have a natural depth: makers who would join a queue already at
+        # its natural depth quote a tick further back instead, so the book is a
+        # smooth profile rather than a few towers (which would read as walls).
+        book = self.bids if is_bid else self.asks
+        step = -1 if is_bid else 1
+        for attempt in range(6):
+            if book.get(tick, 0) + lots <= self._queue_cap(tick):
+                break
+            if attempt < 2:
+                tick += step
+            else:
+                # Saturated near the touch: this maker quotes somewhere in the book instead.
+                tick = ref + step * int(math.exp(rnd() * self._log_span))
+        else:
+            return  # every queue it tried was full: the order is not sent
+        if tick <= 0:
+            return
         ep = self.ep
         if ep is not None and ep.filters:
             tick, lots = ep.filter_place(is_bid, tick, lots)
@@ -226,6 +245,26 @@ class SimMarket(SimBook):
                     del book[far]
                     changes[far] = 0
 
+    def _typical(self, tick: int) -> float:
+        """Mean size of one limit order at ``tick`` (lots): grows with distance from fair."""
+        p = self.params
+        lt = self.lt
+        return (
+            self._base_lots
+            * (1.0 + abs(tick - lt) * 1e4 / lt / p.size_scale_bps) ** p.size_exponent
+        )
+
+    def _queue_cap(self, tick: int) -> float:
+        """Natural depth of the queue at ``tick``, lots (deeper at the touch)."""
+        orders = TOUCH_ORDERS if abs(tick - self.lt) <= TOUCH_TICKS else QUEUE_ORDERS
+        return orders * self._typical(tick)
+
+    def _order_lots(self, tick: int) -> int:
+        """Size of one limit order at ``tick``: lognormal around :meth:`_typical`."""
+        sig = self.params.size_sigma
+        lots = int(self._typical(tick) * math.exp(sig * self.rng.gauss(0.0, 1.0) - 0.5 * sig * sig))
+        return lots if lots > 1 else 1
+
     def _cancel(self) -> bool:
         rnd = self.rng.random
         is_bid = rnd() < 0.5
@@ -243,11 +282,23 @@ class SimMarket(SimBook):
         free = size - (self.res_b if is_bid else self.res_a).get(tick, 0)
         if free <= 0:
             return False
-        # Full cancels thin out as the side drops below ``depth`` levels, so the
-        # level count settles near ``depth`` instead of draining.
-        fill = n / self.params.depth
-        full_p = 0.5 * (fill * fill * fill if fill < 1.0 else 1.0)
-        amount = free if rnd() < full_p else 1 + int((free - 1) * rnd())
+        # A level is a queue of orders: a cancel pulls one order's worth, so deep
+        # queues at the touch survive single cancels.
+        order = self._order_lots(tick)
+        if free > self._queue_cap(tick):
+            # A queue many orders deep away from the touch is stale (left behind by
+            # the price); its owners re-quote, so it thins by half at a time.
+            amount = free // 2
+        elif order < free:
+            amount = order
+        else:
+            # The last order of a level goes whole; less often while the side is
+            # below ``depth`` levels (then a limit order comes instead), so the level
+            # count settles near ``depth`` and no crumbs of orders litter the book.
+            fill = n / self.params.depth
+            if rnd() >= (fill * fill * fill if fill < 1.0 else 1.0):
+                return False
+            amount = free
         left = size - amount
         if left == 0 and n <= MIN_LEVELS:
             return False
@@ -278,17 +329,28 @@ class SimMarket(SimBook):
     # -- initial book ------------------------------------------------------------
 
     def _seed_book(self) -> None:
-        """Fill both sides to ``depth`` levels with the limit-order model."""
+        """Fill both sides to ``depth`` levels: a contiguous run of ticks behind the
+        fair quote, then levels at log-uniform distances, each a queue of a few orders."""
         depth = self.params.depth
+        rnd = self.rng.random
         fair = int(math.floor(self.lt))
-        self.bids[fair] = max(1, int(self._base_lots))
-        self.asks[fair + 1] = max(1, int(self._base_lots))
-        guard = 0
-        while (len(self.bids) < depth or len(self.asks) < depth) and guard < 200 * depth:
-            guard += 1
-            self._limit()
-        self.cb = {}
-        self.ca = {}
+        for is_bid in (True, False):
+            book = self.bids if is_bid else self.asks
+            g = 0
+            guard = 0
+            while len(book) < depth and guard < 50 * depth:
+                guard += 1
+                if g < SEED_CONTIGUOUS:
+                    dist = g
+                    g += 1
+                else:
+                    dist = int(math.exp(rnd() * self._log_span))
+                tick = fair - dist if is_bid else fair + 1 + dist
+                if tick <= 0 or tick in book:
+                    continue
+                orders = 1 + min(int(math.log(1.0 - rnd()) * self._inv_log_cancel * 0.5), 2)
+                queue = sum(self._order_lots(tick) for _ in range(orders))
+                book[tick] = max(1, min(queue, int(self._queue_cap(tick))))
 
     # -- regimes and bursts ---------------------------------------------------------
 

@@ -44,12 +44,12 @@ UNIVERSE: tuple[SymbolSpec, ...] = (
     SymbolSpec("ETH-SIM", 3000.0, 0.01, 0.001, 6.0, 1.3),
     SymbolSpec("SOL-SIM", 150.0, 0.001, 0.01, 80.0, 1.0),
     SymbolSpec("DOGE-SIM", 0.12, 0.00001, 1.0, 40000.0, 0.8),
-    SymbolSpec("XRP-SIM", 0.55, 0.0001, 0.1, 9000.0, 0.8),
+    SymbolSpec("XRP-SIM", 2.2, 0.0001, 0.1, 2500.0, 0.8),
     SymbolSpec("BNB-SIM", 580.0, 0.01, 0.001, 9.0, 0.6),
-    SymbolSpec("ADA-SIM", 0.45, 0.0001, 1.0, 12000.0, 0.5),
+    SymbolSpec("ADA-SIM", 0.9, 0.00005, 1.0, 6000.0, 0.5),
     SymbolSpec("AVAX-SIM", 35.0, 0.001, 0.01, 150.0, 0.5),
     SymbolSpec("LINK-SIM", 15.0, 0.001, 0.01, 300.0, 0.4),
-    SymbolSpec("LTC-SIM", 80.0, 0.01, 0.001, 60.0, 0.3),
+    SymbolSpec("LTC-SIM", 80.0, 0.005, 0.001, 60.0, 0.3),
 )
 
 
@@ -142,6 +142,17 @@ class EpisodeParams:
     vacuum_max_s: float = field(default=12.0, metadata={"min": 1.0, "max": 600.0})
     """Longest vacuum, seconds."""
 
+    def __post_init__(self) -> None:
+        for lo, hi in (
+            ("wall_min_s", "wall_max_s"),
+            ("iceberg_min_refills", "iceberg_max_refills"),
+            ("vacuum_min_s", "vacuum_max_s"),
+        ):
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(
+                    f"sim.episodes.{lo} = {getattr(self, lo)} must not exceed {hi} = {getattr(self, hi)}"
+                )
+
 
 @dataclass(frozen=True, slots=True)
 class SimParams:
@@ -167,11 +178,11 @@ class SimParams:
     """Mean distance behind the fair quote of a near limit order, ticks (geometric)."""
     span_bps: float = field(default=150.0, metadata={"min": 1.0, "max": 5000.0})
     """How far from mid far limit orders reach, bps (log-uniform distance)."""
-    size_sigma: float = field(default=0.7, metadata={"min": 0.0, "max": 3.0})
+    size_sigma: float = field(default=0.4, metadata={"min": 0.0, "max": 3.0})
     """Lognormal sigma of limit order sizes."""
-    size_scale_bps: float = field(default=5.0, metadata={"min": 0.1, "max": 1000.0})
+    size_scale_bps: float = field(default=25.0, metadata={"min": 0.1, "max": 1000.0})
     """Distance at which level sizes grow by ``2**size_exponent``, bps."""
-    size_exponent: float = field(default=0.6, metadata={"min": 0.0, "max": 3.0})
+    size_exponent: float = field(default=0.35, metadata={"min": 0.0, "max": 3.0})
     """Exponent of level-size growth with distance from mid."""
     market_size: float = field(default=0.3, metadata={"min": 0.01, "max": 100.0})
     """Mean market order size in near-touch level sizes."""
@@ -197,6 +208,14 @@ class SimParams:
     """Volatility and drift regimes."""
     episodes: EpisodeParams = field(default_factory=EpisodeParams)
     """Labelled episodes."""
+
+    def __post_init__(self) -> None:
+        if self.market_fraction + self.cancel_fraction >= 1.0:
+            raise ValueError(
+                f"sim.market_fraction + sim.cancel_fraction = "
+                f"{self.market_fraction + self.cancel_fraction}: must be below 1 (the rest are limit orders)"
+            )
+        self.universe()  # refuses unknown symbols now rather than at first use
 
     def universe(self) -> list[SymbolSpec]:
         """The symbol specs this run simulates, in watchlist order.

@@ -36,6 +36,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
@@ -320,6 +321,14 @@ class RiskScreen(ModalScreen[None]):
         self.recalculations += 1
         if not self._ready:
             return
+        try:
+            self._redraw()
+        except NoMatches:
+            # The frame timer can hand a market to a calculator whose widgets are being
+            # torn down (Esc) or not yet composed (a second `r`); the next frame redraws.
+            return
+
+    def _redraw(self) -> None:
         decimals = self.market.instrument.price_decimals()
         side = 1 if self.form.side == "long" else -1
         live = live_entry(side, self.market)
@@ -337,12 +346,12 @@ class RiskScreen(ModalScreen[None]):
         shown = (plain, self.outcome.error, self.outcome.error_field)
         if shown == self._shown:
             return
-        self._shown = shown
         self.query_one("#risk-out", Static).update(self._render_lines(lines))
         self.query_one("#risk-error", Static).update(
             f"⚠ {self.outcome.error}" if self.outcome.error else "")
         for name, _ in FIELDS:
             self.query_one(f"#row-{name}").set_class(name == self.outcome.error_field, "-invalid")
+        self._shown = shown
 
     def _render_lines(self, lines: list[tuple[str, str, str]]) -> Text:
         styles = {tone: self.get_component_rich_style(f"risk--{tone}")

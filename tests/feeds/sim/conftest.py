@@ -25,13 +25,15 @@ def quiet_params(*symbols: str, **kw) -> SimParams:
     return SimParams(symbols=tuple(symbols), episodes=QUIET, **kw)
 
 
-def replay(events: Iterable[Event], key: str) -> Iterator[tuple[Event, Book]]:
+def replay(
+    events: Iterable[Event], key: str, book: Book | None = None
+) -> Iterator[tuple[Event, Book]]:
     """Apply one market's events to an engine Book, yielding ``(event, book)`` after each.
 
     Trades leave the book unchanged; snapshots and deltas are applied before
-    the yield.
+    the yield. ``book`` resumes from a checkpoint (it is mutated).
     """
-    book = Book()
+    book = book if book is not None else Book()
     for ev in events:
         if ev.symbol != key:
             continue

@@ -10,7 +10,15 @@ import pytest
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, BookSnapshot, FeedState, StatusChange, Trade
 from tapescope.feeds.base import Feed
-from tapescope.feeds.sim import UNIVERSE, BurstParams, RegimeParams, SimFeed, SimParams, encode
+from tapescope.feeds.sim import (
+    UNIVERSE,
+    BurstParams,
+    EpisodeParams,
+    RegimeParams,
+    SimFeed,
+    SimParams,
+    encode,
+)
 
 
 def _digest(events) -> str:
@@ -27,7 +35,7 @@ def _session(seed: int, start_ns: int = 1_767_225_600_000_000_000) -> str:
     feed.inject("spoof", "sim:ETH-SIM", start_ns + 5_000_000_000)
     feed.inject("iceberg", "sim:DOGE-SIM", start_ns + 3_000_000_000)
     feed.inject("regime_change", "sim:BTC-SIM", start_ns + 1_000_000_000, vol="HIGH")
-    return _digest(feed.generate(15.0)) + repr(feed.labels)
+    return _digest(feed.generate(10.0)) + repr(feed.labels)
 
 
 def test_is_a_feed_with_at_least_eight_distinct_markets() -> None:
@@ -158,15 +166,20 @@ def test_trades_walk_the_book_from_the_touch() -> None:
     assert checked > 100
 
 
-def test_level_sizes_grow_away_from_the_touch() -> None:
-    feed = SimFeed(SimParams(symbols=("BTC-SIM",)), realtime=False)
+@pytest.mark.parametrize("symbol", ["BTC-SIM", "ETH-SIM"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_level_sizes_grow_away_from_the_touch(symbol: str, seed: int) -> None:
+    feed = SimFeed(SimParams(symbols=(symbol,), seed=seed), realtime=False)
     list(feed.generate(60.0))
-    m = feed.market("sim:BTC-SIM")
-    bids = list(reversed(m.bids.values()))
-    near, far = statistics.median(bids[:40]), statistics.median(bids[200:300])
-    assert far > 1.5 * near
+    m = feed.market(f"sim:{symbol}")
+    bps = {t: (m.lt - t) / m.lt * 1e4 for t in m.bids.keys()}
+    near = [q for t, q in m.bids.items() if bps[t] <= 5]
+    far = [q for t, q in m.bids.items() if bps[t] >= 50]
+    assert len(near) > 10 and len(far) > 10
+    # Gently (so natural levels do not read as walls), but larger further out.
+    assert statistics.median(far) > 1.2 * statistics.median(near)
     # Lognormal noise: sizes are not all equal near the touch.
-    assert statistics.pstdev(bids[:40]) > 0.2 * statistics.mean(bids[:40])
+    assert statistics.pstdev(near) > 0.2 * statistics.mean(near)
 
 
 def test_activity_differs_across_symbols() -> None:
@@ -214,3 +227,59 @@ def test_regime_timeline_is_contiguous() -> None:
         assert all(s.vol_regime == "HIGH" for s in mine if s.market_regime == "VOLATILE")
     changes = [lab for lab in feed.labels if lab.kind == "regime_change"]
     assert len(changes) == len(spans) - len(feed.instruments)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SimParams(symbols=("NOPE-SIM",)),
+        lambda: SimParams(market_fraction=0.5, cancel_fraction=0.6),
+        lambda: EpisodeParams(wall_min_s=40.0, wall_max_s=30.0),
+        lambda: EpisodeParams(iceberg_min_refills=9, iceberg_max_refills=8),
+    ],
+)
+def test_inconsistent_params_are_refused(make) -> None:
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_default_params_and_config_section_agree() -> None:
+    """config.toml's [sim] mirrors SimParams (nested tables for the sub-dataclasses)."""
+    import dataclasses
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    table = tomllib.loads((root / "config.toml").read_text(encoding="utf-8"))["sim"]
+
+    def compare(obj, tbl, path):
+        names = {f.name for f in dataclasses.fields(obj)}
+        assert names == set(tbl), f"{path}: {names ^ set(tbl)}"
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                compare(value, tbl[f.name], f"{path}.{f.name}")
+            else:
+                expected = list(value) if isinstance(value, tuple) else value
+                assert tbl[f.name] == expected and type(tbl[f.name]) is type(expected), (
+                    f"{path}.{f.name}"
+                )
+
+    compare(SimParams(), table, "sim")
+
+
+def test_unlabelled_book_has_few_wall_sized_levels(quiet) -> None:
+    """Walls are what the episodes inject: the natural book rarely makes one (precision of evals)."""
+    feed = SimFeed(quiet(*(s.symbol for s in UNIVERSE[:8])), realtime=False)
+    list(feed.generate(40.0))
+    counts = []
+    for _ in range(6):
+        list(feed.generate(10.0))
+        for inst in feed.instruments:
+            bids, asks = feed.market(inst.key).book_levels()
+            mid = (max(bids) + min(asks)) / 2
+            for levels in (bids, asks):
+                near = [q for p, q in levels.items() if abs(p - mid) / mid <= 0.01]
+                med = statistics.median(near)
+                counts.append(sum(q >= 5 * med for q in near))
+    assert sum(counts) / len(counts) < 0.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -72,3 +73,12 @@ async def test_unpaced_run_finishes_and_can_be_cancelled(quiet) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_wall_clock_anchor_is_taken_at_first_use(quiet) -> None:
+    feed = SimFeed(quiet("SOL-SIM", duration_s=0.1), realtime=True)
+    assert len(feed.instruments) == 1  # describing the feed does not start its clock
+    await asyncio.sleep(0.3)
+    before = time.time_ns()
+    await asyncio.wait_for(feed.run(RecordingSink()), timeout=10.0)
+    assert before <= feed.start_ns <= time.time_ns()
