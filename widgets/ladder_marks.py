@@ -120,7 +120,8 @@ def trade_tag(trade: TradePrint, size_digits: int) -> tuple[str, str]:
 
 
 def decorate(rows: Sequence, spans: Sequence[tuple[int, int] | None], markers: Sequence[LadderMarker],
-             trade: TradePrint | None, step: float, width: int, size_digits: int) -> list:
+             trade: TradePrint | None, step: float, width: int, size_digits: int,
+             spread_line: int | None = None, touch: tuple[float, float] | None = None) -> list:
     """Rows with marker glyphs, wall highlights and tags added.
 
     Args:
@@ -133,6 +134,9 @@ def decorate(rows: Sequence, spans: Sequence[tuple[int, int] | None], markers: S
         step: Row height in price units.
         width: Line width, cells (the marker-size note needs :data:`NOTE_MIN_WIDTH`).
         size_digits: Significant digits of tag sizes.
+        spread_line: The line naming the spread, if any: an unsided marker (a
+            vacuum at mid) priced strictly inside ``touch`` goes there.
+        touch: Best bid and best ask row prices.
 
     Returns:
         New rows (unchanged ones are the same objects).
@@ -160,6 +164,11 @@ def decorate(rows: Sequence, spans: Sequence[tuple[int, int] | None], markers: S
 
     per_line: dict[int, list[LadderMarker]] = {}
     for marker in markers:
+        if (marker.side == 0 and spread_line is not None and touch is not None
+                and touch[0] < marker.price < touch[1]):
+            # A market-wide state seen at mid reads best on the spread line.
+            per_line.setdefault(spread_line, []).append(marker)
+            continue
         y = line_of(row_index(marker.price, marker.side, step))
         if y is not None:
             per_line.setdefault(y, []).append(marker)

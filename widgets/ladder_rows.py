@@ -191,7 +191,9 @@ def build_rows(view: LadderView, height: int, width: int, size_digits: int = 3) 
     spans: list[tuple[int, int] | None] = ([None] * (n_ask - n_asks) + [(i, i) for i in idx[0]]
                                            + [inside] + [(i, i) for i in idx[1]]
                                            + [None] * (n_bid - len(bids)))
-    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits)
+    touch = (bids[0][0], asks[0][0]) if asks and bids else None
+    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits,
+                    spread_line=n_ask, touch=touch)
 
 
 def band_margin(height: int) -> int:
@@ -274,8 +276,11 @@ def build_anchored_rows(view: LadderView, height: int, width: int, size_digits: 
             levels.append(("gap", i * step, 0.0, False))
     rows = _layout(levels, view.price_decimals, width, size_digits)
     gaps = [y for y, r in enumerate(rows) if r.kind == "gap"]
+    spread_line = None
     if gaps and best_a is not None and best_b is not None:
-        y = gaps[len(gaps) // 2]
+        spread_line = y = gaps[len(gaps) // 2]
         rows[y] = LadderRow("spread", rows[y].price, text=spread_text(view))
     spans = [(anchor + c - y, anchor + c - y) for y in range(height)]
-    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits), anchor
+    touch = (ladder.bids[0][0], ladder.asks[0][0]) if ladder.asks and ladder.bids else None
+    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits,
+                    spread_line=spread_line, touch=touch), anchor

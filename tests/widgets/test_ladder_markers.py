@@ -41,15 +41,14 @@ def test_pinned_rows_carry_glyphs_wall_and_tags() -> None:
     rows = build_rows(VIEW, 7, 40)
     # 40 cells: price 12, size 7, bar 19 (scale 10). Row 5 (99.0): spoof fresh (S), iceberg old
     # (i); absorption is third by priority and gets no cell. At >= 40 cells the first timed
-    # marker's size is the tag. Row 2 (100.0): the vacuum at mid 99.75 rounds up to it (step
-    # 0.5: 199.5 + 0.5 -> 200), 10 s of 15 is the last third: "v"; the last trade, a buy at
-    # 100.0, binned like an ask, tags the same row.
+    # marker's size is the tag. The vacuum at mid 99.75 lies inside the touch (99.5, 100.0):
+    # the spread row takes it; 10 s of 15 is the last third: "v". The last trade, a buy at
+    # 100.0, binned like an ask, tags row 2 (100.0).
     assert rows == [
         LadderRow("ask", p("101.0"), s("3.33"), 6, False),
         LadderRow("ask", p("100.5"), s("8.00"), 15, False, marks=(("W", "wall", 1),), wall=True),
-        LadderRow("ask", p("100.0"), s("1.00"), 2, True, marks=(("v", "vacuum", 2),),
-                  tag="▲0.523", tag_style="buy"),
-        LadderRow("spread", text="spread 1t · 50.13bp"),
+        LadderRow("ask", p("100.0"), s("1.00"), 2, True, tag="▲0.523", tag_style="buy"),
+        LadderRow("spread", text="spread 1t · 50.13bp", marks=(("v", "vacuum", 2),)),
         LadderRow("bid", p("99.5"), s("2.00"), 4, True),
         LadderRow("bid", p("99.0"), s("4.00"), 8, False,
                   marks=(("S", "spoof", 0), ("i", "iceberg", 2)), tag="S12.0", tag_style="note"),
@@ -171,7 +170,8 @@ async def test_markers_readable_without_colour_in_every_theme(host, theme: str) 
         # Kinds are letters, not colours; the fade is shape and weight (case, reverse, dim).
         assert [seg.text for seg in lines[5][:2]] == ["S", "i"]
         assert lines[5][0].style.reverse and lines[5][1].style.dim
-        assert lines[1][0].text == "W" and lines[2][0].text == "v"
+        assert lines[1][0].text == "W" and lines[3][0].text == "v"
+        assert text(lines[3]).startswith("v ─") and "spread 1t" in text(lines[3])
         # The wall's size cell differs from a plain size cell in background.
         plain = next(seg for seg in lines[0] if seg.text.strip() == "3.33")
         wall = next(seg for seg in lines[1] if seg.text.strip() == "8.00")
