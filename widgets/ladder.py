@@ -161,15 +161,16 @@ class DepthLadder(RowLines):
             rows = build_rows(view, height, width, self.size_digits)
         self.show_rows(rows, force)
 
-    def _marks(self, marks: tuple[Mark, ...]) -> list[Segment]:
-        """The glyph cells of a row (:data:`MARK_WIDTH` cells)."""
+    def _marks(self, marks: tuple[Mark, ...], pad: str = " ", pad_style: Style | None = None
+               ) -> list[Segment]:
+        """The glyph cells of a row (:data:`MARK_WIDTH` cells, unused ones ``pad``)."""
         segs = []
         for char, kind, step in marks[:MARK_WIDTH]:
             fade = ("depth-ladder--mark-fresh", "", "depth-ladder--mark-old")[step]
             # The kind's colour last: a component style carries the inherited colour too.
             segs.append(Segment(char, self.style_of(fade, f"depth-ladder--mark-{kind}")))
         if len(marks) < MARK_WIDTH:
-            segs.append(Segment(" " * (MARK_WIDTH - len(marks)), self.base_style))
+            segs.append(Segment(pad * (MARK_WIDTH - len(marks)), pad_style or self.base_style))
         return segs
 
     def _price(self, row: LadderRow, style: Style) -> list[Segment]:
@@ -233,7 +234,8 @@ class DepthLadder(RowLines):
             fill_style = style if row.kind == "spread" else base
             head: list[Segment] = [Segment(fill * left, fill_style)]
             if row.marks and left >= MARK_WIDTH:
-                head = [*self._marks(row.marks), Segment(fill * (left - MARK_WIDTH), fill_style)]
+                head = [*self._marks(row.marks, fill, fill_style),
+                        Segment(fill * (left - MARK_WIDTH), fill_style)]
             right = pad - left
             tail = [Segment(fill * right, fill_style)]
             if row.tag and right > len(row.tag) + 1:

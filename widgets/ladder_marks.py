@@ -16,7 +16,9 @@ writes onto the laid-out :class:`~tapescope.widgets.ladder_rows.LadderRow`:
   with its size; ``↑``/``↓`` in front when its price is above or below the
   visible rows), or on wide ladders the size of the row's first timed marker.
 
-Markers whose price is not on screen are not drawn. Every field written is
+Markers whose price is not on screen are not drawn; the kinds of timed
+markers beyond the top (bottom) row are hinted in the tag of that row
+(``↑SI``) unless the last trade's tag is there. Every field written is
 part of the row's hash, so a marker that ages into its next step changes
 exactly one line.
 """
@@ -163,15 +165,20 @@ def decorate(rows: Sequence, spans: Sequence[tuple[int, int] | None], markers: S
         return y
 
     per_line: dict[int, list[LadderMarker]] = {}
+    beyond: dict[bool, set[DetectorKind]] = {True: set(), False: set()}  # above?, below
     for marker in markers:
         if (marker.side == 0 and spread_line is not None and touch is not None
                 and touch[0] < marker.price < touch[1]):
             # A market-wide state seen at mid reads best on the spread line.
             per_line.setdefault(spread_line, []).append(marker)
             continue
-        y = line_of(row_index(marker.price, marker.side, step))
+        index = row_index(marker.price, marker.side, step)
+        y = line_of(index)
         if y is not None:
             per_line.setdefault(y, []).append(marker)
+        elif marker.kind != DetectorKind.WALL and single:
+            # Off screen: remembered for the edge hint (walls far away are no news).
+            beyond[index > max(single)].add(marker.kind)
     tags: dict[int, tuple[str, str]] = {}
     if trade is not None:
         text, style = trade_tag(trade, size_digits)
@@ -186,6 +193,11 @@ def decorate(rows: Sequence, spans: Sequence[tuple[int, int] | None], markers: S
                 y, text = single[bottom], "↓" + text
         if y is not None:
             tags[y] = (text, style)
+    for above, kinds in beyond.items():
+        edge = single[max(single)] if above else single[min(single)] if single else None
+        if kinds and edge is not None and edge not in tags:
+            glyphs = "".join(GLYPHS[k] for k in PRIORITY if k in kinds)
+            tags[edge] = (("↑" if above else "↓") + glyphs, "note")
     out = list(rows)
     for y, found in per_line.items():
         found.sort(key=lambda m: (PRIORITY.index(m.kind), m.age_s))

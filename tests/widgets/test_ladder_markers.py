@@ -21,7 +21,7 @@ MARKERS = (
     LadderMarker(K.ABSORPTION, 1, 99.0, 40.0, age_s=1.0, life_s=30.0),  # same row, third kind: no cell
     LadderMarker(K.ICEBERG, 1, 99.0, 6.0, age_s=25.0, life_s=30.0),   # same row; old: lower case
     LadderMarker(K.VACUUM, 0, 99.75, 0.0, age_s=10.0, life_s=15.0),   # mid rounds to the 100.0 row
-    LadderMarker(K.SPOOF, -1, 110.0, 5.0, age_s=1.0, life_s=30.0),    # off screen: not drawn
+    LadderMarker(K.SPOOF, -1, 110.0, 5.0, age_s=1.0, life_s=30.0),    # off screen: a hint on top
     LadderMarker(K.WALL, -1, 100.4, 8.0),                             # 100.4 bins up to 100.5
 )
 TRADE = TradePrint(0, 100.0, 0.5234, 1)
@@ -45,7 +45,7 @@ def test_pinned_rows_carry_glyphs_wall_and_tags() -> None:
     # the spread row takes it; 10 s of 15 is the last third: "v". The last trade, a buy at
     # 100.0, binned like an ask, tags row 2 (100.0).
     assert rows == [
-        LadderRow("ask", p("101.0"), s("3.33"), 6, False),
+        LadderRow("ask", p("101.0"), s("3.33"), 6, False, tag="↑S", tag_style="note"),
         LadderRow("ask", p("100.5"), s("8.00"), 15, False, marks=(("W", "wall", 1),), wall=True),
         LadderRow("ask", p("100.0"), s("1.00"), 2, True, tag="▲0.523", tag_style="buy"),
         LadderRow("spread", text="spread 1t · 50.13bp", marks=(("v", "vacuum", 2),)),
@@ -89,6 +89,16 @@ def test_anchored_spread_rows_and_trade_beyond_the_visible_rows() -> None:
     below = LadderView(ladder, price_decimals=0, last_trade=TradePrint(0, 90.0, 1.0, 1))
     rows, _ = build_anchored_rows(below, 7, 30)
     assert rows[-1].tag == "↓▲1.00" and [r.tag for r in rows[:-1]] == [""] * 6
+    # Timed markers beyond the edges are hinted by kind (priority order); the trade's tag wins
+    # its row; walls out of view are not hinted.
+    far = (LadderMarker(K.ICEBERG, 1, 80.0, 1.0, 1.0, 60.0), LadderMarker(K.SPOOF, 1, 85.0, 1.0, 1.0, 30.0),
+           LadderMarker(K.WALL, 1, 70.0, 9.0), LadderMarker(K.ABSORPTION, -1, 120.0, 1.0, 1.0, 30.0),
+           LadderMarker(K.WALL, -1, 130.0, 9.0))
+    rows, _ = build_anchored_rows(LadderView(ladder, price_decimals=0, markers=far), 7, 30)
+    assert [(r.tag, r.tag_style) for r in rows if r.tag] == [("↑A", "note"), ("↓SI", "note")]
+    rows, _ = build_anchored_rows(LadderView(ladder, price_decimals=0, markers=far,
+                                             last_trade=TradePrint(0, 90.0, 1.0, 1)), 7, 30)
+    assert [r.tag for r in rows if r.tag] == ["↑A", "↓▲1.00"]
 
 
 def test_pinned_spread_row_takes_prices_inside_the_spread() -> None:
@@ -171,7 +181,7 @@ async def test_markers_readable_without_colour_in_every_theme(host, theme: str) 
         assert [seg.text for seg in lines[5][:2]] == ["S", "i"]
         assert lines[5][0].style.reverse and lines[5][1].style.dim
         assert lines[1][0].text == "W" and lines[3][0].text == "v"
-        assert text(lines[3]).startswith("v ─") and "spread 1t" in text(lines[3])
+        assert text(lines[3]).startswith("v──") and "spread 1t" in text(lines[3])
         # The wall's size cell differs from a plain size cell in background.
         plain = next(seg for seg in lines[0] if seg.text.strip() == "3.33")
         wall = next(seg for seg in lines[1] if seg.text.strip() == "8.00")
