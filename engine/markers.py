@@ -44,7 +44,7 @@ class MarkerParams:
     """Most markers in one snapshot: the newest events first, then the largest walls."""
 
     def life_s(self, kind: DetectorKind) -> float:
-        """Seconds a timed marker of ``kind`` is shown (0 for kinds never shown).
+        """Seconds a timed marker of ``kind`` is shown (0 for kinds never shown). ``O(1)``.
 
         >>> MarkerParams().life_s(DetectorKind.SPOOF), MarkerParams().life_s(DetectorKind.WALL)
         (30.0, 0.0)
@@ -76,7 +76,7 @@ class LadderMarker(NamedTuple):
 
     @property
     def fade(self) -> float:
-        """Share of its life already spent, in [0, 1] (0 for live walls).
+        """Share of its life already spent, in [0, 1] (0 for live walls). ``O(1)``.
 
         >>> LadderMarker(DetectorKind.SPOOF, -1, 10.0, age_s=15.0, life_s=30.0).fade
         0.5
