@@ -21,6 +21,7 @@ from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
 from tapescope.engine.detectors.micro import Microstructure
 from tapescope.engine.events import NS_PER_S, Trade
 from tapescope.engine.levels import LevelsAnalyzer, LevelsMonitor
+from tapescope.engine.markers import MarkerParams
 from tapescope.engine.market import Market
 from tapescope.engine.regime import VolatilityAnalyzer, VolatilityMonitor
 from tapescope.engine.signals.base import Features, SignalParams
@@ -48,6 +49,8 @@ class AnalysisParams:
     """Keyword arguments for :class:`~tapescope.engine.regime.VolatilityMonitor` (its config objects)."""
     levels: dict[str, object] = field(default_factory=dict)
     """Keyword arguments for :class:`~tapescope.engine.levels.LevelsMonitor` (its config objects)."""
+    markers: MarkerParams = field(default_factory=MarkerParams)
+    """Ladder marker lifetimes and bound (``[markers]``)."""
 
 
 class MarketAnalysis:
@@ -58,7 +61,7 @@ class MarketAnalysis:
         self.params = p
         self.market = market
         tick = market.instrument.tick_size
-        self.micro = Microstructure(p.detectors, tick)
+        self.micro = Microstructure(p.detectors, tick, markers=p.markers)
         """The microstructure detectors."""
         self.signals = SignalEngine(p.signals, tick)
         """Generators, fusion and validation."""
@@ -147,7 +150,7 @@ class MarketAnalysis:
         if self._version == self.market.messages:
             return self._cache
         self._cache = AnalysisSnapshot(
-            micro=self.micro.snapshot(),
+            micro=self.micro.snapshot(self.market.ts),
             volatility=self.volatility.snapshot(),
             levels=self.levels.snapshot(),
             fused=self.signals.fused,

@@ -89,6 +89,7 @@ _REGISTRY: dict[str, SectionSpec] = {
         "zones": "tapescope.engine.zones:ZonesConfig",
     },
     "detectors": "tapescope.engine.detectors.base:DetectorParams",
+    "markers": "tapescope.engine.markers:MarkerParams",
     "signals": "tapescope.engine.signals.base:SignalParams",
     "replay": "tapescope.tui.replay_config:ReplaySettings",
     "heatmap": "tapescope.engine.heatmap:HeatmapParams",

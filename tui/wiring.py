@@ -46,6 +46,7 @@ def analysis_params(config: Config) -> AnalysisParams:
         signals=_section(config, "signals", base.signals),  # type: ignore[arg-type]
         volatility=vol,
         levels=dict(_section(config, "levels", {})),  # type: ignore[call-overload]
+        markers=_section(config, "markers", base.markers),  # type: ignore[arg-type]
     )
 
 

@@ -9,6 +9,10 @@ Two layouts share the column rules (price, size, bar scaled to a 1-2-5 value):
   inside the spread are drawn as gap rows; the middle one carries the spread.
 * **pinned**: the best ask is always just above a spread row and the best bid
   just below, at the centre; any move of the inside market shifts every row.
+
+Both then place the engine's markers and the last trade on their rows
+(:func:`tapescope.widgets.ladder_marks.decorate`); the price column keeps
+:data:`~tapescope.widgets.ladder_marks.MARK_WIDTH` free cells for their glyphs.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tapescope.engine.events import FeedState
-from tapescope.engine.snapshot import Ladder
+from tapescope.engine.markers import LadderMarker
+from tapescope.engine.snapshot import Ladder, TradePrint
 from tapescope.widgets.format import fmt_fixed, fmt_price, fmt_size, quantise
+from tapescope.widgets.ladder_marks import MARK_WIDTH, Mark, decorate
 
 #: Width of the size column, cells.
 SIZE_WIDTH = 7
@@ -44,6 +50,10 @@ class LadderView:
     """Spread in basis points of mid."""
     key: str = ""
     """Market key (an anchored grid restarts when it changes)."""
+    markers: tuple[LadderMarker, ...] = ()
+    """Walls and recent detector events to mark at their rows (from the engine, bounded)."""
+    last_trade: TradePrint | None = None
+    """The last print, marked on its row with its aggressor and size."""
 
 
 class LadderRow(NamedTuple):
@@ -61,6 +71,14 @@ class LadderRow(NamedTuple):
     """The best bid or best ask row."""
     text: str = ""
     """Free text of spread, badge and note rows."""
+    marks: tuple[Mark, ...] = ()
+    """Marker glyphs ``(char, kind, fade step)`` drawn in the left cells of the price column."""
+    wall: bool = False
+    """A live wall rests in this row: its size cell is highlighted."""
+    tag: str = ""
+    """Right-aligned tag: the last trade (``▲0.52``) or a marker's size."""
+    tag_style: str = ""
+    """Style name of the tag: ``"buy"``, ``"sell"`` or ``"note"``."""
 
 
 def spread_text(view: LadderView) -> str:
@@ -119,7 +137,8 @@ def _layout(levels: list[tuple[str, float, float, bool]], decimals: int, width: 
     """Lay out ``(kind, price, size, best)`` levels in columns; sizes quantised, bars scaled."""
     quantised = [(kind, price, quantise(size, size_digits), best) for kind, price, size, best in levels]
     prices = [fmt_price(price, decimals) for _, price, _, _ in quantised]
-    price_w = max([min(12, width // 3), *map(len, prices)])
+    # The price column always keeps MARK_WIDTH free cells on its left for marker glyphs.
+    price_w = max(min(12, width // 3), max(map(len, prices), default=0) + MARK_WIDTH)
     bar_w = max(0, width - price_w - 1 - SIZE_WIDTH - 1)
     scale = bar_scale(max((q for kind, _, q, _ in quantised if kind in ("ask", "bid")), default=0.0))
     out = []
@@ -162,9 +181,19 @@ def build_rows(view: LadderView, height: int, width: int, size_digits: int = 3) 
              [("bid", p, s, i == 0) for i, (p, s) in enumerate(bids)]
     out = _layout(levels, view.price_decimals, width, size_digits)
     n_asks = len(asks)
-    return ([LadderRow("blank")] * (n_ask - n_asks) + out[:n_asks]
+    rows = ([LadderRow("blank")] * (n_ask - n_asks) + out[:n_asks]
             + [LadderRow("spread", text=spread_text(view))]
             + out[n_asks:] + [LadderRow("blank")] * (n_bid - len(bids)))
+    step = view.ladder.step
+    idx = [round(p / step) for p, _ in asks][::-1], [round(p / step) for p, _ in bids]
+    # The spread row stands for the prices strictly inside the spread (none when touching).
+    inside = (idx[1][0] + 1, idx[0][-1] - 1) if asks and bids else None
+    spans: list[tuple[int, int] | None] = ([None] * (n_ask - n_asks) + [(i, i) for i in idx[0]]
+                                           + [inside] + [(i, i) for i in idx[1]]
+                                           + [None] * (n_bid - len(bids)))
+    touch = (bids[0][0], asks[0][0]) if asks and bids else None
+    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits,
+                    spread_line=n_ask, touch=touch)
 
 
 def band_margin(height: int) -> int:
@@ -247,7 +276,11 @@ def build_anchored_rows(view: LadderView, height: int, width: int, size_digits: 
             levels.append(("gap", i * step, 0.0, False))
     rows = _layout(levels, view.price_decimals, width, size_digits)
     gaps = [y for y, r in enumerate(rows) if r.kind == "gap"]
+    spread_line = None
     if gaps and best_a is not None and best_b is not None:
-        y = gaps[len(gaps) // 2]
+        spread_line = y = gaps[len(gaps) // 2]
         rows[y] = LadderRow("spread", rows[y].price, text=spread_text(view))
-    return rows, anchor
+    spans = [(anchor + c - y, anchor + c - y) for y in range(height)]
+    touch = (ladder.bids[0][0], ladder.asks[0][0]) if ladder.asks and ladder.bids else None
+    return decorate(rows, spans, view.markers, view.last_trade, step, width, size_digits,
+                    spread_line=spread_line, touch=touch), anchor

@@ -26,6 +26,7 @@ from tapescope.engine.detectors.pressure import (
     SpreadWideningDetector,
     VacuumDetector,
 )
+from tapescope.engine.markers import LadderMarker, MarkerParams, build_markers
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +49,18 @@ class MicroSnapshot:
     """Window aggressive volume over typical: (into bids, into asks)."""
     spread_wide: bool = False
     """Spread widening in progress."""
+    markers: tuple[LadderMarker, ...] = ()
+    """Ladder markers at the snapshot's event time: recent events newest first, then live walls (bounded)."""
 
 
 class Microstructure:
     """All microstructure detectors of one market."""
 
-    def __init__(self, params: DetectorParams, tick_size: float, max_events: int = 200) -> None:
+    def __init__(self, params: DetectorParams, tick_size: float, max_events: int = 200,
+                 markers: MarkerParams | None = None) -> None:
         self.params = params
+        self.marker_params = markers if markers is not None else MarkerParams()
+        """Lifetimes and bound of the ladder markers in :meth:`snapshot`."""
         self.fill_cancel = FillCancel(int(params.fill_latency_ms * 1_000_000))
         self.walls = WallDetector(params)
         self.spoofs = SpoofDetector(params)
@@ -147,10 +153,12 @@ class Microstructure:
         self.spoofs.expire(ts)
         self.icebergs.expire(ts)
 
-    def snapshot(self) -> MicroSnapshot:
-        """Immutable view for the UI. ``O(walls + events)``."""
+    def snapshot(self, now: int | None = None) -> MicroSnapshot:
+        """Immutable view for the UI at event time ``now`` (default: the last book update).
+        ``O(walls log walls + events)``."""
+        active = self.walls.active
         return MicroSnapshot(
-            walls=tuple((side, price, size) for (side, price), size in self.walls.active.items()),
+            walls=tuple((side, price, size) for (side, price), size in active.items()),
             events=tuple(self.events),
             fills=self.fill_cancel.fills,
             cancels=self.fill_cancel.cancels,
@@ -158,4 +166,6 @@ class Microstructure:
             vacuum_ratio=self.vacuum.ratio,
             absorption_ratio=(self.absorption.ratio[1], self.absorption.ratio[-1]),
             spread_wide=self.spread.active,
+            markers=build_markers(active, self.events, self._ts if now is None else now,
+                                  self.marker_params),
         )

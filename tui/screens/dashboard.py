@@ -138,7 +138,9 @@ class DashboardScreen(Screen[None]):
             # Setting a border title repaints the whole widget, even to the same text.
             self.ladder.border_title = title
         self.ladder.view = LadderView(snap.ladder, snap.state, snap.state_reason, step_decimals,
-                                      snap.flow.spread_ticks, snap.flow.spread_bps, snap.key)
+                                      snap.flow.spread_ticks, snap.flow.spread_bps, snap.key,
+                                      markers=snap.analysis.micro.markers if snap.analysis else (),
+                                      last_trade=snap.trades[-1] if snap.trades else None)
         self.tape.price_decimals = decimals
         self.tape.trades = snap.trades[-self._tape_rows:]
         self.chart.price_decimals = decimals

@@ -2,7 +2,8 @@
 
 The rows come from the active bindings at the moment help was opened (so user
 remaps from ``[keys]`` show their real keys), with the description and the
-tooltip of each :class:`~textual.binding.Binding`.
+tooltip of each :class:`~textual.binding.Binding`. Under the table, the
+legend of the depth ladder's marker glyphs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+
+from tapescope.widgets.ladder_marks import legend
 
 
 class HelpRow(NamedTuple):
@@ -36,14 +39,14 @@ class HelpScreen(ModalScreen[None]):
         & > #help {
             width: 100;
             max-width: 95%;
-            height: auto;
-            max-height: 90%;
+            height: 90%;
             border: round $primary;
             background: $surface;
             padding: 0 1;
         }
-        & DataTable { height: auto; max-height: 30; }
-        & #help-hint { color: $foreground-muted; }
+        /* The table scrolls; the hint and the ladder legend under it stay in view. */
+        & DataTable { height: 1fr; }
+        & #help-hint, & #help-legend { color: $foreground-muted; }
     }
     """
 
@@ -68,6 +71,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("Every action is also in the command palette (ctrl+p). "
                          "Remap keys in the [keys] section of config.toml.", id="help-hint",
                          markup=False)
+            yield Static(f"Ladder: {legend()}", id="help-legend", markup=False)
 
 
 def help_rows(bindings: list[tuple[Binding, str]]) -> list[HelpRow]:
