@@ -58,9 +58,17 @@ async def test_import_cryptofeed_jsonl(tmp_path: Path) -> None:
     res = await import_captures([src], tmp_path / "by.db", "bybit")
     recv = [x for x in read_capture(src) if x.kind == "recv"]
     assert res.messages == len(recv)
+    # The family "bybit" splits by connection URL into the two registry venues.
+    assert res.venues == ["bybit-linear", "bybit-spot"]
     with Recording.open(res.files[0]) as r:
         assert [m.payload for m in r.iter_messages()] == [x.data for x in recv]
-        assert {s.symbol for s in r.snapshots()} == {"bybit:"}  # instrument lists name no symbol
+        # Instrument lists name no symbol: keyed by the venue their category names.
+        assert {s.symbol for s in r.snapshots()} == {"bybit-linear:", "bybit-spot:"}
+        by_conn = {x.conn: 0 for x in recv}
+        for x in recv:
+            by_conn[x.conn] += 1
+        counts = {c: sum(1 for m in r.iter_messages() if m.conn_id == c) for c in r.conn_ids()}
+        assert counts == {"bybit-linear#0": by_conn["BYBIT.ws.2"], "bybit-spot#0": by_conn["BYBIT.ws.3"]}
 
 
 async def test_inspect_types_of_an_imported_capture_match_sources_md(tmp_path: Path) -> None:
