@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import sqlite3
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,6 +35,7 @@ from typer.testing import CliRunner
 from tapescope.engine.book import Book
 from tapescope.engine.events import BookDelta, BookSnapshot, Event, Trade
 from tapescope.engine.recorder.reader import Recording
+from tapescope.feeds.capture_meta import grid_step
 from tapescope.feeds.replay import instruments_from_meta
 from tapescope.feeds.replay_venues import VenueDecoder
 from tapescope.feeds.venues.bybit import bybit_protocol
@@ -352,3 +357,130 @@ async def test_bybit_u_chain_and_replayed_books_equal_the_conformance_driver(imp
         assert d.books and not d.bad
         for key, book in d.books.items():
             assert dict(book.bids) == dict(sink.books[key].bids) and dict(book.asks) == dict(sink.books[key].asks)
+
+
+# -- instruments stored by the import ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CAPTURES))
+async def test_stored_ticks_and_lots_fit_every_replayed_level(imported, name: str) -> None:
+    path = imported(name)
+    with Recording.open(path) as rec:
+        entries = {f"{e['venue']}:{e['symbol']}": e for e in rec.meta["instruments"]}
+        keys = rec.symbols
+    assert set(entries) == set(keys)
+    assert all(e["source"] in ("table", "inferred") or str(e["source"]).startswith("rest:") for e in entries.values())
+    prices: dict[str, set[float]] = defaultdict(set)
+    sizes: dict[str, set[float]] = defaultdict(set)
+    first: dict[str, BookSnapshot] = {}
+
+    def collect(ev, book: Book) -> None:
+        if isinstance(ev, BookSnapshot):
+            first.setdefault(ev.symbol, ev)
+        for p, q in ev.bids + ev.asks:
+            prices[ev.symbol].add(p)
+            if q:
+                sizes[ev.symbol].add(q)
+
+    await replay(path, Sink(collect))
+    feed, hub = build_replay(path, settings=ReplaySettings(speed=0.0))
+    feed.close()
+    for key, e in entries.items():
+        inst = hub.markets[key].instrument  # what the replayed engine uses
+        assert (inst.tick_size, inst.lot_size) == (e["tick_size"], e["lot_size"])
+        tick, lot = Decimal(repr(inst.tick_size)), Decimal(repr(inst.lot_size))
+        assert prices[key] and all(Decimal(repr(p)) % tick == 0 for p in prices[key]), key
+        off_lot = sum(1 for q in sizes[key] if Decimal(repr(q)) % lot)
+        # A table lot is the venue's order-entry step; resting sizes may predate it (the Binance
+        # spot book holds 3 levels with 6-decimal sizes, from before BTCUSDT's step became 1e-5).
+        assert off_lot <= (3 if e["source"] == "table" else 0), key
+        if e["source"] == "table":
+            # The table's tick is exactly the grid of the capture's own first book.
+            assert grid_step(p for p, _ in first[key].bids + first[key].asks) == inst.tick_size
+
+
+async def test_recordings_without_instruments_still_replay_with_default_ticks(imported, tmp_path: Path) -> None:
+    """Recordings written before instruments were stored (key absent, or an empty list)."""
+    for variant in ("absent", "empty"):
+        old = tmp_path / f"{variant}.db"
+        shutil.copy(imported("okx"), old)
+        with closing(sqlite3.connect(old)) as conn, conn:
+            if variant == "absent":
+                conn.execute("DELETE FROM meta WHERE key = 'instruments'")
+            else:
+                conn.execute("UPDATE meta SET value = '[]' WHERE key = 'instruments'")
+        with Recording.open(old) as rec:
+            insts = instruments_from_meta(rec)
+        assert [i.key for i in insts] == rec.symbols and {i.tick_size for i in insts} == {0.01}
+        decs = await replay(old, Sink())
+        assert sum(s.checksums_verified for d in decs for s in d.syncs.values()) > 0
+        assert all(h.checksum_failures == 0 for h in healths(decs).values())
+
+
+# -- seeking in an imported Kraken v1 recording ------------------------------------------------------
+
+
+async def test_seek_in_an_imported_kraken_v1_recording_then_play_on(imported) -> None:
+    path = imported("kraken")
+    whole = Sink()
+    await replay(path, whole)
+    with Recording.open(path) as rec:
+        times = [m.recv_ns for m in rec.iter_messages()]
+    feed, _ = build_replay(path, settings=ReplaySettings(speed=0.0), from_ns=times[len(times) * 2 // 3])
+    sink = Sink()
+    try:
+        await feed.run(sink)
+        v1 = next(d for d in feed.registry.decoders() if isinstance(d, VenueDecoder)
+                  and isinstance(d.protocol, KrakenV1Protocol))
+    finally:
+        feed.close()
+    assert sum(s.checksums_verified for s in v1.syncs.values()) > 1000
+    assert all((h.checksum_failures, h.gaps, h.resyncs) == (0, 0, 0) for h in v1.health.values())
+    assert {k: (dict(b.bids), dict(b.asks)) for k, b in sink.books.items()} == {
+        k: (dict(b.bids), dict(b.asks)) for k, b in whole.books.items()
+    }
+
+
+# -- inspect --------------------------------------------------------------------------------------------
+
+
+def raw_type(payload: str) -> str:
+    """A frame's type by each venue's own field, for the independent inspect count."""
+    msg = json.loads(payload)
+    if isinstance(msg, list):
+        return msg[-2].split("-")[0]  # Kraken v1: channel name
+    if "stream" in msg and "e" in msg["data"]:
+        return msg["data"]["e"]  # Binance envelope
+    if "topic" in msg:
+        return msg["topic"].split(".")[0]  # Bybit
+    if "arg" in msg:
+        return f"event-{msg['event']}" if "event" in msg else msg["arg"]["channel"]  # OKX
+    if "channel" in msg:
+        return msg["channel"]  # Coinbase
+    if "stream" in msg:
+        return msg["stream"].split("@")[1]  # Binance spot bookTicker: no "e"
+    return f"event-{msg['event']}" if "event" in msg else f"event-{msg['op']}"  # Bybit op replies
+
+
+@pytest.mark.parametrize("name", list(CAPTURES))
+def test_inspect_of_each_import_matches_the_raw_file(imported, name: str) -> None:
+    rel, venue = CAPTURES[name]
+    path = imported(name)
+    with ThreadPoolExecutor(1) as pool:
+        res = pool.submit(CliRunner().invoke, app, ["inspect", str(path), "--json"]).result()
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    frames = raw_frames(rel)
+    assert got["messages"] == len(frames) and got["clean"] and got["gaps"] == []
+    with Recording.open(path) as rec:
+        conn_venue = {c: c.split("#")[0] for c in rec.conn_ids()}
+    # One recorded connection per capture connection; per-type counts as the raw file says.
+    assert len(got["by_conn"]) == len({c for c, _ in frames})
+    expected = Counter()
+    conn_of = dict(zip(sorted({c for c, _ in frames}), sorted(conn_venue.values()), strict=True))
+    for conn, payload in frames:
+        expected[f"{conn_of[conn]}:{raw_type(payload)}"] += 1
+    assert got["by_type"] == dict(expected)
+    assert [f"{i['venue']}:{i['symbol']}" for i in got["instruments"]] == got["symbols"]
+    text = CliRunner().invoke(app, ["inspect", str(path), "--no-types"]).output
+    assert f"{len(frames):,} messages" in text and "instruments:" in text
