@@ -13,45 +13,34 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
-
-from tapescope.tui.cli import app
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow (the [parquet] extra) is not installed")
 import pyarrow.parquet as pq  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"
-SRC = DATA / "binance_spot" / "btcusdt_20240808.gz"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared capture data not found at {DATA}")
 
 #: Window exported (from the first message): long enough for detectors to fire.
 WINDOW = "+150s"
 
 
-def cli(*args: str) -> None:
-    """Run one ``tapescope`` command in a thread (it calls asyncio.run) and insist on success."""
-    with ThreadPoolExecutor(1) as pool:
-        res = pool.submit(CliRunner().invoke, app, list(args)).result()
-    assert res.exit_code == 0, res.output
+@pytest.fixture
+def recording(imported) -> Path:
+    """The Binance spot capture imported through ``tapescope import``."""
+    return imported("binance_spot")
 
 
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "spot.db"
-    cli("import", str(SRC), "--venue", "binance-spot", "--out", str(out))
-    return out
+@pytest.fixture
+def both(tools: SimpleNamespace, recording: Path, tmp_path: Path):
+    """``what -> (csv rows, parquet rows as csv would write them, parquet columns)`` of one export."""
+    return lambda what: _both(tools, recording, what, tmp_path)
 
 
-def both(recording: Path, what: str, tmp_path: Path) -> tuple[list[list[str]], list[list[str]], list[str]]:
-    """``(csv rows, parquet rows as csv would write them, parquet columns)`` of one export."""
+def _both(tools: SimpleNamespace, recording: Path, what: str, tmp_path: Path):
     c, p = tmp_path / f"{what}.csv", tmp_path / f"{what}.parquet"
     for out, fmt in ((c, "csv"), (p, "parquet")):
-        cli("export", str(recording), "--what", what, "--out", str(out), "--format", fmt, "--to", WINDOW)
+        tools.run_cli("export", str(recording), "--what", what, "--out", str(out), "--format", fmt, "--to", WINDOW)
     with c.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     table = pq.read_table(p)
@@ -61,12 +50,12 @@ def both(recording: Path, what: str, tmp_path: Path) -> tuple[list[list[str]], l
     return rows[1:], as_text, cols
 
 
-def test_parquet_trades_equal_csv_and_the_capture(recording: Path, tmp_path: Path) -> None:
-    rows, parquet_rows, cols = both(recording, "trades", tmp_path)
+def test_parquet_trades_equal_csv_and_the_capture(tools, both) -> None:
+    rows, parquet_rows, cols = both("trades")
     assert parquet_rows == rows and len(rows) > 1000
     # Independently: the capture's trade messages received within the window.
     first_ns, trades = None, []
-    with gzip.open(SRC, "rt", encoding="utf-8") as fh:
+    with gzip.open(tools.DATA / tools.CAPTURES["binance_spot"][0], "rt", encoding="utf-8") as fh:
         for line in fh:
             ns, payload = line.split(" ", 1)
             first_ns = first_ns or int(ns)
@@ -80,8 +69,8 @@ def test_parquet_trades_equal_csv_and_the_capture(recording: Path, tmp_path: Pat
     assert got == trades
 
 
-def test_parquet_book_equals_csv(recording: Path, tmp_path: Path) -> None:
-    rows, parquet_rows, cols = both(recording, "book", tmp_path)
+def test_parquet_book_equals_csv(both, tmp_path: Path) -> None:
+    rows, parquet_rows, cols = both("book")
     assert parquet_rows == rows and len(rows) > 1000
     table = pq.read_table(tmp_path / "book.parquet")
     # Prices are typed columns, not text: a consumer can compute with them.
@@ -91,8 +80,8 @@ def test_parquet_book_equals_csv(recording: Path, tmp_path: Path) -> None:
     assert all(float(r[bid]) < float(r[ask]) for r in rows)
 
 
-def test_parquet_signals_equal_csv(recording: Path, tmp_path: Path) -> None:
-    rows, parquet_rows, cols = both(recording, "signals", tmp_path)
+def test_parquet_signals_equal_csv(both) -> None:
+    rows, parquet_rows, cols = both("signals")
     assert parquet_rows == rows and len(rows) > 0
     assert {"ts", "market", "type", "kind"} <= set(cols)
     assert {r[cols.index("market")] for r in rows} == {"binance-spot:BTCUSDT"}
