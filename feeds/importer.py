@@ -27,9 +27,10 @@ of each entry says which.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -54,7 +55,7 @@ from tapescope.feeds.capture_meta import (
     subscribed_symbols,
     wire_variant,
 )
-from tapescope.feeds.captures import merged, read_capture
+from tapescope.feeds.captures import CaptureRecord, merged, read_capture
 from tapescope.feeds.replay_venues import capture_decoders, variant_prefix
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class CaptureScan:
     """Registry venue -> symbols its subscriptions name, in first-seen order."""
     specs: dict[str, InstrumentSpec] = field(default_factory=dict)
     """Market key -> spec from a REST instrument list in the capture."""
+    unordered: set[Path] = field(default_factory=set)
+    """Files whose lines go back in time (e.g. a jsonl written one connection after another)."""
 
 
 def http_symbol(url: str, default: str = "") -> str:
@@ -122,7 +125,7 @@ def default_symbol(path: Path) -> str:
 
 
 def scan_captures(paths: Sequence[Path], venue: str) -> CaptureScan:
-    """First pass: connection venues and wire versions, subscribed symbols, REST instrument specs.
+    """First pass: connection venues and wire versions, subscribed symbols, REST specs, time order.
 
     Reads every line once (``O(file)``) but parses only ``connect``, ``send``
     and ``http`` records. A connection seen with no ``connect`` line uses its
@@ -133,24 +136,44 @@ def scan_captures(paths: Sequence[Path], venue: str) -> CaptureScan:
     """
     scan = CaptureScan()
     urls: dict[str, str] = {}
-    for r in merged(*(read_capture(p) for p in paths)):
-        if r.kind == "recv":
-            if r.conn not in scan.conns:
-                url = urls.get(r.conn, r.conn if "://" in r.conn else "")
-                scan.conns[r.conn] = (connection_venue(venue, url), wire_variant(venue, url))
-            continue
-        if r.kind == "connect":
-            urls[r.conn] = r.url
-        url = urls.get(r.conn, r.url)
-        v = connection_venue(venue, url or r.url)
-        if r.kind in ("connect", "send"):
-            found = subscribed_symbols(r.kind, url, r.data)
-            if found:
-                mine = scan.symbols.setdefault(v, [])
-                mine.extend(s for s in found if s not in mine)
-        elif r.kind == "http":
-            scan.specs.update(rest_specs(v, r.url, r.data))
+    for path in paths:
+        prev = 0
+        for r in read_capture(path):
+            if r.recv_ns < prev:
+                scan.unordered.add(path)
+            prev = r.recv_ns
+            if r.kind == "recv":
+                if r.conn not in scan.conns:
+                    url = urls.get(r.conn, r.conn if "://" in r.conn else "")
+                    scan.conns[r.conn] = (connection_venue(venue, url), wire_variant(venue, url))
+                continue
+            if r.kind == "connect":
+                urls[r.conn] = r.url
+            url = urls.get(r.conn, r.url)
+            v = connection_venue(venue, url or r.url)
+            if r.kind in ("connect", "send"):
+                found = subscribed_symbols(r.kind, url, r.data)
+                if found:
+                    mine = scan.symbols.setdefault(v, [])
+                    mine.extend(s for s in found if s not in mine)
+            elif r.kind == "http":
+                scan.specs.update(rest_specs(v, r.url, r.data))
     return scan
+
+
+def time_ordered(path: Path, unordered: bool) -> Iterator[CaptureRecord]:
+    """A capture's records in receive-time order, each connection's lines kept in file order.
+
+    A file whose lines go back in time (the Bybit jsonl holds one connection's
+    lines after the other's) is read whole and its connections are merged by
+    time, ``O(file)`` memory; any other file streams as it is.
+    """
+    if not unordered:
+        return read_capture(path)
+    by_conn: dict[str, list[CaptureRecord]] = {}
+    for r in read_capture(path):
+        by_conn.setdefault(r.conn, []).append(r)
+    return heapq.merge(*by_conn.values(), key=lambda r: r.recv_ns)
 
 
 def _market_keys(scan: CaptureScan, venues: list[str], symbols: Iterable[str], fallback: str) -> list[str]:
@@ -244,7 +267,8 @@ async def import_captures(
     n_msg = n_snap = skipped = 0
     half = rec.config.max_queue_messages // 2
     try:
-        for i, r in enumerate(merged(*(read_capture(p) for p in files))):
+        records = merged(*(time_ordered(p, p in scan.unordered) for p in files))
+        for i, r in enumerate(records):
             if r.kind == "recv":
                 conn_id = conns.get(r.conn)
                 if conn_id is None:

@@ -147,6 +147,11 @@ def test_inspect_of_each_import_matches_the_raw_file(imported, tools, capture_na
     assert got["messages"] == len(frames) and got["clean"] and got["gaps"] == []
     with Recording.open(path) as rec:
         conn_venue = {c: c.split("#")[0] for c in rec.conn_ids()}
+        times = [m.recv_ns for m in rec.iter_messages()]
+        checkpointed = {s for s, *_ in rec.checkpoints()}
+    # Messages in receive-time order (what seeking relies on), and every market has a checkpoint.
+    assert times == sorted(times)
+    assert checkpointed == set(got["symbols"]) and got["checkpoints"] >= len(checkpointed)
     # One recorded connection per capture connection; per-type counts as the raw file says.
     assert len(got["by_conn"]) == len({c for c, _ in frames})
     expected = Counter()
