@@ -167,10 +167,15 @@ def _instrument_line(entry: dict[str, object]) -> str:
     >>> _instrument_line({"venue": "okx", "symbol": "BTC-USDT", "tick_size": 0.1, "lot_size": 1e-08,
     ...                   "kind": "spot", "source": "table"})
     'okx:BTC-USDT                     tick 0.1  lot 1e-08  spot  (table)'
+    >>> _instrument_line({"venue": "sim", "symbol": "X"})
+    'sim:X                            tick ?  lot ?  ?'
     """
+    def num(value: object) -> str:
+        return f"{value:g}" if isinstance(value, (int, float)) else "?"
+
     key = f"{entry.get('venue', '?')}:{entry.get('symbol', '?')}"
     source = entry.get("source")
-    return (f"{key:<32} tick {entry.get('tick_size', '?'):g}  lot {entry.get('lot_size', '?'):g}  "
+    return (f"{key:<32} tick {num(entry.get('tick_size'))}  lot {num(entry.get('lot_size'))}  "
             f"{entry.get('kind', '?')}" + (f"  ({source})" if source else ""))
 
 
