@@ -43,6 +43,23 @@ log = logging.getLogger(__name__)
 FAMILIES: dict[str, dict[str, str]] = {
     "bybit": {"linear": "bybit-linear", "spot": "bybit-spot"},
 }
+#: Host of a capture's websocket or REST URL -> venue id (or family), for :func:`detect_venue`.
+HOSTS: dict[str, str] = {
+    "fstream.binance.com": "binance-usdm",
+    "fapi.binance.com": "binance-usdm",
+    "stream.binance.com": "binance-spot",
+    "api.binance.com": "binance-spot",
+    "ws.okx.com": "okx",
+    "www.okx.com": "okx",
+    "ws.kraken.com": "kraken",
+    "advanced-trade-ws.coinbase.com": "coinbase",
+    "api.coinbase.com": "coinbase",
+    "stream.bybit.com": "bybit",
+    "api.bybit.com": "bybit",
+}
+#: Lines :func:`detect_venue` reads from the start of each file.
+DETECT_LINES = 200
+
 #: Venues whose markets are linear (quote-margined) derivatives.
 LINEAR_VENUES = frozenset({"binance-usdm", "bybit-linear"})
 #: Fewest snapshot values :func:`grid_step` needs before its step is trusted.
@@ -74,6 +91,38 @@ class InstrumentSpec:
     """Contract kind when the source says (``None``: decided by the venue)."""
     source: str = ""
     """Where the numbers come from: ``rest:<url path>``, ``table`` or ``inferred``."""
+
+
+def detect_venue(records: Iterable[tuple[str, str, str]]) -> str | None:
+    """The venue (or family) a capture comes from, by its URLs or, without any, its Binance streams.
+
+    Args:
+        records: ``(kind, url, data)`` of the first lines of the capture's files.
+
+    Returns:
+        A venue id or family, or ``None`` when the lines do not tell (or disagree).
+
+    >>> detect_venue([("connect", "wss://ws.okx.com:8443/ws/v5/public", "")])
+    'okx'
+    >>> detect_venue([("recv", "", '{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","U":1,"u":2,"pu":0}}')])
+    'binance-usdm'
+    >>> detect_venue([("recv", "", '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","U":1,"u":2}}')])
+    'binance-spot'
+    >>> detect_venue([("recv", "", '{"x":1}')]) is None
+    True
+    """
+    found: set[str] = set()
+    depth_pu: set[bool] = set()
+    for kind, url, data in records:
+        host = urlparse(url).hostname if url else None
+        if host in HOSTS:
+            found.add(HOSTS[host])
+        elif kind == "recv" and data.startswith('{"stream"') and '"depthUpdate"' in data:
+            # hftbacktest captures carry no URL: futures depth events chain with "pu", spot ones do not.
+            depth_pu.add('"pu":' in data)
+    if not found and len(depth_pu) == 1:
+        found.add("binance-usdm" if depth_pu.pop() else "binance-spot")
+    return found.pop() if len(found) == 1 else None
 
 
 def known_venues() -> list[str]:

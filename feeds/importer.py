@@ -43,10 +43,12 @@ from tapescope.engine.recorder.reader import Message, RestSnapshot
 from tapescope.engine.recorder.storage import amend_meta
 from tapescope.engine.recorder.writer import Recorder
 from tapescope.feeds.capture_meta import (
+    DETECT_LINES,
     KNOWN_SPECS,
     InstrumentSpec,
     build_instrument,
     connection_venue,
+    detect_venue,
     grid_step,
     instrument_meta,
     is_known_venue,
@@ -174,6 +176,21 @@ def time_ordered(path: Path, unordered: bool) -> Iterator[CaptureRecord]:
     for r in read_capture(path):
         by_conn.setdefault(r.conn, []).append(r)
     return heapq.merge(*by_conn.values(), key=lambda r: r.recv_ns)
+
+
+def detect_capture_venue(paths: Sequence[Path]) -> str | None:
+    """The venue (or family) of capture files, from their first lines (see :func:`detect_venue`).
+
+    Raises:
+        CaptureError: a capture line does not follow its format.
+    """
+    def head(path: Path) -> Iterator[tuple[str, str, str]]:
+        for i, r in enumerate(read_capture(path)):
+            if i >= DETECT_LINES:
+                return
+            yield r.kind, r.url or (r.conn if "://" in r.conn else ""), r.data
+
+    return detect_venue(x for p in paths for x in head(p))
 
 
 def _market_keys(scan: CaptureScan, venues: list[str], symbols: Iterable[str], fallback: str) -> list[str]:

@@ -128,7 +128,9 @@ def import_(
     venue: Annotated[str, typer.Option(
         "--venue", help="Venue of the capture: a venue id (binance-usdm, binance-spot, okx, kraken, coinbase, "
                         "bybit-linear, bybit-spot) or bybit for a capture holding both Bybit markets "
-                        "(split by connection URL). A Kraken v1 capture is recognised by its URL.")],
+                        "(split by connection URL). Default: found from the capture's URLs (hftbacktest "
+                        "files: from their Binance depth stream). A Kraken v1 capture is recognised by its "
+                        "URL.")] = "",
     symbols: Annotated[str, typer.Option(
         "--symbols", help="Comma-separated SYMBOL or venue:SYMBOL to record as markets (default: the "
                           "symbols the capture subscribed to, or the hftbacktest file name's).")] = "",

@@ -25,8 +25,9 @@ from tapescope.engine.recorder.errors import RecordingError
 from tapescope.engine.recorder.export import ExportError, export
 from tapescope.engine.recorder.inspect import inspect, message_type
 from tapescope.engine.recorder.reader import Recording
+from tapescope.feeds.capture_meta import known_venues
 from tapescope.feeds.captures import companion_http
-from tapescope.feeds.importer import import_captures
+from tapescope.feeds.importer import detect_capture_venue, import_captures
 from tapescope.feeds.replay import instruments_from_meta
 from tapescope.tui.replay import recording_decoders, select_instruments, signal_fn
 from tapescope.tui.replay_cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resolve_window
@@ -48,7 +49,8 @@ def run_import(
     A cryptofeed ``.ws`` file brings its ``.http`` companion along when it was
     not given. The frames are decoded through the venues' own parsers and the
     recording gets book checkpoints and each market's instrument (tick, lot).
-    ``V`` is a venue id or a family (``bybit``); the markets are the given
+    ``V`` is a venue id or a family (``bybit``), found from the capture's URLs
+    (or Binance stream shape) when empty; the markets are the given
     symbols (``SYM`` or ``venue:SYM``) or the ones the capture subscribed to.
     """
     stream = stream if stream is not None else sys.stderr
@@ -59,6 +61,13 @@ def run_import(
             files.append(extra)
     syms = [_upper_symbol(s) for s in symbols if s.strip()]
     try:
+        if not venue:
+            venue = detect_capture_venue(files) or ""
+            if not venue:
+                stream.write(f"tapescope import: cannot tell the venue of {files[0].name} from its URLs or "
+                             f"streams; pass --venue ({', '.join(known_venues())})\n")
+                return EXIT_USAGE
+            stream.write(f"venue: {venue} (from the capture)\n")
         res = asyncio.run(import_captures(files, out, venue, symbols=syms, checkpoints=True, config=config))
     except (RecordingError, OSError) as exc:
         stream.write(f"tapescope import: {exc}\n")

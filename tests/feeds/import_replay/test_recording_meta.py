@@ -6,6 +6,7 @@
   grid of the capture's first book.
 * Recordings written before instruments were stored still replay (default ticks).
 * ``tapescope inspect --json`` of each import agrees with counts from the raw file.
+* Each capture's venue is found from its own lines, so ``--venue`` may be left out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tapescope.engine.book import Book
 from tapescope.engine.events import BookSnapshot
 from tapescope.engine.recorder.reader import Recording
 from tapescope.feeds.capture_meta import grid_step
+from tapescope.feeds.importer import detect_capture_venue
 from tapescope.feeds.replay import instruments_from_meta
 from tapescope.tui.replay_cli import build_replay
 from tapescope.tui.replay_config import ReplaySettings
@@ -164,3 +166,18 @@ def test_inspect_of_each_import_matches_the_raw_file(imported, tools, capture_na
     assert f"{len(frames):,} messages" in text and "instruments:" in text
 
 
+
+
+def test_the_venue_of_every_capture_is_found_from_its_own_lines(tools, capture_name: str) -> None:
+    rel, venue = tools.CAPTURES[capture_name]
+    assert detect_capture_venue([tools.DATA / rel]) == venue
+
+
+def test_import_without_venue_finds_it(imported, tools, tmp_path: Path) -> None:
+    rel, _ = tools.CAPTURES["binance_usdm_cf"]
+    out = tools.run_cli("import", str(tools.DATA / rel), "--out", str(tmp_path / "auto.db"))
+    assert out.startswith("venue: binance-usdm (from the capture)\n")
+    with Recording.open(tmp_path / "auto.db") as auto, Recording.open(imported("binance_usdm_cf")) as given:
+        assert (auto.venues, auto.symbols, auto.meta["instruments"]) == (
+            given.venues, given.symbols, given.meta["instruments"])
+        assert [m.payload for m in auto.iter_messages()] == [m.payload for m in given.iter_messages()]
