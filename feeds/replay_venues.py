@@ -11,12 +11,19 @@ A book sync carries state from the whole stream, so after a seek it cannot
 simply start at a checkpoint unless it offers ``resume(seq, recv_ns)``;
 without that, :class:`VenueDecoder` reports ``needs_warmup`` and the replay
 feed re-decodes the stream silently up to the checkpoint first.
+
+Older wire versions a recording may hold (an imported Kraken **v1** capture,
+while the live adapter speaks v2) are listed in :data:`WIRE_VARIANTS`; their
+connections are recorded as ``"<venue>#<variant>-<n>"`` and
+:func:`venue_decoders` registers a decoder with that version's protocol under
+the longer prefix, which :class:`~tapescope.engine.recorder.decode.DecoderRegistry`
+prefers over the venue's own ``"<venue>#"``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tapescope.engine.events import Event
 from tapescope.engine.health import SymbolHealth
@@ -24,8 +31,24 @@ from tapescope.engine.instrument import Instrument
 from tapescope.engine.recorder.checkpoint import Checkpoint
 from tapescope.engine.recorder.decode import DecoderFactory
 from tapescope.feeds.venues.base import BadMessage, BookSync, MsgKind, VenueProtocol
+from tapescope.feeds.venues.kraken_v1 import KrakenV1Protocol
+from tapescope.feeds.venues.registry import make_protocol
 
 log = logging.getLogger(__name__)
+
+#: Older wire versions replayable per venue: ``venue -> {variant: protocol factory}``.
+WIRE_VARIANTS: dict[str, dict[str, Callable[[], VenueProtocol]]] = {
+    "kraken": {"v1": KrakenV1Protocol},
+}
+
+
+def variant_prefix(venue: str, variant: str) -> str:
+    """Connection-id prefix of a venue's connections in an older wire version (``""`` = current).
+
+    >>> variant_prefix("kraken", "v1"), variant_prefix("okx", "")
+    ('kraken#v1-', 'okx#')
+    """
+    return f"{venue}#{variant}-" if variant else f"{venue}#"
 
 
 class VenueDecoder:
@@ -96,13 +119,31 @@ class VenueDecoder:
 def venue_decoders(protocols: Sequence[VenueProtocol], instruments: Iterable[Instrument]) -> dict[str, DecoderFactory]:
     """Decoder factories for recordings of these venues (connection ids ``"<venue>#<n>"``).
 
+    Each venue with older wire versions in :data:`WIRE_VARIANTS` also gets a
+    factory per version under ``"<venue>#<variant>-"``.
+
     >>> from tapescope.feeds.venues.binance import BinanceUsdmProtocol
-    >>> sorted(venue_decoders([BinanceUsdmProtocol()], []))
-    ['binance-usdm#']
+    >>> from tapescope.feeds.venues.kraken import KrakenProtocol
+    >>> sorted(venue_decoders([BinanceUsdmProtocol(), KrakenProtocol()], []))
+    ['binance-usdm#', 'kraken#', 'kraken#v1-']
     """
     insts = list(instruments)
     out: dict[str, DecoderFactory] = {}
     for proto in protocols:
         mine = [i for i in insts if i.venue == proto.venue]
         out[proto.venue + "#"] = lambda prefix, p=proto, m=mine: VenueDecoder(p, m)
+        for variant, factory in WIRE_VARIANTS.get(proto.venue, {}).items():
+            out[variant_prefix(proto.venue, variant)] = lambda prefix, f=factory, m=mine: VenueDecoder(f(), m)
     return out
+
+
+def capture_decoders(venues: Iterable[str], instruments: Iterable[Instrument]) -> dict[str, DecoderFactory]:
+    """Decoder factories for an import of these registry venues (each with its wire variants).
+
+    Raises:
+        KeyError: a venue the venue registry does not know.
+
+    >>> sorted(capture_decoders(["bybit-linear", "kraken"], []))
+    ['bybit-linear#', 'kraken#', 'kraken#v1-']
+    """
+    return venue_decoders([make_protocol(v) for v in dict.fromkeys(venues)], instruments)

@@ -90,7 +90,7 @@ def replay(
 def export_(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Recording to export from.")],
-    kind: Annotated[str, typer.Option("--kind", help="trades, book, messages or signals.")],
+    kind: Annotated[str, typer.Option("--kind", "--what", help="trades, book, messages or signals.")],
     out: Annotated[Path, typer.Option("--out", help="File to create (never overwritten).")],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet (needs pyarrow).")] = "csv",
     symbols: Annotated[str | None, typer.Option("--symbols", help="Comma-separated markets.")] = None,

@@ -125,11 +125,23 @@ def import_(
         help="Capture files of one venue: hftbacktest .gz, cryptofeed .ws (its .http companion is "
              "found automatically), or .jsonl.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False, help="New recording to write.")],
-    venue: Annotated[str, typer.Option("--venue", help="Venue id of the capture, e.g. binance-usdm.")],
+    venue: Annotated[str, typer.Option(
+        "--venue", help="Venue of the capture: a venue id (binance-usdm, binance-spot, okx, kraken, coinbase, "
+                        "bybit-linear, bybit-spot) or bybit for a capture holding both Bybit markets "
+                        "(split by connection URL). Default: found from the capture's URLs (hftbacktest "
+                        "files: from their Binance depth stream). A Kraken v1 capture is recognised by its "
+                        "URL.")] = "",
     symbols: Annotated[str, typer.Option(
-        "--symbols", help="Comma-separated venue symbols (default: from the file name / REST URLs).")] = "",
+        "--symbols", help="Comma-separated SYMBOL or venue:SYMBOL to record as markets (default: the "
+                          "symbols the capture subscribed to, or the hftbacktest file name's).")] = "",
 ) -> None:
-    """Convert public exchange captures into a tapescope recording (replayable like a live one)."""
+    """Convert public exchange captures into a tapescope recording (replayable like a live one).
+
+    The frames are decoded through the venue's own parser to write book
+    checkpoints, and each market's tick and lot size are stored (from a REST
+    instrument list in the capture, a built-in table, or the grid of its first
+    book); the report lists them with their source.
+    """
     from tapescope.tui.recording_cli import run_import
 
     raise typer.Exit(run_import(captures, out, venue, symbols=symbols.split(",")))

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import TextIO
 
 from tapescope.engine.analysis import AnalysisParams
-from tapescope.engine.instrument import Instrument
 from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.decode import DecoderRegistry
 from tapescope.engine.recorder.errors import RecordingError
 from tapescope.engine.recorder.export import ExportError, export
 from tapescope.engine.recorder.inspect import inspect, message_type
 from tapescope.engine.recorder.reader import Recording
+from tapescope.feeds.capture_meta import known_venues
 from tapescope.feeds.captures import companion_http
-from tapescope.feeds.importer import default_symbol, import_captures
+from tapescope.feeds.importer import detect_capture_venue, import_captures
 from tapescope.feeds.replay import instruments_from_meta
 from tapescope.tui.replay import recording_decoders, select_instruments, signal_fn
 from tapescope.tui.replay_cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resolve_window
@@ -47,8 +47,11 @@ def run_import(
     """``tapescope import CAPTURE... --venue V --out FILE.db [--symbols A,B]``.
 
     A cryptofeed ``.ws`` file brings its ``.http`` companion along when it was
-    not given. Book checkpoints are written through the venue's own parser
-    when the symbols are known (given, or implied by an hftbacktest file name).
+    not given. The frames are decoded through the venues' own parsers and the
+    recording gets book checkpoints and each market's instrument (tick, lot).
+    ``V`` is a venue id or a family (``bybit``), found from the capture's URLs
+    (or Binance stream shape) when empty; the markets are the given
+    symbols (``SYM`` or ``venue:SYM``) or the ones the capture subscribed to.
     """
     stream = stream if stream is not None else sys.stderr
     files = [Path(p) for p in paths]
@@ -56,21 +59,38 @@ def run_import(
         extra = companion_http(p)
         if extra is not None and extra not in files:
             files.append(extra)
-    syms = [s.strip().upper() for s in symbols if s.strip()] or \
-        sorted({s for s in map(default_symbol, files) if s})
+    syms = [_upper_symbol(s) for s in symbols if s.strip()]
     try:
-        decoders = recording_decoders([venue], [Instrument(venue, s) for s in syms]) if syms else None
-        res = asyncio.run(import_captures(files, out, venue, symbols=syms, decoders=decoders, config=config))
+        if not venue:
+            venue = detect_capture_venue(files) or ""
+            if not venue:
+                stream.write(f"tapescope import: cannot tell the venue of {files[0].name} from its URLs or "
+                             f"streams; pass --venue ({', '.join(known_venues())})\n")
+                return EXIT_USAGE
+            stream.write(f"venue: {venue} (from the capture)\n")
+        res = asyncio.run(import_captures(files, out, venue, symbols=syms, checkpoints=True, config=config))
     except (RecordingError, OSError) as exc:
         stream.write(f"tapescope import: {exc}\n")
         return EXIT_FAILED
+    except KeyError as exc:  # a venue the registry does not know
+        stream.write(f"tapescope import: {exc.args[0] if exc.args else exc}\n")
+        return EXIT_USAGE
     except ValueError as exc:  # CaptureError is a ValueError too: a file not in its format
         stream.write(f"tapescope import: {exc}\n")
         return EXIT_USAGE
     stream.write(f"imported {res.messages:,} messages, {res.snapshots:,} REST snapshots "
                  f"({res.skipped:,} lines skipped), {res.checkpoints:,} checkpoints -> "
                  f"{', '.join(str(f) for f in res.files)}\n")
+    for inst in res.instruments:
+        stream.write(f"  {inst['venue']}:{inst['symbol']}  tick {inst['tick_size']:g}  lot {inst['lot_size']:g}  "
+                     f"{inst['kind']}  ({inst['source']})\n")
     return EXIT_OK
+
+
+def _upper_symbol(entry: str) -> str:
+    """``"okx:btc-usdt"`` -> ``"okx:BTC-USDT"``; venue ids stay as given."""
+    venue, sep, sym = entry.strip().rpartition(":")
+    return f"{venue}{sep}{sym.upper()}"
 
 
 def run_inspect(path: Path | str, *, as_json: bool = False, types: bool = True,

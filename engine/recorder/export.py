@@ -82,8 +82,9 @@ def book_rows(events: Iterable[Event], levels: int = 5, symbols: set[str] | None
         bids, asks = book.top(levels)
         row: dict[str, Any] = {"ts_ns": ev.ts, "recv_ns": ev.recv_ts, "symbol": ev.symbol, "seq": ev.seq}
         for i in range(levels):
-            row[f"bid_px_{i + 1}"], row[f"bid_sz_{i + 1}"] = bids[i] if i < len(bids) else ("", "")
-            row[f"ask_px_{i + 1}"], row[f"ask_sz_{i + 1}"] = asks[i] if i < len(asks) else ("", "")
+            # Missing levels are None: an empty CSV cell, a null in Parquet's float column.
+            row[f"bid_px_{i + 1}"], row[f"bid_sz_{i + 1}"] = bids[i] if i < len(bids) else (None, None)
+            row[f"ask_px_{i + 1}"], row[f"ask_sz_{i + 1}"] = asks[i] if i < len(asks) else (None, None)
         yield row
 
 

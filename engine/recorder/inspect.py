@@ -80,6 +80,8 @@ class RecordingSummary:
     """REST snapshots stored."""
     per_hour: list[HourStat] = field(default_factory=list)
     """Volume per receive-time hour."""
+    instruments: list[dict[str, object]] = field(default_factory=list)
+    """Instrument entries stored in meta (tick, lot, kind, source); empty in older recordings."""
 
     @property
     def duration_s(self) -> float:
@@ -124,6 +126,7 @@ class RecordingSummary:
             "dropped": self.dropped,
             "checkpoints": self.checkpoints,
             "snapshots": self.snapshots,
+            "instruments": self.instruments,
             "per_hour": [
                 {"hour_ns": h.hour_ns, "messages": h.messages, "payload_bytes": h.payload_bytes,
                  "disk_bytes": h.disk_bytes}
@@ -144,6 +147,8 @@ class RecordingSummary:
             f"{_human(self.payload_bytes)} payload",
             f"checkpoints {self.checkpoints:,}, REST snapshots {self.snapshots:,}",
             f"gaps       {len(self.gaps)} ({self.dropped:,} messages dropped by the recorder)",
+            *(["instruments:"] if self.instruments else []),
+            *(f"  {_instrument_line(i)}" for i in self.instruments),
             "by type:",
             *(f"  {name:<32} {n:>12,}" for name, n in sorted(self.by_type.items(), key=lambda kv: -kv[1])),
             "per hour:",
@@ -154,6 +159,24 @@ class RecordingSummary:
             ),
         ]
         return "\n".join(lines)
+
+
+def _instrument_line(entry: dict[str, object]) -> str:
+    """One instrument of the summary: key, tick, lot, kind and where the numbers came from.
+
+    >>> _instrument_line({"venue": "okx", "symbol": "BTC-USDT", "tick_size": 0.1, "lot_size": 1e-08,
+    ...                   "kind": "spot", "source": "table"})
+    'okx:BTC-USDT                     tick 0.1  lot 1e-08  spot  (table)'
+    >>> _instrument_line({"venue": "sim", "symbol": "X"})
+    'sim:X                            tick ?  lot ?  ?'
+    """
+    def num(value: object) -> str:
+        return f"{value:g}" if isinstance(value, (int, float)) else "?"
+
+    key = f"{entry.get('venue', '?')}:{entry.get('symbol', '?')}"
+    source = entry.get("source")
+    return (f"{key:<32} tick {num(entry.get('tick_size'))}  lot {num(entry.get('lot_size'))}  "
+            f"{entry.get('kind', '?')}" + (f"  ({source})" if source else ""))
 
 
 def message_type(conn_id: str, payload: bytes | str) -> str:
@@ -168,6 +191,10 @@ def message_type(conn_id: str, payload: bytes | str) -> str:
     'binance-usdm:trade'
     >>> message_type("bybit#1", '{"topic":"orderbook.200.BTCUSDT","type":"delta"}')
     'bybit:orderbook'
+    >>> message_type("bybit#1", '{"success":true,"op":"subscribe"}')
+    'bybit:event-subscribe'
+    >>> message_type("binance-spot#0", '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT"}}')
+    'binance-spot:bookTicker'
     >>> message_type("okx#0", '{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update"}')
     'okx:books'
     >>> message_type("kraken#0", '[336,{"a":[]},"book-1000","XBT/CHF"]')
@@ -186,6 +213,8 @@ def message_type(conn_id: str, payload: bytes | str) -> str:
         arg = msg.get("arg")
         if isinstance(data, dict) and isinstance(data.get("e"), str):
             kind = data["e"]
+        elif isinstance(data, dict) and isinstance(msg.get("stream"), str) and "@" in msg["stream"]:
+            kind = msg["stream"].split("@")[1]  # Binance spot bookTicker carries no "e"
         elif isinstance(msg.get("e"), str):
             kind = msg["e"]
         elif isinstance(msg.get("topic"), str):
@@ -196,6 +225,8 @@ def message_type(conn_id: str, payload: bytes | str) -> str:
             kind = msg["channel"]
         elif isinstance(msg.get("event"), str):
             kind = f"event-{msg['event']}"
+        elif isinstance(msg.get("op"), str):
+            kind = f"event-{msg['op']}"  # Bybit replies to subscribe/ping
         elif "lastUpdateId" in msg:
             kind = "rest-depth"
         elif isinstance(msg.get("type"), str):
@@ -287,4 +318,5 @@ def _summarise(path: Path | str, classify: Classifier | None) -> RecordingSummar
             checkpoints=checkpoints,
             snapshots=snapshots,
             per_hour=per_hour,
+            instruments=[dict(i) for i in rec.meta.get("instruments") or [] if isinstance(i, dict)],
         )

@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,29 @@ async def set_meta(db: aiosqlite.Connection, values: dict[str, Any]) -> None:
         "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
         [(k, json.dumps(v)) for k, v in values.items()],
     )
+
+
+def amend_meta(paths: Sequence[Path], values: dict[str, Any]) -> None:
+    """Replace meta keys in closed recording files (the importer's final instrument specs).
+
+    Args:
+        paths: recording files written and closed by a :class:`~tapescope.engine.recorder.writer.Recorder`.
+        values: meta keys to set (stored as JSON).
+
+    Raises:
+        RecordingError: a file cannot be updated (mapped like a write error).
+    """
+    for path in paths:
+        try:
+            with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+                conn.execute("BEGIN")
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    [(k, json.dumps(v)) for k, v in values.items()],
+                )
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise map_write_error(exc, path, 0) from None
 
 
 async def create_file(

@@ -58,9 +58,18 @@ async def test_import_cryptofeed_jsonl(tmp_path: Path) -> None:
     res = await import_captures([src], tmp_path / "by.db", "bybit")
     recv = [x for x in read_capture(src) if x.kind == "recv"]
     assert res.messages == len(recv)
+    # The family "bybit" splits by connection URL into the two registry venues.
+    assert res.venues == ["bybit-linear", "bybit-spot"]
+    # The file holds one connection's lines after the other's: the recording interleaves them by
+    # receive time and keeps each connection's own order.
+    assert any(b.recv_ns < a.recv_ns for a, b in zip(recv, recv[1:], strict=False))
     with Recording.open(res.files[0]) as r:
-        assert [m.payload for m in r.iter_messages()] == [x.data for x in recv]
-        assert {s.symbol for s in r.snapshots()} == {"bybit:"}  # instrument lists name no symbol
+        msgs = list(r.iter_messages())
+        assert [m.recv_ns for m in msgs] == sorted(x.recv_ns for x in recv)
+        for conn, recorded in (("BYBIT.ws.2", "bybit-linear#0"), ("BYBIT.ws.3", "bybit-spot#0")):
+            assert [m.payload for m in msgs if m.conn_id == recorded] == [x.data for x in recv if x.conn == conn]
+        # Instrument lists name no symbol: keyed by the venue their category names.
+        assert {s.symbol for s in r.snapshots()} == {"bybit-linear:", "bybit-spot:"}
 
 
 async def test_inspect_types_of_an_imported_capture_match_sources_md(tmp_path: Path) -> None:
@@ -77,3 +86,24 @@ async def test_inspect_types_of_an_imported_capture_match_sources_md(tmp_path: P
     }
     assert s.snapshots == 1 and s.messages == 93_953
     assert 340 <= s.duration_s <= 350  # "~345 s"
+
+
+async def test_import_records_only_the_markets_asked_for(tmp_path: Path) -> None:
+    src = DATA / "bybit" / "BYBIT.jsonl"
+    res = await import_captures([src], tmp_path / "one.db", "bybit", symbols=["bybit-spot:BTCUSDT"],
+                                checkpoints=True)
+    with Recording.open(res.files[0]) as r:
+        assert r.symbols == ["bybit-spot:BTCUSDT"]
+        assert {s for s, *_ in r.checkpoints()} == {"bybit-spot:BTCUSDT"}
+        assert [i["symbol"] for i in r.meta["instruments"]] == ["BTCUSDT"]
+        assert r.message_count == res.messages  # every frame is still recorded
+    # A bare symbol names that market on each venue of the capture.
+    res = await import_captures([src], tmp_path / "both.db", "bybit", symbols=["ETHUSDT"])
+    with Recording.open(res.files[0]) as r:
+        assert r.symbols == ["bybit-linear:ETHUSDT", "bybit-spot:ETHUSDT"]
+
+
+async def test_import_with_checkpoints_refuses_an_unknown_venue_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="unknown venue 'nowhere'; known: .*bybit.*okx"):
+        await import_captures([tmp_path / "missing.gz"], tmp_path / "x.db", "nowhere", checkpoints=True)
+    assert not (tmp_path / "x.db").exists()
