@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,38 @@ def test_the_app_resumes_the_collector_with_the_kernel_warm_up(config: Config, h
         assert gc.isenabled() and not gc_paused()
     finally:
         resume_gc()
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """A section class seen by no other test (its type hints are not cached yet)."""
+
+    n: int = 1
+    """A number."""
+    name: str = "x"
+    """A name."""
+
+
+def test_config_evaluates_each_section_class_type_hints_once(monkeypatch, tmp_path) -> None:
+    import typing
+
+    from tapescope.tui import config as cfgmod
+    from tapescope.tui import config_validate
+
+    calls: list[type] = []
+    real = typing.get_type_hints
+
+    def counted(cls, *args, **kwargs):
+        calls.append(cls)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(config_validate.typing, "get_type_hints", counted)
+    monkeypatch.setattr(cfgmod, "_REGISTRY", dict(cfgmod._REGISTRY))
+    cfgmod.register_section("probe_hints", _Probe)
+    path = tmp_path / "c.toml"
+    path.write_text("[probe_hints]\nn = 3\n", encoding="utf-8")
+    first = cfgmod.load_config(path, read_user_file=False)
+    second = cfgmod.load_config(path, read_user_file=False)
+    assert first.section("probe_hints") == second.section("probe_hints") == _Probe(3, "x")
+    # Validated, merged and built on both loads, its hints evaluated on the first only.
+    assert calls.count(_Probe) == 1
