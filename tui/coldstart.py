@@ -33,7 +33,9 @@ Caches: ``NUMBA_CACHE_DIR`` selects the numba cache (an empty temporary
 directory for a cold cache). Python's bytecode cache (``__pycache__``) is
 used like an installed package uses it (pip compiles at install time), even
 when the parent runs with ``PYTHONDONTWRITEBYTECODE``; pass
-``bytecode=False`` to measure a start that compiles every module from source.
+``bytecode=False`` (``--no-bytecode``) to measure a start that compiles every
+tapescope module from source, as a source tree run with that variable set
+does on every start (third-party packages keep their bytecode).
 
 Run ``python -m tapescope.tui.coldstart`` (``--runs N``, ``--cold``,
 ``--no-bytecode``) for the median and range over several runs.
@@ -63,7 +65,7 @@ __all__ = ["ColdStart", "measure_cold_start", "summarise"]
 TERMINAL_SIZE = (120, 40)
 
 _CHILD = r"""
-import importlib.abc, importlib.util, json, os, sys, time
+import importlib.abc, importlib.machinery, json, os, sys, time
 OUT = os.environ["TAPESCOPE_COLDSTART_OUT"]
 out = {}
 
@@ -100,7 +102,8 @@ def instrument(app):
 
     def kernels_done():
         pk = sys.modules.get("tapescope.engine.profile_kernels")
-        ready = pk is not None and pk.READY
+        # getattr: the warm-up thread may still be importing the module.
+        ready = pk is not None and getattr(pk, "READY", False)
         if ready or time.time() > out["first_frame"] + 120:
             out["kernels"] = time.time()
             out["kernels_ready"] = bool(ready)
@@ -111,20 +114,32 @@ def instrument(app):
     app._display = shown
     return app
 
+class SourceOnly(importlib.machinery.SourceFileLoader):
+    # Ignores cached bytecode: the module is compiled from source, as on every start of
+    # a source tree run with PYTHONDONTWRITEBYTECODE.
+    def get_code(self, fullname):
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
+
+SOURCE_ONLY = os.environ.get("TAPESCOPE_COLDSTART_SOURCE") == "1"
+
 class Hook(importlib.abc.MetaPathFinder):
     # Wraps make_app when the CLI first imports the App module, keeping its import order.
     def find_spec(self, name, path=None, target=None):
-        if name != "tapescope.tui.app":
+        if not name.startswith("tapescope.") or (name != "tapescope.tui.app" and not SOURCE_ONLY):
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        run = spec.loader.exec_module
-        def exec_module(module):
-            run(module)
-            out["imports"] = time.time()
-            make = module.make_app
-            module.make_app = lambda *a, **k: instrument(make(*a, **k))
-        spec.loader.exec_module = exec_module
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        if SOURCE_ONLY:
+            spec.loader = SourceOnly(name, spec.origin)
+        if name == "tapescope.tui.app":
+            run = spec.loader.exec_module
+            def exec_module(module):
+                run(module)
+                out["imports"] = time.time()
+                make = module.make_app
+                module.make_app = lambda *a, **k: instrument(make(*a, **k))
+            spec.loader.exec_module = exec_module
         return spec
 
 sys.meta_path.insert(0, Hook())
@@ -143,7 +158,7 @@ class ColdStart:
     cache: str
     """``warm`` or ``cold`` numba cache."""
     bytecode: bool
-    """Python's bytecode cache was used (as in an installed package)."""
+    """tapescope's modules came from their bytecode cache (as in an installed package)."""
     load_1m: float
     """1-minute load average when the run started."""
     imports_s: float
@@ -175,10 +190,10 @@ def _child_env(out: Path, numba_cache: str | None, bytecode: bool, home: str) ->
     env["COLUMNS"], env["LINES"] = (str(n) for n in TERMINAL_SIZE)
     if numba_cache is not None:
         env["NUMBA_CACHE_DIR"] = numba_cache
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-    else:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # An installed package has its bytecode compiled at install time: let the child
+    # write and read __pycache__ even when the parent runs with PYTHONDONTWRITEBYTECODE.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["TAPESCOPE_COLDSTART_SOURCE"] = "0" if bytecode else "1"
     return env
 
 
@@ -211,7 +226,8 @@ def measure_cold_start(cold_cache: bool = False, timeout: float = 180.0, *,
     Args:
         cold_cache: point ``NUMBA_CACHE_DIR`` at an empty temporary directory.
         timeout: seconds before the child is abandoned.
-        bytecode: let the child use (and write) Python's bytecode cache.
+        bytecode: load tapescope's modules from their bytecode cache (``False``:
+            compile them from source).
 
     Returns:
         The instants of the run, relative to the spawn.
@@ -287,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="measured runs (default 7)")
     parser.add_argument("--cold", action="store_true", help="also time one cold numba cache run")
     parser.add_argument("--no-bytecode", action="store_true",
-                        help="compile every module from source (no __pycache__)")
+                        help="compile tapescope's modules from source at every start")
     args = parser.parse_args(argv)
     bytecode = not args.no_bytecode
     out = sys.stdout
