@@ -223,3 +223,51 @@ def test_config_evaluates_each_section_class_type_hints_once(monkeypatch, tmp_pa
     assert first.section("probe_hints") == second.section("probe_hints") == _Probe(3, "x")
     # Validated, merged and built on both loads, its hints evaluated on the first only.
     assert calls.count(_Probe) == 1
+
+
+def test_plain_demo_and_monitor_skip_typers_parameter_coercion() -> None:
+    mods = _modules_after(
+        "from tapescope.tui import cli\n"
+        "cli._run = lambda cfg, feed, hub: None\n"
+        "assert cli.main(['demo']) == 0\n"
+        "assert cli.main([]) == 0"
+    )
+    assert "tapescope.tui.wiring" in mods  # the commands ran
+    assert {m for m in mods if m.split(".")[0] == "pydantic" or m == "typer._adapters"} == set()
+
+
+def test_plain_demo_runs_what_the_typer_command_runs(monkeypatch, capsys) -> None:
+    from tapescope.tui import cli, wiring
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(wiring, "build_demo",
+                        lambda cfg, seed=None: (calls.append(("build", seed)), "f", "h")[1:])
+    monkeypatch.setattr(cli, "_run", lambda cfg, feed, hub: calls.append((cfg, feed, hub)))
+    assert cli.main(["demo"]) == 0
+    plain = list(calls)
+    calls.clear()
+    cli.app(args=["demo"], prog_name="tapescope", standalone_mode=False)
+    assert plain == calls
+    assert plain[0] == ("build", None) and plain[1][1:] == ("f", "h")
+
+
+def test_plain_monitor_falls_back_to_the_demo_like_the_typer_path(monkeypatch, capsys) -> None:
+    from tapescope.tui import cli, wiring
+
+    ran: list = []
+    monkeypatch.setattr(wiring, "live_available", lambda: False)
+    monkeypatch.setattr(wiring, "build_demo", lambda cfg, seed=None: ("feed", "hub"))
+    monkeypatch.setattr(cli, "_run", lambda cfg, feed, hub: ran.append((cfg.app.fps, feed, hub)))
+    assert cli.main([]) == 0
+    assert ran == [(10, "feed", "hub")]
+    assert capsys.readouterr().err == ("tapescope: live venues are not available in this build; "
+                                       "opening the simulated demo market.\n")
+
+
+def test_plain_demo_with_a_bad_user_file_is_one_line_exit_2(isolated_config, capsys) -> None:
+    from tapescope.tui import cli
+
+    isolated_config.write_text("[app]\nfps = 0\n", encoding="utf-8")
+    assert cli.main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapescope: config error:") and err.count("\n") == 1
