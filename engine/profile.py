@@ -169,7 +169,9 @@ def value_area_py(w: list[float], fraction: float) -> tuple[int, int, int]:
 
 def _value_area(w: np.ndarray, fraction: float) -> tuple[int, int, int]:
     kernels = sys.modules.get("tapescope.engine.profile_kernels")
-    if kernels is not None and kernels.READY:
+    # getattr: while the warm-up thread is still importing the module (a cold numba
+    # compile takes seconds) it is already in sys.modules, without READY yet.
+    if kernels is not None and getattr(kernels, "READY", False):
         return kernels.value_area(w, fraction)
     return value_area_py(w.tolist(), fraction)
 

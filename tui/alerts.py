@@ -26,12 +26,13 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tapescope.engine.alerts import Alert, AlertEngine, AlertRule, RuleKind, Severity, drain
 from tapescope.engine.snapshot import MarketSnapshot
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,10 @@ class WebhookPoster:
 
     async def run(self) -> None:
         """Send queued alerts until cancelled (run it as an App worker or a task)."""
+        # Imported here, not at module level: aiohttp costs ~0.2-0.4 s to import and
+        # the webhook is off by default, so the dashboard's first frame never waits for it.
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
@@ -259,6 +264,8 @@ class WebhookPoster:
             self._task = None
 
     async def _deliver(self, session: aiohttp.ClientSession, alert: Alert) -> bool:
+        import aiohttp  # already loaded by run(); a dict lookup here
+
         s = self.settings
         body = self.payload(alert)
         for attempt in range(s.retries + 1):

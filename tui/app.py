@@ -47,6 +47,7 @@ from tapescope.tui.screens.picker import SymbolPicker
 from tapescope.tui.screens.regime import RegimeScreen
 from tapescope.tui.screens.risk import RiskScreen
 from tapescope.tui.screens.risk_form import risk_market
+from tapescope.tui.startup import resume_gc
 from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
@@ -57,6 +58,10 @@ log = logging.getLogger(__name__)
 
 #: Ladder rows per side requested for a watchlist-only read of a market.
 WATCHLIST_LADDER_ROWS = 1
+#: Frame ticks between the first frame showing a live market and the numba warm-up.
+WARM_UP_DELAY_FRAMES = 10
+#: Frame ticks after which the numba warm-up starts even if no market has gone live.
+WARM_UP_LATEST_FRAMES = 50
 
 
 def _section(config: Config, name: str, default: object):
@@ -212,6 +217,9 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         """Heatmaps, analyses, alert rules and the alert sink of every market."""
         self.panels.attach(hub)
         self._alerts_version = 0
+        self._frame_ticks = 0
+        self._live_tick: int | None = None
+        self._kernels_started = False
         # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
         self.dashboard.tape.redraw_interval = settings.tape_interval
         self.dashboard.readouts.redraw_interval = settings.readouts_interval
@@ -249,11 +257,6 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
             self.run_worker(job, group="webhook", exit_on_error=False, description="alert webhook")
         self.refresh_watchlist()
         self.refresh_frame()
-        # Load the numba kernels (GARCH, value area) only once the first frame
-        # is on screen, and off the event loop: from the on-disk cache it takes
-        # ~0.3-1 s, a cold compile several seconds. Until then the engine uses
-        # its pure-Python fallbacks.
-        self.call_after_refresh(start_kernel_warm_up)
 
     # ------------------------------------------------------------------ data path
 
@@ -335,6 +338,38 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
                     self.dashboard.heatmap_snapshot = frame.heatmap
                     self.dashboard.signals_view = frame.signals
                 self.dashboard.status = status
+        if not self._kernels_started:
+            self._schedule_kernels(screen is self.dashboard and snap.state == FeedState.LIVE)
+
+    def _schedule_kernels(self, live_frame: bool) -> None:
+        """Start the numba warm-up (and resume the garbage collector)
+        :data:`WARM_UP_DELAY_FRAMES` frame ticks after the first frame that
+        showed a live market.
+
+        The kernels (GARCH, value area) load off the event loop: from the
+        on-disk cache it takes ~0.3-1 s, a cold compile several seconds, and
+        until then the engine uses its pure-Python fallbacks (the first GARCH
+        fit is minutes away). A thread started with the first frame competes
+        with its paint for the GIL (measured with ``python -m
+        tapescope.tui.coldstart``: the frame came ~0.5 s later), and the
+        screen paints some time after the frame timer assigned the snapshot
+        (Textual gives no public "painted" signal; on a loaded machine it
+        took more than one tick), hence the margin. When nothing goes live it
+        starts after :data:`WARM_UP_LATEST_FRAMES` ticks. The CLI pauses the
+        collector for the start (:mod:`tapescope.tui.startup`); it runs again
+        from here on.
+        """
+        if self._kernels_started:
+            return
+        self._frame_ticks += 1
+        if self._live_tick is None and live_frame:
+            self._live_tick = self._frame_ticks
+        elif ((self._live_tick is not None
+               and self._frame_ticks >= self._live_tick + WARM_UP_DELAY_FRAMES)
+              or self._frame_ticks >= WARM_UP_LATEST_FRAMES):
+            self._kernels_started = True
+            resume_gc()
+            start_kernel_warm_up()
 
     def refresh_replay(self) -> None:
         """Show the replay's position, speed and state in the replay bar."""

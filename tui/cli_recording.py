@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tapescope.tui.replay_cli import EXIT_USAGE
+from tapescope.tui.cli_common import EXIT_USAGE
 
 
 def _sections(ctx: typer.Context) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -27,10 +27,14 @@ from textual.binding import Binding
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
-from tapescope.feeds.replay import ReplayFeed
 from tapescope.tui.replay_config import ReplaySettings
 from tapescope.tui.replay_time import NS_PER_S, fmt_utc
 from tapescope.widgets.replay_bar import ReplayView, fmt_speed
+
+if TYPE_CHECKING:
+    # Only a type here: importing the replay feed pulls in the recorder (sqlite,
+    # aiosqlite), which the live dashboard must not load before its first frame.
+    from tapescope.feeds.replay import ReplayFeed
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,15 @@ Two ways to consume it:
 
 Both start with a ``StatusChange(LIVE)`` and a ``BookSnapshot`` per symbol.
 
+Seeding a book costs a few to tens of milliseconds per market, so ``run``
+seeds the markets one at a time, in watchlist order, sending each market's
+header as soon as its book exists and yielding to the event loop before the
+next one: the first market (the one a dashboard focuses at start) is live
+while the others are still seeded, and a market not yet seeded has sent
+nothing, so its engine state stays ``CONNECTING``. The event sequence is the
+same as when every market is seeded first (each market draws from its own
+random stream, and the headers go out in the same order).
+
 >>> feed = SimFeed(SimParams(symbols=("ETH-SIM",)), realtime=False)
 >>> evs = list(feed.generate(1.0))
 >>> [type(e).__name__ for e in evs[:2]], all(a.ts <= b.ts for a, b in zip(evs, evs[1:]))
@@ -28,7 +37,7 @@ import asyncio
 import heapq
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tapescope.engine.events import Event, FeedState, StatusChange
@@ -78,9 +87,12 @@ class SimFeed(Feed):
             Instrument("sim", s.symbol, tick_size=s.tick, lot_size=s.lot) for s in self._specs
         ]
         keys = [i.key for i in self._instruments]
-        self._built: list[SimMarket] | None = None
+        # Markets seeded so far, a prefix of the universe in watchlist order.
+        self._built: list[SimMarket] = []
         self._by_key: dict[str, SimMarket] = {}
         self._heap: list[tuple[int, int]] = []
+        # Markets whose header (LIVE status and snapshot) has been emitted, a prefix too.
+        self._headed = 0
         self._started = False
         self._horizon = 0
         self._cursor = 0
@@ -90,25 +102,33 @@ class SimFeed(Feed):
     @property
     def start_ns(self) -> int:
         """Virtual time of the first events, ns (fixes the wall-clock anchor if still open)."""
-        self._build()
-        assert self._start_ns is not None
-        return self._start_ns
+        return self._anchor()
 
     @property
     def _markets(self) -> list[SimMarket]:
         return self._build()
 
+    def _anchor(self) -> int:
+        """Fix the virtual start time on first use (the wall clock when none was given)."""
+        if self._start_ns is None:
+            self._start_ns = time.time_ns()
+        if not self._built and self._horizon == 0:
+            self._horizon = self._cursor = self._start_ns
+        return self._start_ns
+
+    def _build_next(self) -> SimMarket:
+        """Create and seed the next market of the universe. ``O(depth log depth)``."""
+        start = self._anchor()
+        m = SimMarket(self._specs[len(self._built)], self.params, start)
+        episodes.schedule_arrivals(m)
+        self._built.append(m)
+        self._by_key[m.key] = m
+        return m
+
     def _build(self) -> list[SimMarket]:
-        """Create the markets (seeding their books) on first use."""
-        if self._built is None:
-            if self._start_ns is None:
-                self._start_ns = time.time_ns()
-            start = self._start_ns
-            self._built = [SimMarket(spec, self.params, start) for spec in self._specs]
-            for m in self._built:
-                episodes.schedule_arrivals(m)
-            self._by_key = {m.key: m for m in self._built}
-            self._horizon = self._cursor = start
+        """Create every market not yet created (seeding their books)."""
+        while len(self._built) < len(self._specs):
+            self._build_next()
         return self._built
 
     # -- Feed interface ---------------------------------------------------------------
@@ -126,11 +146,15 @@ class SimFeed(Feed):
         """
         p = self.params
         loop = asyncio.get_running_loop()
-        self._build()
+        self._anchor()
+        while not self._started:
+            # One market at a time (see the module docstring): seed it, send its
+            # header, then let the event loop run (draw a frame) before the next.
+            self._emit(sink, self._header(1))
+            await asyncio.sleep(0)
         end = self._horizon + int(p.duration_s * 1e9) if p.duration_s > 0 else None
         wake = p.wake_ms / 1000.0
         v0, w0 = self._horizon, loop.time()
-        health, conn = self._health, self._conn
         while True:
             if self.realtime:
                 target = v0 + int((loop.time() - w0) * p.speed * 1e9)
@@ -138,21 +162,26 @@ class SimFeed(Feed):
                 target = self._horizon + UNPACED_CHUNK_NS
             if end is not None and target > end:
                 target = end
-            for ev in self._until(target):
-                payload = encode(ev)
-                recv = ev.recv_ts
-                sink.on_raw(CONN_ID, recv, payload)
-                sink.on_event(ev)
-                h = health[ev.symbol]
-                h.messages += 1
-                h.last_recv_ns = recv
-                h.venue_latency_ns = recv - ev.ts
-                conn.messages += 1
-                conn.bytes += len(payload)
-                conn.last_recv_ns = recv
+            self._emit(sink, self._until(target))
             if end is not None and self._horizon >= end:
                 return
             await asyncio.sleep(wake if self.realtime else 0)
+
+    def _emit(self, sink: EventSink, events: Iterable[Event]) -> None:
+        """Encode and deliver ``events`` (raw payload first), counting them in the health."""
+        health, conn = self._health, self._conn
+        for ev in events:
+            payload = encode(ev)
+            recv = ev.recv_ts
+            sink.on_raw(CONN_ID, recv, payload)
+            sink.on_event(ev)
+            h = health[ev.symbol]
+            h.messages += 1
+            h.last_recv_ns = recv
+            h.venue_latency_ns = recv - ev.ts
+            conn.messages += 1
+            conn.bytes += len(payload)
+            conn.last_recv_ns = recv
 
     def symbol_health(self) -> list[SymbolHealth]:
         """Detached copies of per-market health."""
@@ -173,19 +202,28 @@ class SimFeed(Feed):
         self._build()
         return self._until(self._horizon + int(duration_s * 1e9))
 
-    def _header(self) -> list[Event]:
-        self._started = True
+    def _header(self, limit: int | None = None) -> list[Event]:
+        """LIVE status and book snapshot of the next ``limit`` markets (all when ``None``).
+
+        Markets are seeded here when they do not exist yet; after the last
+        header the merge heap is built and the feed counts as started.
+        """
         ts = self.start_ns
+        n = len(self._specs) if limit is None else min(len(self._specs), self._headed + limit)
         out: list[Event] = []
-        for m in self._markets:
+        while self._headed < n:
+            m = self._built[self._headed] if self._headed < len(self._built) else self._build_next()
             snap = m.snapshot(ts)
             out.append(StatusChange(m.key, ts, snap.recv_ts, FeedState.LIVE, "simulated"))
             out.append(snap)
             h = self._health[m.key]
             h.state = FeedState.LIVE
             h.reason = "simulated"
-        self._conn.state = FeedState.LIVE
-        self._rebuild_heap()
+            self._conn.state = FeedState.LIVE
+            self._headed += 1
+        if self._headed == len(self._specs):
+            self._started = True
+            self._rebuild_heap()
         return out
 
     def _rebuild_heap(self) -> None:

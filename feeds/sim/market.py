@@ -331,26 +331,45 @@ class SimMarket(SimBook):
     def _seed_book(self) -> None:
         """Fill both sides to ``depth`` levels: a contiguous run of ticks behind the
         fair quote, then levels at log-uniform distances, each a queue of a few orders."""
-        depth = self.params.depth
-        rnd = self.rng.random
-        fair = int(math.floor(self.lt))
+        # This runs at start for every market (before the dashboard's first frame for
+        # the first one), so it inlines _typical, _order_lots and _queue_cap: the same
+        # arithmetic in the same order, the same random draws, a third of the time.
+        p = self.params
+        depth = p.depth
+        rng = self.rng
+        rnd, gauss = rng.random, rng.gauss
+        exp, log = math.exp, math.log
+        log_span, half_inv_log_cancel = self._log_span, self._inv_log_cancel * 0.5
+        lt, base, scale, expo = self.lt, self._base_lots, p.size_scale_bps, p.size_exponent
+        sig = p.size_sigma
+        half_var = 0.5 * sig * sig
+        fair = int(math.floor(lt))
         for is_bid in (True, False):
             book = self.bids if is_bid else self.asks
+            levels: dict[int, int] = {}
             g = 0
             guard = 0
-            while len(book) < depth and guard < 50 * depth:
+            while len(levels) < depth and guard < 50 * depth:
                 guard += 1
                 if g < SEED_CONTIGUOUS:
                     dist = g
                     g += 1
                 else:
-                    dist = int(math.exp(rnd() * self._log_span))
+                    dist = int(exp(rnd() * log_span))
                 tick = fair - dist if is_bid else fair + 1 + dist
-                if tick <= 0 or tick in book:
+                if tick <= 0 or tick in levels:
                     continue
-                orders = 1 + min(int(math.log(1.0 - rnd()) * self._inv_log_cancel * 0.5), 2)
-                queue = sum(self._order_lots(tick) for _ in range(orders))
-                book[tick] = max(1, min(queue, int(self._queue_cap(tick))))
+                orders = 1 + min(int(log(1.0 - rnd()) * half_inv_log_cancel), 2)
+                away = abs(tick - lt)
+                typical = base * (1.0 + away * 1e4 / lt / scale) ** expo
+                queue = 0
+                for _ in range(orders):
+                    lots = int(typical * exp(sig * gauss(0.0, 1.0) - half_var))
+                    queue += lots if lots > 1 else 1
+                cap = int((TOUCH_ORDERS if away <= TOUCH_TICKS else QUEUE_ORDERS) * typical)
+                levels[tick] = max(1, min(queue, cap))
+            # One bulk build instead of one sorted insert per level.
+            book.update(levels)
 
     # -- regimes and bursts ---------------------------------------------------------
 
