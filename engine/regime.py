@@ -2,15 +2,19 @@
 
 Rule (detectors.md, "Market regime"), evaluated on every snapshot:
 
-1. UNKNOWN until the Kalman slope t-stat exists (``min_samples`` seconds).
+1. UNKNOWN until the Kalman slope t-stat exists (``min_samples`` seconds),
+   and the monitor has filtered ``warmup_s`` seconds (warm-up rule: a slope
+   over a minute of data is not worth a label; the evaluation reports these
+   seconds separately as coverage).
 2. Trend with hysteresis: enter TREND_UP (TREND_DOWN) when the slope t-stat
    is at least ``t_enter`` (at most ``-t_enter``); stay in that trend while
    the t-stat keeps its sign with magnitude at least ``t_exit``.
    A strong directional move is reported as a trend even when volatility is
    high: the trader wants the direction first.
-3. Otherwise VOLATILE when the volatility state is EXPANDING or the
-   volatility regime is HIGH.
-4. Otherwise RANGE.
+3. Otherwise VOLATILE when the volatility regime is HIGH, or the volatility
+   state is EXPANDING (``volatile_on_expanding``).
+4. Otherwise UNKNOWN while the volatility regime is unknown (a realised
+   window not yet full, no GARCH forecast yet), else RANGE.
 
 Measured on the simulator (sim branch ``SimFeed``, seed 7, BTC/ETH/SOL-SIM,
 6 h, the last 4 h scored per second against its labels with one second of
@@ -77,6 +81,12 @@ class MarketRegimeConfig:
     driftless random walk has a standard deviation of about 1.45, hence 3, not 2)."""
     t_exit: float = field(default=1.0, metadata={"min": 0.0, "max": 100.0})
     """|slope t-stat| below which a trend ends (hysteresis; at most t_enter)."""
+    volatile_on_expanding: bool = True
+    """An EXPANDING volatility state (short/long realised vol) also makes a trendless
+    market VOLATILE, not only a HIGH volatility regime."""
+    warmup_s: int = field(default=120, metadata={"min": 0, "max": 86400})
+    """The regime is UNKNOWN until the Kalman filter has this many 1 s samples (and, with
+    ``[volatility.regime] source = "realised"``, until the realised window is full)."""
 
 
 def classify_market(
@@ -97,6 +107,8 @@ def classify_market(
     'RANGE'
     >>> classify_market(-0.5, VolState.EXPANDING, VolRegime.LOW, MarketRegime.TREND_DOWN, cfg).name
     'VOLATILE'
+    >>> classify_market(0.0, VolState.NORMAL, VolRegime.UNKNOWN, MarketRegime.RANGE, cfg).name
+    'UNKNOWN'
     """
     if not math.isfinite(tstat):
         return MarketRegime.UNKNOWN
@@ -104,7 +116,9 @@ def classify_market(
         return MarketRegime.TREND_UP
     if tstat <= -config.t_enter or (previous == MarketRegime.TREND_DOWN and tstat <= -config.t_exit):
         return MarketRegime.TREND_DOWN
-    if state == VolState.EXPANDING or regime == VolRegime.HIGH:
+    if regime == VolRegime.UNKNOWN:
+        return MarketRegime.UNKNOWN  # RANGE and VOLATILE differ only by volatility
+    if regime == VolRegime.HIGH or (config.volatile_on_expanding and state == VolState.EXPANDING):
         return MarketRegime.VOLATILE
     return MarketRegime.RANGE
 
@@ -171,9 +185,19 @@ class VolatilityMonitor:
         key = (id(rv), id(g), id(tr))
         if key == self._key:
             return self._snap
-        vol = self.realised.vol(self._rv_window) if self._rv_window else g.forecast_ann
+        if self._rv_window:
+            # a partly filled window is too noisy to classify (warm-up rule)
+            full = self.realised.returns >= self._rv_window
+            vol = self.realised.vol(self._rv_window) if full else math.nan
+        else:
+            vol = g.forecast_ann
         vol_regime = classify_regime(vol, self._low, self._high)
-        self._regime = classify_market(tr.tstat, rv.state, vol_regime, self._regime, self._market_cfg)
+        if tr.samples < self._market_cfg.warmup_s:
+            self._regime = MarketRegime.UNKNOWN
+        else:
+            self._regime = classify_market(
+                tr.tstat, rv.state, vol_regime, self._regime, self._market_cfg
+            )
         self._key = key
         self._snap = VolatilitySnapshot(rv, g, vol_regime, tr, self._regime)
         return self._snap
