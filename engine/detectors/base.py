@@ -55,6 +55,11 @@ class DetectorParams:
     """A wall is at least this multiple of the median level size on its side in range."""
     wall_min_rest_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600.0})
     """A wall must rest at least this long (event time) before it is reported."""
+    wall_median_s: int = field(default=60, metadata={"min": 0, "max": 3600})
+    """The side median a wall is measured against is the larger of the current one and the
+    median of the per-second medians of the last this-many seconds (0: current only), so a
+    book hollowed out for a few seconds (a liquidity vacuum) does not turn every ordinary
+    level around the hole into a wall."""
     wall_touch_k: float = field(default=5.0, metadata={"min": 0.0, "max": 1000.0})
     """A wall (and a spoof's added size) must also be at least this multiple of the mean
     size of the ``wall_touch_levels`` levels nearest mid on its side (0 disables the test).

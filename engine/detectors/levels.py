@@ -30,6 +30,10 @@ class WallDetector:
     ``[detectors]``), because book depth naturally grows away from the touch
     and one large order wobbles around any fixed threshold:
 
+    * **Typical median**: the side median is the larger of the current one and
+      the median of the last ``wall_median_s`` per-second medians, so a
+      transient hollow in the book (a vacuum thins every level near mid for a
+      few seconds) does not make ordinary levels "5x the median".
     * **Relative to the touch**: the level must also be at least
       ``wall_touch_k`` times the mean size of the ``wall_touch_levels``
       levels nearest mid on its side. On a deep real book the median level
@@ -67,6 +71,8 @@ class WallDetector:
         self.median: dict[int, float] = {1: math.nan, -1: math.nan}
         """Median level size per side within range at the last evaluation."""
         self._threshold: dict[int, float] = {1: math.nan, -1: math.nan}
+        n = max(1, params.wall_median_s)
+        self._medians: dict[int, deque[float]] = {1: deque(maxlen=n), -1: deque(maxlen=n)}
         self._first_seen: dict[tuple[int, float], int] = {}
         self.active: dict[tuple[int, float], float] = {}
         """Reported walls: ``(side, price) -> size``."""
@@ -154,6 +160,10 @@ class WallDetector:
             if len(levels) < 3:
                 continue
             med = median(q for _, q in levels)
+            if p.wall_median_s > 0:
+                recent = self._medians[side]
+                recent.append(med)
+                med = max(med, median(recent))
             self.median[side] = med
             threshold = p.wall_k * med
             if p.wall_touch_k > 0.0:

@@ -87,3 +87,28 @@ def test_spoof_must_be_placed_a_few_bps_behind_the_touch() -> None:
     ev = pulled(SpoofDetector(P), 99.97, 99.98)
     assert ev is not None and (ev.kind, ev.price, ev.size) == (DetectorKind.SPOOF, 99.97, 20.0)
     assert pulled(SpoofDetector(replace(P, spoof_min_touch_bps=3.5)), 99.97, 99.98) is None
+
+
+def test_a_hollowed_book_does_not_make_every_level_a_wall() -> None:
+    # Ten bids of 1 (median 1), then from 30 s the book is hollowed to 0.1 except 2 at 99.90:
+    # 20x the current median (and its neighbours). Touch rule and cap off to isolate the rule.
+    normal = [(round(99.99 - 0.01 * i, 2), 1.0) for i in range(10)]
+    hollow = [(round(99.99 - 0.01 * i, 2), 0.1) for i in range(9)] + [(99.90, 2.0)]
+
+    def first_report(params: DetectorParams) -> int | None:
+        w = WallDetector(params)
+        for sec in range(100):
+            evs = w.on_second(sec * S, book(normal if sec < 30 else hollow))
+            if evs:
+                assert [(e.price, e.size) for e in evs] == [(99.90, 2.0)]
+                return sec
+        return None
+
+    base = replace(P, wall_touch_k=0.0, wall_max_per_side=0)
+    assert base.wall_median_s == 60
+    # Current median only: 2 >= 5 x 0.1 from 30 s, rested 5 s -> reported at 35 s.
+    assert first_report(replace(base, wall_median_s=0)) == 35
+    # With the last 60 per-second medians: until 59 s they hold thirty 1s, so the reference
+    # stays >= (1 + 0.1) / 2 and the threshold >= 2.75. At 60 s (seconds 1..60: 29 ones,
+    # 31 of 0.1) the hollow book is the typical one: threshold 0.5, reported 5 s later.
+    assert first_report(base) == 65
