@@ -432,8 +432,11 @@ class Vacuum(Episode):
     def filter_place(self, is_bid: bool, tick: int, lots: int) -> tuple[int, int]:
         if abs(tick - self.center) <= self.band:
             if self.rng.random() < 0.5:
-                # Half the makers wait outside the hole, spread out behind its edge.
-                g = 1 + int(math.log(1.0 - self.rng.random()) * self.m._inv_log_near)
+                # Half the makers wait outside the hole, spread out over one vacuum band
+                # behind its edge. (Geometric near-touch distances piled a vacuum's worth of
+                # orders onto two or three ticks at the edge: 25-110 typical orders on one
+                # level, unlabelled walls the wall detector rightly reported.)
+                g = 1 + int(self.rng.random() * max(1.0, self.band / VACUUM_MARGIN))
                 edge = self.center - self.band - g if is_bid else self.center + self.band + g
                 return int(edge), lots
             return tick, max(1, int(lots * self.factor))
