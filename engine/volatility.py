@@ -316,6 +316,11 @@ class RealisedVol:
             scale = exact + float(self._ring.max(initial=0.0))  # drift is relative to what passed through
             assert abs(s - exact) <= 1e-9 * scale + 1e-300, (w, s, exact)
 
+    @property
+    def returns(self) -> int:
+        """1 s returns pushed so far (silent seconds included). O(1)."""
+        return self._count
+
     def vol(self, window_s: int) -> float:
         """Annualised realised vol over one of the configured windows (nan if too empty). O(1).
 

@@ -77,11 +77,24 @@ def render_regime_report(report: EvalReport) -> Group | None:
     if reg is None:
         return None
     caption = Table(show_header=False, box=None)
-    caption.add_row(
-        f"first {reg.warmup_s:g} s of each scenario excluded (warm-up); "
-        f"{reg.scored_seconds:,} labelled market-seconds after it, predicted in "
-        f"{reg.market_coverage:.1%} (market) / {reg.vol_coverage:.1%} (vol)"
+    head = (
+        f"first {reg.warmup_s:g} s of each scenario excluded; {reg.scored_seconds:,} labelled "
+        "market-seconds after it"
+        if reg.warmup_s
+        else f"{reg.scored_seconds:,} labelled market-seconds"
     )
+    caption.add_row(
+        f"{head}, predicted (not UNKNOWN) in {reg.market_coverage:.1%} (market) / "
+        f"{reg.vol_coverage:.1%} (vol); counting UNKNOWN as wrong: market "
+        f"{_num(reg.market_strict)}, vol {_num(reg.vol_strict)}"
+    )
+    if reg.market_settled is not None and reg.vol_settled is not None:
+        caption.add_row(
+            f"settled ({reg.settle_s:g} s or more after the label changed, i.e. without the "
+            f"detection lag): market {_num(reg.market_settled.accuracy)} on "
+            f"{int(reg.market_settled.matrix.sum()):,} s, vol {_num(reg.vol_settled.accuracy)} on "
+            f"{int(reg.vol_settled.matrix.sum()):,} s"
+        )
     return Group(
         render_confusion("Market regime", reg.market),
         render_confusion("Volatility regime", reg.vol),

@@ -33,6 +33,7 @@ from tapescope.engine.events import NS_PER_S
 from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
+from tapescope.engine.regime import VolatilityAnalyzer, VolatilityMonitor
 from tapescope.feeds.sim import SimFeed, SimParams
 from tapescope.feeds.sim.labels import RegimeSpan
 
@@ -74,9 +75,16 @@ class ScenarioParams:
     many bps (on the same book side)."""
     absorption_tol_bps: float = 2.0
     """Absorption detections must be on the episode's side within this many bps of its price."""
-    regime_warmup_s: float = 600.0
-    """Regime predictions are not scored during the first this-many seconds of a scenario
-    (realised-vol windows, the GARCH fallback's bars and the Kalman filter warm up)."""
+    regime_warmup_s: float = 0.0
+    """Regime predictions are not scored during the first this-many seconds of a scenario.
+    0 by default: the classifier reports UNKNOWN while it warms up (``[volatility.market_regime]
+    warmup_s``), and those seconds count against its coverage, not its accuracy."""
+    regime_settle_s: float = 120.0
+    """Seconds after a label changes before a second counts as "settled": the settled
+    accuracy leaves out the classifier's detection lag after each regime switch."""
+    detectors: bool = True
+    """Run the microstructure detectors (False: only the regime classifier, for long
+    regime runs; the detector table is then empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,22 @@ class RegimeScores:
     """Share of those seconds with a market-regime prediction."""
     vol_coverage: float
     """Share of those seconds with a volatility-regime prediction."""
+    market_settled: Confusion | None = None
+    """Market regime on the seconds at least ``settle_s`` after the market label changed."""
+    vol_settled: Confusion | None = None
+    """Volatility regime on the seconds at least ``settle_s`` after the vol label changed."""
+    settle_s: float = 0.0
+    """See :attr:`ScenarioParams.regime_settle_s`."""
+
+    @property
+    def market_strict(self) -> float:
+        """Market-regime accuracy counting seconds without a prediction as wrong."""
+        return self.market.accuracy * self.market_coverage
+
+    @property
+    def vol_strict(self) -> float:
+        """Volatility-regime accuracy counting seconds without a prediction as wrong."""
+        return self.vol.accuracy * self.vol_coverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +186,8 @@ def run_scenarios(
     other: dict[str, int] = {}
     truth_m: list[str] = []
     truth_v: list[str] = []
+    age_m: list[float] = []  # seconds since the true label last changed
+    age_v: list[float] = []
     pred_m: list[str] = []
     pred_v: list[str] = []
     events = 0
@@ -171,7 +197,11 @@ def run_scenarios(
             realtime=False,
         )
         hub = Hub(feed.instruments, flow)
-        analyses = [MarketAnalysis.attach(m, analysis) for m in hub.markets.values()]
+        analyses = (
+            [MarketAnalysis.attach(m, analysis) for m in hub.markets.values()]
+            if params.detectors
+            else []
+        )
         probes = {k: regimes(m) for k, m in hub.markets.items()} if regimes else {}
         samples: dict[str, list[tuple[int, str, str]]] = {k: [] for k in probes}
         last_sec: dict[str, int] = {}
@@ -188,17 +218,22 @@ def run_scenarios(
             for key, rows in samples.items():
                 start = rows[0][0] if rows else 0
                 mine = sorted((s for s in spans if s.key == key), key=lambda s: s.start_ns)
-                for sec, tm, tv, pm, pv in _label_seconds(rows, mine):
+                since_m, since_v = _label_runs(mine)
+                for sec, j, pm, pv in _label_seconds(rows, mine):
                     if sec - start >= params.regime_warmup_s:
+                        tm, tv = mine[j].market_regime, mine[j].vol_regime
+                        age_m.append(sec - since_m[j] / NS_PER_S)
+                        age_v.append(sec - since_v[j] / NS_PER_S)
                         truth_m.append(tm)
                         truth_v.append(tv)
                         pred_m.append(pm)
                         pred_v.append(pv)
-        episodes.extend(
-            Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns, lab.side, lab.price)
-            for lab in feed.labels
-            if lab.kind in SCORED_KINDS
-        )
+        if params.detectors:  # without detectors, episodes would read as all missed
+            episodes.extend(
+                Episode(lab.kind, lab.key, lab.start_ns, lab.end_ns, lab.side, lab.price)
+                for lab in feed.labels
+                if lab.kind in SCORED_KINDS
+            )
         if progress is not None:
             progress(i + 1, params.scenarios)
     scores = score_detections(
@@ -214,24 +249,31 @@ def run_scenarios(
             n,
             sum(p in MARKET_REGIMES for p in pred_m) / n if n else math.nan,
             sum(p in VOL_REGIMES for p in pred_v) / n if n else math.nan,
+            _settled(truth_m, pred_m, age_m, params.regime_settle_s, MARKET_REGIMES),
+            _settled(truth_v, pred_v, age_v, params.regime_settle_s, VOL_REGIMES),
+            params.regime_settle_s,
         )
     return EvalReport(params, scores, events, other, reg)
 
 
-def volatility_regimes() -> RegimeAttach:
+def volatility_regimes(volatility: dict[str, object] | None = None) -> RegimeAttach:
     """Regime classifier for :func:`run_scenarios`: each market's own volatility monitor.
 
     Reads the :class:`~tapescope.engine.regime.VolatilityMonitor` that
     :class:`~tapescope.engine.analysis.MarketAnalysis` already runs (so the
     ``[volatility]`` settings, the regime source included, apply and nothing is
-    computed twice).
+    computed twice). A market without MarketAnalysis (``ScenarioParams.detectors``
+    False) gets a monitor of its own, built from ``volatility`` (the keyword
+    arguments of ``AnalysisParams.volatility``).
     """
 
     def attach(market: Market) -> RegimeProbe:
         analysis = market.analysis
-        if not isinstance(analysis, MarketAnalysis):
-            raise ValueError(f"{market.key}: attach MarketAnalysis before scoring regimes")
-        monitor = analysis.volatility
+        if isinstance(analysis, MarketAnalysis):
+            monitor = analysis.volatility
+        else:
+            monitor = VolatilityMonitor(market.key, **(volatility or {}))
+            market.analyzers.append(VolatilityAnalyzer(monitor))
 
         def probe() -> tuple[str, str]:
             snap = monitor.snapshot()
@@ -267,11 +309,39 @@ def _sample_regimes(
         last_sec[key] = sec
 
 
+def _settled(
+    truth: list[str], pred: list[str], age: list[float], settle_s: float, labels: tuple[str, ...]
+) -> Confusion:
+    """Confusion over the seconds at least ``settle_s`` into their label. ``O(n)``."""
+    keep = [i for i, a in enumerate(age) if a >= settle_s]
+    return confusion([truth[i] for i in keep], [pred[i] for i in keep], labels)
+
+
+def _label_runs(spans: list[RegimeSpan]) -> tuple[list[int], list[int]]:
+    """Per span (ascending), when its market label and its vol label last changed (ns):
+    the start of the run of consecutive spans sharing that label. ``O(spans)``.
+
+    >>> sp = [RegimeSpan("k", a, b, v, m, 0.0, 0.0) for a, b, v, m in
+    ...       [(0, 5, "LOW", "RANGE"), (5, 9, "HIGH", "RANGE"), (9, 12, "HIGH", "TREND_UP")]]
+    >>> _label_runs(sp)
+    ([0, 0, 9], [0, 5, 5])
+    """
+    since_m: list[int] = []
+    since_v: list[int] = []
+    for j, s in enumerate(spans):
+        prev = spans[j - 1] if j else None
+        same_m = prev is not None and prev.market_regime == s.market_regime
+        same_v = prev is not None and prev.vol_regime == s.vol_regime
+        since_m.append(since_m[-1] if same_m else s.start_ns)
+        since_v.append(since_v[-1] if same_v else s.start_ns)
+    return since_m, since_v
+
+
 def _label_seconds(
     rows: list[tuple[int, str, str]], spans: list[RegimeSpan]
-) -> Iterable[tuple[int, str, str, str, str]]:
-    """Pair each sampled second with the span covering its start:
-    ``(sec, true market, true vol, predicted market, predicted vol)``.
+) -> Iterable[tuple[int, int, str, str]]:
+    """Pair each sampled second with the index of the span covering its start:
+    ``(sec, span index, predicted market, predicted vol)``.
     ``rows`` and ``spans`` ascending; ``O(rows + spans)``."""
     j = 0
     for sec, pm, pv in rows:
@@ -282,7 +352,7 @@ def _label_seconds(
             return
         span = spans[j]
         if span.start_ns <= t:
-            yield sec, span.market_regime, span.vol_regime, pm, pv
+            yield sec, j, pm, pv
 
 
 def price_tolerances(params: ScenarioParams) -> dict[str, float]:
@@ -327,6 +397,11 @@ def write_report(report: EvalReport, path: Path) -> None:
                 "scored_seconds": reg.scored_seconds,
                 "market_coverage": _round(reg.market_coverage),
                 "vol_coverage": _round(reg.vol_coverage),
+                "market_strict": _round(reg.market_strict),
+                "vol_strict": _round(reg.vol_strict),
+                "settle_s": reg.settle_s,
+                "market_settled": _confusion_doc(reg.market_settled) if reg.market_settled else None,
+                "vol_settled": _confusion_doc(reg.vol_settled) if reg.vol_settled else None,
                 "market": _confusion_doc(reg.market),
                 "vol": _confusion_doc(reg.vol),
             }

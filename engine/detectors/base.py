@@ -55,15 +55,30 @@ class DetectorParams:
     """A wall is at least this multiple of the median level size on its side in range."""
     wall_min_rest_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600.0})
     """A wall must rest at least this long (event time) before it is reported."""
+    wall_median_s: int = field(default=60, metadata={"min": 0, "max": 3600})
+    """The side median a wall is measured against is the larger of the current one and the
+    median of the per-second medians of the last this-many seconds (0: current only), so a
+    book hollowed out for a few seconds (a liquidity vacuum) does not turn every ordinary
+    level around the hole into a wall."""
+    wall_touch_k: float = field(default=5.0, metadata={"min": 0.0, "max": 1000.0})
+    """A wall (and a spoof's added size) must also be at least this multiple of the mean
+    size of the ``wall_touch_levels`` levels nearest mid on its side (0 disables the test).
+    On a deep real book most levels within 1 % are tiny, so the median alone calls any
+    ordinary order a wall."""
+    wall_touch_levels: int = field(default=5, metadata={"min": 1, "max": 100})
+    """Levels nearest mid on a side whose mean size is the touch reference of ``wall_touch_k``."""
     wall_local_levels: int = field(default=5, metadata={"min": 0, "max": 100})
     """Neighbouring levels on each side of a wall candidate whose median it is compared
     with (0 disables the local-prominence test)."""
     wall_local_k: float = field(default=2.0, metadata={"min": 1.0, "max": 100.0})
     """A wall is also at least this multiple of the median of its neighbouring levels."""
-    wall_max_per_side: int = field(default=0, metadata={"min": 0, "max": 1000})
+    wall_max_per_side: int = field(default=3, metadata={"min": 0, "max": 1000})
     """Only the this-many largest levels on a side within range can become new walls
     (0: no limit; flood control for the ladder, it costs recall when natural levels are
-    bigger than the wall of interest)."""
+    bigger than the wall of interest). The n-th largest level is also part of the spoof
+    detector's "wall-sized" threshold. On the Binance USD-M capture, 3 takes walls from
+    151 to 2.3 a minute (with ``wall_touch_k`` 5), the round-number resting orders of
+    tens to hundreds of BTC a trader watches."""
     wall_release_frac: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
     """A reported wall stays the same wall until its size falls below this fraction of
     the threshold (hysteresis)."""
@@ -76,6 +91,10 @@ class DetectorParams:
     """Trades up to this long before a book update can explain a size decrease as a fill."""
     spoof_touch_bps: float = field(default=10.0, metadata={"min": 0.1, "max": 1000.0})
     """A spoof candidate appears within this many bps of the touch."""
+    spoof_min_touch_bps: float = field(default=2.0, metadata={"min": 0.0, "max": 1000.0})
+    """...and at least this many bps behind it: an order in the queues right behind the
+    touch is there to trade, and pulling it as price comes is a market maker managing
+    risk, not a false show of depth (0: any distance of at least a tick)."""
     spoof_max_life_s: float = field(default=10.0, metadata={"min": 0.1, "max": 600.0})
     """...and is cancelled within this long."""
     spoof_min_cancel_frac: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0})

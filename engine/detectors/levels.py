@@ -30,6 +30,17 @@ class WallDetector:
     ``[detectors]``), because book depth naturally grows away from the touch
     and one large order wobbles around any fixed threshold:
 
+    * **Typical median**: the side median is the larger of the current one and
+      the median of the last ``wall_median_s`` per-second medians, so a
+      transient hollow in the book (a vacuum thins every level near mid for a
+      few seconds) does not make ordinary levels "5x the median".
+    * **Relative to the touch**: the level must also be at least
+      ``wall_touch_k`` times the mean size of the ``wall_touch_levels``
+      levels nearest mid on its side. On a deep real book the median level
+      within 1 % is a stray small order, so the median rule alone reports
+      hundreds of ordinary orders; the touch is what a trader compares a
+      wall with. The spoof detector uses the same threshold.
+      ``wall_touch_k = 0`` disables the test.
     * **Local prominence**: the level must also be at least ``wall_local_k``
       times the median of its ``wall_local_levels`` nearest levels on each side
       (same book side, inside the range). A level that is merely as deep as
@@ -59,6 +70,9 @@ class WallDetector:
         self.p = params
         self.median: dict[int, float] = {1: math.nan, -1: math.nan}
         """Median level size per side within range at the last evaluation."""
+        self._threshold: dict[int, float] = {1: math.nan, -1: math.nan}
+        n = max(1, params.wall_median_s)
+        self._medians: dict[int, deque[float]] = {1: deque(maxlen=n), -1: deque(maxlen=n)}
         self._first_seen: dict[tuple[int, float], int] = {}
         self.active: dict[tuple[int, float], float] = {}
         """Reported walls: ``(side, price) -> size``."""
@@ -70,8 +84,11 @@ class WallDetector:
         self._grow_seen: dict[tuple[int, float], int] = {}  # since when it is much bigger
 
     def threshold(self, side: int) -> float:
-        """Current wall-size threshold on ``side`` (``nan`` before the first evaluation)."""
-        return self.p.wall_k * self.median[side]
+        """Size a new wall on ``side`` needs now (``nan`` before the first evaluation):
+        ``wall_k`` x the median, at least ``wall_touch_k`` x the touch mean and, with
+        ``wall_max_per_side``, at least the side's n-th largest level. The spoof detector
+        reads it as "wall-sized"."""
+        return self._threshold[side]
 
     def on_level(self, side: int, price: float, filled: float, cancelled: float) -> None:
         """Accumulate how an active wall is losing size. ``O(1)``."""
@@ -143,14 +160,23 @@ class WallDetector:
             if len(levels) < 3:
                 continue
             med = median(q for _, q in levels)
+            if p.wall_median_s > 0:
+                recent = self._medians[side]
+                recent.append(med)
+                med = max(med, median(recent))
             self.median[side] = med
             threshold = p.wall_k * med
+            if p.wall_touch_k > 0.0:
+                near = levels[-p.wall_touch_levels :] if side > 0 else levels[: p.wall_touch_levels]
+                threshold = max(threshold, p.wall_touch_k * sum(q for _, q in near) / len(near))
             release = p.wall_release_frac * threshold
             entry = threshold
             if 0 < p.wall_max_per_side < len(levels):
                 # Only the few largest levels on a side can become (new) walls.
                 floor = heapq.nlargest(p.wall_max_per_side, (q for _, q in levels))[-1]
                 entry = max(threshold, floor)
+            # "Wall-sized" for the spoof detector: what a new wall needs now.
+            self._threshold[side] = entry
             for i, (price, size) in enumerate(levels):
                 key = (side, price)
                 if key in self.active:
@@ -232,7 +258,8 @@ class SpoofDetector:
     * **Stand-alone addition**: the wall-sized increase must land on a level
       holding at most ``spoof_max_prior_frac`` x the added size (one new
       order dominating its level, not a gradual build-up of a deep level).
-    * **Behind the touch**: the order is placed at least one tick behind the
+    * **Behind the touch**: the order is placed at least one tick (and at least
+      ``spoof_min_touch_bps``) behind the
       touch (an order joining the touch is a quote that trades first; price
       cannot approach it). Its pull is a spoof only while the touch has not
       gone past it (otherwise the pulled order was itself the touch).
@@ -286,7 +313,7 @@ class SpoofDetector:
                 return None  # a deep level growing, not one stand-alone order
             touch = best_bid if side > 0 else best_ask
             touch_bps = (touch - price) * side / touch * 1e4
-            if 0.0 < touch_bps <= p.spoof_touch_bps:
+            if 0.0 < touch_bps <= p.spoof_touch_bps and touch_bps >= p.spoof_min_touch_bps:
                 self._candidates[key] = [ts, added, touch_bps, abs(price - mid), 0.0, 0.0]
             return None
         cand = self._candidates.get(key)

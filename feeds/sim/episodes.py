@@ -27,7 +27,12 @@ re-derives all of it from the events alone), and its ``extra`` fields:
   ``window_s`` aggressive volume into that side is ``extra["multiple"]``
   (>= 3, default 5) times its typical rate, while that side's best price
   stays within one tick of ``price``. Extra: ``volume``, ``typical_per_s``,
-  ``window_s``, ``multiple``.
+  ``window_s``, ``multiple``, ``refills``. The absorber holds its price by
+  reloading its level each time takers empty it: that *is* an iceberg by
+  the definition (trades beyond the displayed size, refilled), so when it
+  refills at least 3 times the episode also writes an ``iceberg`` label over
+  the same span with ``extra["within"] = "absorption"`` (before, the
+  iceberg detector finding it was scored a false positive).
 * ``vacuum`` (side 0, price = mid at start): resting size within
   ``band_bps`` of mid drops to about ``factor`` of what it was and stays
   below 0.3x its typical level until ``end_ns``. Extra: ``band_bps``,
@@ -52,6 +57,8 @@ VACUUM_MARGIN = 2.0
 SPOOF_RAMP = 0.8
 #: Longest time an iceberg waits for its hidden size to be taken, seconds.
 ICEBERG_MAX_S = 60.0
+#: Refills that make a level an iceberg (detectors.md: "at least 3 refills").
+MIN_REFILLS = 3
 
 
 class Wall(Episode):
@@ -222,6 +229,8 @@ class Iceberg(Episode):
         self.hidden = self.display * n
         self.hidden_total = self.hidden
         self.refills = 0
+        self._emptied_ns = -1
+        self.reloaded = 0  # lots put back over the episode
         self.add_owned(is_bid, self.tick, self.display)
         (m.special_b if is_bid else m.special_a)[self.tick] = self
         if is_bid:
@@ -267,7 +276,7 @@ class Iceberg(Episode):
 
     def _done(self, ts: int) -> None:
         m = self.m
-        if self.refills < 3:
+        if self.refills < MIN_REFILLS:
             self.release()  # too little flow came: not an iceberg by the definition
             return
         extra = {
@@ -293,6 +302,9 @@ class Absorption(Episode):
         bb, ba = m.best()
         self.tick = bb if is_bid else ba
         self.display = max(1, int(2 * self.top_median(is_bid)))
+        self.refills = 0
+        self._emptied_ns = -1
+        self.reloaded = 0  # lots put back over the episode
         self.add_owned(is_bid, self.tick, self.display)
         (m.special_b if is_bid else m.special_a)[self.tick] = self
         if is_bid:
@@ -340,18 +352,42 @@ class Absorption(Episode):
 
     def on_emptied(self, is_buy: bool, tick: int, ts: int) -> tuple[int, bool]:
         (self.m.res_b if self.s > 0 else self.m.res_a)[tick] = self.display
+        self.reloaded += self.display
+        if ts != self._emptied_ns:  # one sweep emptying it repeatedly shows one refill
+            self._emptied_ns = ts
+            self.refills += 1
         return self.display, False
 
     def _end(self, ts: int, _arg: Any) -> None:
         m = self.m
         taken = (m.sold_lots if self.s > 0 else m.bought_lots) - self.taken0
-        self.remove_owned(self.s > 0, self.tick)
+        left = self.remove_owned(self.s > 0, self.tick)
         extra = {
             "volume": m.qty(taken),
             "typical_per_s": self.typical * m.lot,
             "window_s": self.window,
             "multiple": taken / (self.typical * self.window),
+            "refills": self.refills,
         }
+        if self.refills >= MIN_REFILLS:
+            hidden = self.reloaded
+            m.labels.append(
+                EpisodeLabel(
+                    EpisodeKind.ICEBERG.value,
+                    m.key,
+                    self.start_ns,
+                    ts,
+                    self.s,
+                    m.px(self.tick),
+                    {
+                        "display": m.qty(self.display),
+                        "hidden": m.qty(hidden),
+                        "refills": self.refills,
+                        "executed_hidden": m.qty(max(0, hidden - left)),
+                        "within": self.kind,
+                    },
+                )
+            )
         self.finish(ts, self.s, m.px(self.tick), extra)
 
 
@@ -396,8 +432,11 @@ class Vacuum(Episode):
     def filter_place(self, is_bid: bool, tick: int, lots: int) -> tuple[int, int]:
         if abs(tick - self.center) <= self.band:
             if self.rng.random() < 0.5:
-                # Half the makers wait outside the hole, spread out behind its edge.
-                g = 1 + int(math.log(1.0 - self.rng.random()) * self.m._inv_log_near)
+                # Half the makers wait outside the hole, spread out over one vacuum band
+                # behind its edge. (Geometric near-touch distances piled a vacuum's worth of
+                # orders onto two or three ticks at the edge: 25-110 typical orders on one
+                # level, unlabelled walls the wall detector rightly reported.)
+                g = 1 + int(self.rng.random() * max(1.0, self.band / VACUUM_MARGIN))
                 edge = self.center - self.band - g if is_bid else self.center + self.band + g
                 return int(edge), lots
             return tick, max(1, int(lots * self.factor))

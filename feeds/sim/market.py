@@ -384,9 +384,9 @@ class SimMarket(SimBook):
 
     def force_regime(self, ts: int, opts: dict[str, Any]) -> None:
         """Injected regime change (``opts`` may carry ``vol`` and ``market``)."""
-        before = (self.regime.effective_vol, self.regime.market)
+        before = (self.regime.effective_vol, self.regime.effective_market)
         if self.regime.set(ts, opts.get("vol"), opts.get("market")):
-            after = (self.regime.effective_vol, self.regime.market)
+            after = (self.regime.effective_vol, self.regime.effective_market)
             self._label_regime(
                 ts, (f"{before[0]}/{before[1]}", f"{after[0]}/{after[1]}"), injected=True
             )

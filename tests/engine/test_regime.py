@@ -42,11 +42,64 @@ def test_rule_table() -> None:
         (0.0, N, HI, R, V),
         (4.0, VolState.EXPANDING, HI, R, U),  # direction wins over volatility
         (0.0, VolState.COMPRESSED, VolRegime.MEDIUM, V, R),
-        (0.0, VolState.UNKNOWN, VolRegime.UNKNOWN, R, R),
+        # RANGE and VOLATILE differ only by volatility: unknown volatility, unknown regime...
+        (0.0, VolState.UNKNOWN, VolRegime.UNKNOWN, R, MarketRegime.UNKNOWN),
+        (0.0, VolState.EXPANDING, VolRegime.UNKNOWN, R, MarketRegime.UNKNOWN),
+        # ...while a significant slope is a trend whatever the volatility.
+        (3.5, VolState.UNKNOWN, VolRegime.UNKNOWN, R, U),
+        (-1.2, VolState.UNKNOWN, VolRegime.UNKNOWN, D, D),
         (math.nan, N, LO, U, MarketRegime.UNKNOWN),
     ]
     for t, state, vr, prev, want in cases:
         assert classify_market(t, state, vr, prev, CFG) == want, (t, state, vr, prev)
+
+
+def test_expanding_state_rule_can_be_switched_off() -> None:
+    cfg = MarketRegimeConfig(t_enter=3.0, t_exit=1.0, volatile_on_expanding=False)
+    assert classify_market(0.0, VolState.EXPANDING, LO, R, cfg) == R
+    assert classify_market(0.0, VolState.EXPANDING, HI, R, cfg) == V  # HIGH still is
+    assert classify_market(0.0, VolState.EXPANDING, LO, R, CFG) == V
+
+
+def test_market_regime_unknown_during_the_warm_up() -> None:
+    """+3 bps a second: a trend long before 120 s, but not reported before 120 samples."""
+    vol = VolRegimeConfig(source="realised", realised_window_s=60)
+    m = VolatilityMonitor("sim:X", regime=vol, market=MarketRegimeConfig(warmup_s=120))
+    seen = []
+    for s in range(200):
+        # mids at seconds 0..s: the Kalman filter has filtered seconds 0..s-1 (s samples)
+        m.on_mid(s * NS_PER_S, 100.0 * math.exp(3e-4 * s + 1e-5 * (-1) ** s))
+        snap = m.snapshot()
+        seen.append(snap.regime)
+        assert snap.trend.samples == s
+    assert set(seen[:120]) == {MarketRegime.UNKNOWN}
+    assert set(seen[120:]) == {MarketRegime.TREND_UP}
+
+
+def test_realised_vol_regime_waits_for_a_full_window() -> None:
+    x = 0.40 / math.sqrt(365 * 86400)  # alternating +-x: 40 % annualised, MEDIUM
+    m = VolatilityMonitor(
+        "sim:X",
+        regime=VolRegimeConfig(source="realised", realised_window_s=60),
+        market=MarketRegimeConfig(warmup_s=0),
+    )
+    p = 100.0
+    regimes, markets = [], []
+    for s in range(70):
+        p *= math.exp(x if s % 2 else -x)
+        m.on_mid(s * NS_PER_S, p)  # mids at 0..s: s - 1 returns closed
+        snap = m.snapshot()
+        regimes.append(snap.vol_regime)
+        markets.append(snap.regime)
+        if s == 40:  # RealisedVol reports from 30 returns on...
+            assert m.realised.vol(60) == pytest.approx(0.40)
+    assert m.realised.returns == 68
+    # ...the regime only from a full 60-second window (mids 0..61).
+    assert set(regimes[:61]) == {VolRegime.UNKNOWN}
+    assert set(regimes[61:]) == {VolRegime.MEDIUM}
+    # Trendless: UNKNOWN while the volatility regime is, then RANGE (40 % is not HIGH).
+    assert set(markets[:61]) == {MarketRegime.UNKNOWN}
+    assert set(markets[61:]) == {MarketRegime.RANGE}
 
 
 def test_monitor_on_synthetic_regimes() -> None:

@@ -35,16 +35,21 @@ def test_same_seed_same_scores() -> None:
 def test_regime_confusion_against_the_spans_with_a_constant_classifier() -> None:
     from dataclasses import replace
 
-    from tapescope.feeds.sim import SimFeed, SimParams
+    from tapescope.feeds.sim import RegimeParams, SimFeed, SimParams
     from tapescope.tui.evaluate import MARKET_REGIMES, VOL_REGIMES
 
-    p = ScenarioParams(scenarios=1, duration_s=240, symbols=2, seed=5, regime_warmup_s=60)
-    report = run_scenarios(p, regimes=lambda market: lambda: ("RANGE", "UNKNOWN"))
+    p = ScenarioParams(
+        scenarios=1, duration_s=240, symbols=2, seed=5, regime_warmup_s=60, regime_settle_s=30
+    )
+    # Regimes switching every ~40 s, so some seconds are within 30 s of a market-label change.
+    fast = RegimeParams(trend_mean_s=40.0, range_mean_s=40.0, volatile_mean_s=40.0)
+    sim = replace(SimParams(), regimes=fast)
+    report = run_scenarios(p, sim=sim, regimes=lambda market: lambda: ("RANGE", "UNKNOWN"))
     reg = report.regimes
     assert reg is not None and reg.warmup_s == 60
     # Independently: per market, the seconds from its first event + 60 s up to (not
     # including) the second of its last event, labelled by the span covering each.
-    feed = SimFeed(replace(SimParams(), seed=5, symbol_count=2, symbols=()), realtime=False)
+    feed = SimFeed(replace(sim, seed=5, symbol_count=2, symbols=()), realtime=False)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     for ev in feed.generate(240):
@@ -53,6 +58,7 @@ def test_regime_confusion_against_the_spans_with_a_constant_classifier() -> None
         last[ev.symbol] = sec
     counts = dict.fromkeys(MARKET_REGIMES, 0)
     vol_counts = dict.fromkeys(VOL_REGIMES, 0)
+    settled = dict.fromkeys(MARKET_REGIMES, 0)  # market label unchanged for >= 30 s
     for key in first:
         for sec in range(first[key] + 60, last[key]):
             (span,) = [
@@ -62,6 +68,17 @@ def test_regime_confusion_against_the_spans_with_a_constant_classifier() -> None
             ]
             counts[span.market_regime] += 1
             vol_counts[span.vol_regime] += 1
+            before = sec - 30
+            labels = {
+                s.market_regime
+                for s in feed.regimes
+                if s.key == key
+                and s.end_ns > before * 1_000_000_000
+                and s.start_ns <= sec * 1_000_000_000
+            }
+            # the label held over [sec - 30, sec] (the scenario start counts as a change)
+            if labels == {span.market_regime} and before * 1_000_000_000 >= feed.start_ns:
+                settled[span.market_regime] += 1
     total = sum(counts.values())
     assert reg.scored_seconds == total
     # Every prediction is RANGE: one column holds everything, rows are the true counts.
@@ -69,6 +86,10 @@ def test_regime_confusion_against_the_spans_with_a_constant_classifier() -> None
     assert m[:, MARKET_REGIMES.index("RANGE")].tolist() == [counts[x] for x in MARKET_REGIMES]
     assert reg.market.accuracy == counts["RANGE"] / total
     assert reg.market_coverage == 1.0
+    assert reg.settle_s == 30 and reg.market_settled is not None
+    col = reg.market_settled.matrix[:, MARKET_REGIMES.index("RANGE")].tolist()
+    assert col == [settled[x] for x in MARKET_REGIMES]
+    assert 0 < sum(settled.values()) < total
     # No volatility prediction ("UNKNOWN"): nothing scored, coverage 0.
     assert reg.vol.matrix.sum() == 0 and reg.vol_coverage == 0.0
     assert sum(vol_counts.values()) == total
@@ -110,11 +131,49 @@ def test_volatility_monitor_attached_as_the_regime_classifier() -> None:
         attached.append(market)
         return factory(market)
 
-    p = ScenarioParams(scenarios=1, duration_s=420, symbols=1, seed=8, regime_warmup_s=300)
+    p = ScenarioParams(scenarios=1, duration_s=480, symbols=1, seed=8, regime_warmup_s=360)
     reg = run_scenarios(p, regimes=spy).regimes
     assert reg is not None and len(attached) == 1
     assert any(isinstance(a, VolatilityAnalyzer) for a in attached[0].analyzers)
-    assert 100 <= reg.scored_seconds <= 120  # seconds 300..~419 of one market
-    # The Kalman trend has long warmed up by 300 s: every second gets a market regime.
+    assert 100 <= reg.scored_seconds <= 120  # seconds 360..~479 of one market
+    # The Kalman trend (120 s) and the GARCH source's EWMA fallback (5 one-minute returns,
+    # from 360 s) have warmed up: every second gets a market regime.
     assert reg.market_coverage == 1.0
     assert reg.market.matrix.sum() == reg.scored_seconds
+    assert reg.market_strict == reg.market.accuracy
+
+
+def test_regimes_only_runs_no_detectors_and_reports_the_warm_up_as_coverage() -> None:
+    from tapescope.engine.kalman import KalmanConfig
+    from tapescope.engine.regime import MarketRegimeConfig, VolatilityAnalyzer
+    from tapescope.engine.volatility import VolRegimeConfig
+    from tapescope.tui.evaluate import volatility_regimes
+
+    vol = {
+        "regime": VolRegimeConfig(source="realised", realised_window_s=60),
+        "kalman": KalmanConfig(),
+        "market": MarketRegimeConfig(warmup_s=100),
+    }
+    markets = []
+    factory = volatility_regimes(vol)
+
+    def spy(market):
+        markets.append(market)
+        return factory(market)
+
+    p = ScenarioParams(scenarios=1, duration_s=300, symbols=1, seed=4, detectors=False)
+    report = run_scenarios(p, regimes=spy)
+    assert report.detections == {} and report.rows() == []
+    (market,) = markets
+    assert market.analysis is None
+    (an,) = [a for a in market.analyzers if isinstance(a, VolatilityAnalyzer)]
+    assert an.monitor.realised.returns > 290
+    reg = report.regimes
+    assert reg is not None and reg.warmup_s == 0.0
+    # Seconds 0..~299 labelled; the first 100 (Kalman warm-up) and the first 61 of the
+    # realised window are UNKNOWN: coverage ~200/299 for the market, ~238/299 for the vol.
+    assert 295 <= reg.scored_seconds <= 300
+    assert reg.market.matrix.sum() == round(reg.market_coverage * reg.scored_seconds)
+    assert abs(reg.market.matrix.sum() - (reg.scored_seconds - 100)) <= 2
+    assert abs(reg.vol.matrix.sum() - (reg.scored_seconds - 61)) <= 2
+    assert reg.market_strict == reg.market.accuracy * reg.market_coverage < reg.market.accuracy

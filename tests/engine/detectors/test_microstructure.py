@@ -18,7 +18,9 @@ from tapescope.engine.detectors.pressure import (
 )
 
 S = 1_000_000_000
-P = DetectorParams()
+# The definitions of detectors.md as such: the real-book rules (touch-relative wall size,
+# per-side wall cap, spoof minimum distance) are off here and tested in test_real_book_rules.py.
+P = DetectorParams(wall_touch_k=0.0, wall_max_per_side=0, spoof_min_touch_bps=0.0)
 
 
 def book(bids, asks) -> Book:

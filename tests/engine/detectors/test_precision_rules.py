@@ -3,6 +3,8 @@ hand-worked sequence (see the detector docstrings for the rules)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tapescope.engine.book import Book
@@ -11,7 +13,9 @@ from tapescope.engine.detectors.levels import IcebergDetector, SpoofDetector, Wa
 from tapescope.engine.detectors.micro import Microstructure
 
 S = 1_000_000_000
-P = DetectorParams()
+# The rules pinned here, with the touch-relative wall size, the per-side wall cap and the
+# spoof's minimum distance switched off (their own tests are in test_real_book_rules.py).
+P = DetectorParams(wall_touch_k=0.0, wall_max_per_side=0, spoof_min_touch_bps=0.0)
 ASKS = [(100.1, 1.0), (100.2, 1.0), (100.3, 1.0)]
 
 
@@ -55,7 +59,7 @@ def test_ended_wall_is_not_re_reported_within_the_cool_off_unless_much_bigger() 
 
 
 def test_cool_off_expires() -> None:
-    w = WallDetector(DetectorParams(wall_rereport_s=10.0))
+    w = WallDetector(replace(P, wall_rereport_s=10.0))
     w.on_second(0, wall_book(10.0))
     w.on_second(5 * S, wall_book(10.0))
     w.on_second(6 * S, wall_book(1.0))  # ended at 6 s
@@ -99,7 +103,7 @@ def test_wall_must_stand_out_from_its_neighbours() -> None:
         found = [(e.price, e.size) for e in w.on_second(5 * S, book(levels))]
         # 99.3/99.4 are >= 5 but not 2x their neighbours in the first book.
         assert [f for f in found if f[0] == 99.5] == expected
-    w = WallDetector(DetectorParams(wall_local_levels=0))  # the test switched off
+    w = WallDetector(replace(P, wall_local_levels=0))  # the test switched off
     w.on_second(0, book(crowded))
     found = {e.price for e in w.on_second(5 * S, book(crowded))}
     assert found == {99.7, 99.65, 99.6, 99.5, 99.4, 99.3}
@@ -145,7 +149,7 @@ def test_price_must_cover_half_the_distance() -> None:
     # Bid 99.98 is 3 bps from the order: only 40 % of the 5 bps covered.
     assert s.on_level(S, 1, 99.95, 20.0, 0.0, 0.0, 20.0, 5.0, 99.98, 100.0) is None
     assert s.end_update(S, 99.98, 100.0) == []
-    s = SpoofDetector(DetectorParams(spoof_min_approach_frac=0.3))
+    s = SpoofDetector(replace(P, spoof_min_approach_frac=0.3))
     place(s)
     assert s.on_level(S, 1, 99.95, 20.0, 0.0, 0.0, 20.0, 5.0, 99.98, 100.0) is not None
 
@@ -202,7 +206,7 @@ def test_inconsistent_clip_restarts_the_streak() -> None:
 
 
 def test_traded_volume_must_be_well_above_the_clip() -> None:
-    d = IcebergDetector(DetectorParams(iceberg_min_traded_x=4.0))
+    d = IcebergDetector(replace(P, iceberg_min_traded_x=4.0))
     out = [d.on_level(k, -1, 100.0, 2.0, 2.0, 0.0, 2.0) for k in range(4)]
     assert out[:3] == [None, None, None]  # 3 refills but traded 6 < 4 x 2
     assert out[3] is not None  # traded 8
@@ -243,7 +247,7 @@ def test_max_walls_per_side_keeps_only_the_largest_candidates() -> None:
     levels += [(99.3, 8.0), (99.2, 1.0), (99.1, 12.0), (99.0, 1.0)]
     found = {}
     for n in (0, 1):
-        w = WallDetector(DetectorParams(wall_max_per_side=n))
+        w = WallDetector(replace(P, wall_max_per_side=n))
         w.on_second(0, book(levels))
         found[n] = sorted(e.price for e in w.on_second(5 * S, book(levels)))
     assert found == {0: [99.1, 99.3], 1: [99.1]}
@@ -253,7 +257,7 @@ def test_vacuum_must_last_the_minimum_seconds() -> None:
     from tapescope.engine.detectors.pressure import VacuumDetector
 
     for min_s, expected in ((1, [40, 43]), (2, [44])):
-        v = VacuumDetector(DetectorParams(vacuum_min_s=min_s))
+        v = VacuumDetector(replace(P, vacuum_min_s=min_s))
         fired = []
         # 40 s at 100; one second at 20 (a sweep refilled at once); 100; then 3 s at 20.
         seq = [100.0] * 40 + [20.0, 100.0, 100.0, 20.0, 20.0, 20.0]

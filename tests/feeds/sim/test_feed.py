@@ -225,6 +225,10 @@ def test_regime_timeline_is_contiguous() -> None:
             for a, b in zip(mine, mine[1:], strict=False)
         )
         assert all(s.vol_regime == "HIGH" for s in mine if s.market_regime == "VOLATILE")
+        # ...and the converse: a driftless (non-trending) market in HIGH volatility is
+        # VOLATILE by the definition, never labelled RANGE.
+        assert not any(s.vol_regime == "HIGH" and s.market_regime == "RANGE" for s in mine)
+        assert all(s.drift_per_s == 0.0 for s in mine if s.market_regime in ("RANGE", "VOLATILE"))
     changes = [lab for lab in feed.labels if lab.kind == "regime_change"]
     assert len(changes) == len(spans) - len(feed.instruments)
 

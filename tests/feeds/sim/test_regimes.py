@@ -63,3 +63,30 @@ def test_coarse_tick_symbol_keeps_regimes_apart(quiet, replayer) -> None:
     low, high, _ = _realised_vols("DOGE-SIM", quiet, replayer)
     assert 0.12 < low < 0.30, low
     assert 0.45 < high < 0.90, high
+
+
+def test_range_in_high_volatility_is_simulated_and_labelled_volatile() -> None:
+    import random
+
+    from tapescope.feeds.sim.regime import RegimeChain
+
+    p = RegimeParams(initial_vol="LOW", initial_market="RANGE", range_half_life_s=100.0)
+    c = RegimeChain("sim:X", p, random.Random(3), 0)
+    assert (c.effective_market, c.drift) == ("RANGE", 0.0)
+    assert c.reversion == math.log(2.0) / 100.0
+    assert c.set(10 * S, vol="HIGH")
+    # RANGE in HIGH volatility: what the definition calls VOLATILE, with VOLATILE's dynamics.
+    assert (c.market, c.effective_market, c.effective_vol) == ("RANGE", "VOLATILE", "HIGH")
+    assert (c.drift, c.reversion) == (0.0, 0.0)
+    assert c.sigma == p.high_vol / math.sqrt(SECONDS_PER_YEAR)
+    assert c.set(20 * S, vol="MEDIUM")  # calmer again: ranging resumes
+    assert (c.effective_market, c.reversion) == ("RANGE", math.log(2.0) / 100.0)
+    assert [(s.vol_regime, s.market_regime) for s in c.spans(30 * S)] == [
+        ("LOW", "RANGE"),
+        ("HIGH", "VOLATILE"),
+        ("MEDIUM", "RANGE"),
+    ]
+    # A trend keeps its label (and its drift, trend_strength per-second sigmas) in HIGH volatility.
+    assert c.set(30 * S, vol="HIGH", market="TREND_UP")
+    assert c.effective_market == "TREND_UP"
+    assert c.drift == p.trend_strength * p.high_vol / math.sqrt(SECONDS_PER_YEAR)
