@@ -1,4 +1,4 @@
-"""Status bar: feed, focused market, book state badge, message rate, latency, frame rate, clock.
+"""Status bar: feed, focused market, book state badge, message rate, latency, frame rate (measured/in force, idle or ssh), clock.
 
 A one-line dumb renderer of a :class:`StatusView`; it refreshes only when the
 rendered text changes (rates are rounded to a few digits so it rarely does).
@@ -41,6 +41,10 @@ class StatusView:
     """Frames drawn per second, measured."""
     clock: str = ""
     """Venue time of the focused market's last event, with its zone."""
+    fps_target: float = math.nan
+    """Rate of the frame timer in force (NaN: not shown)."""
+    fps_mode: str = ""
+    """Why that rate: ``"idle"``, ``"ssh"`` or ``""`` (full local rate)."""
 
 
 def status_parts(view: StatusView) -> list[tuple[str, str]]:
@@ -49,6 +53,9 @@ def status_parts(view: StatusView) -> list[tuple[str, str]]:
     >>> v = StatusView("sim", "sim:BTC-SIM", FeedState.LIVE, 1234.0, 2.345, 9.96, "12:00:00 UTC")
     >>> "".join(t for t, _ in status_parts(v))
     ' sim │ sim:BTC-SIM │  LIVE  │ 1.23k msg/s │ lat 2.3ms │ 10.0 fps │ 12:00:00 UTC'
+    >>> v = StatusView("sim", "sim:BTC-SIM", FeedState.LIVE, 1234.0, 2.345, 0.0, "", 1.0, "idle")
+    >>> "".join(t for t, _ in status_parts(v))
+    ' sim │ sim:BTC-SIM │  LIVE  │ 1.23k msg/s │ lat 2.3ms │ 0.0/1 fps idle'
     """
     sep = (" │ ", "dim")
     live = view.state == FeedState.LIVE
@@ -61,8 +68,13 @@ def status_parts(view: StatusView) -> list[tuple[str, str]]:
         (f" {view.state.name} ", "live" if live else "alert"), sep,
         (rate, ""), (" msg/s", "dim"), sep,
         ("lat ", "dim"), (latency, ""), sep,
-        (fps, ""), (" fps", "dim"),
+        (fps, ""),
     ]
+    if math.isfinite(view.fps_target):
+        parts.append((f"/{view.fps_target:g}", "dim"))
+    parts.append((" fps", "dim"))
+    if view.fps_mode:
+        parts.append((" " + view.fps_mode, "dim"))
     if view.clock:
         parts += [sep, (view.clock, "")]
     return parts
