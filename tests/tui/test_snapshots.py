@@ -181,14 +181,34 @@ def replay_app(recording: Path) -> TapescopeApp:
 
 
 async def seek_and_settle(pilot, seconds: int) -> None:
-    """Seek the paused replay ``seconds`` in, wait for the seek, then draw a frame."""
+    """Seek the paused replay ``seconds`` in, wait for the seek, then draw a fresh frame.
+
+    The frame timer runs on the wall clock and may draw while the seek is under
+    way, so what the panels carry over from those frames is reset: the ladder's
+    anchored grid starts anew at the reached book, and the tape, readouts and
+    chart redraw now instead of at their next cadence. The picture is then what
+    a user sees who opened the replay at that position.
+    """
     app = pilot.app
     await pilot.pause()
-    app.replay.seek_to(app.replay.start_ns + seconds * NS_PER_S)
-    for _ in range(500):
+    target = app.replay.start_ns + seconds * NS_PER_S
+    app.replay.seek_to(target)
+
+    def reached() -> bool:
+        # The position is the last message at or before the target.
+        return app.feed.seek_pending is None and target - NS_PER_S < app.replay.position_ns <= target
+
+    for _ in range(1000):
         await pilot.pause(0.01)
-        if app.feed.seek_pending is None:
+        if reached():
             break
+    assert reached()
+    dashboard = app.dashboard
+    for panel in (dashboard.tape, dashboard.readouts, dashboard.chart):
+        panel.reset_cadence()
+    await settle(pilot)  # the ladder now holds the reached book (paused: it stays)
+    dashboard.ladder.anchored = False
+    dashboard.ladder.anchored = True
     await settle(pilot)
 
 
