@@ -7,6 +7,11 @@ only the focused market's snapshot and assigns it, inside ``batch_update()``,
 to the dashboard screen's reactive; the screen hands pieces to the widgets.
 Nothing renders per message. A second, slower timer refreshes the watchlist.
 
+The frame timer's rate adapts (:mod:`tapescope.tui.frame_rate`): ``[app]
+remote_fps`` on a remote (SSH) terminal, ``[app] idle_fps`` once neither a key
+nor the focused market has moved for ``[app] idle_after_s``; a key press, a
+click or an event of the focused market restores the full rate at once.
+
 Use :func:`make_app` to build the App (the CLI and the tests both do).
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +33,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tapescope.engine.book import Book
-from tapescope.engine.events import Event, FeedState
+from tapescope.engine.events import FeedState
 from tapescope.engine.heatmap import HeatmapParams
 from tapescope.engine.risk import RiskParams
 from tapescope.engine.snapshot import MarketSnapshot
@@ -35,6 +41,8 @@ from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
 from tapescope.tui.alerts import AlertSettings
 from tapescope.tui.config import Config
+from tapescope.tui.frame_rate import FramePolicy, FrameRateGovernor, is_remote_terminal
+from tapescope.tui.frame_timer import AdaptiveFrames, CountingSink
 from tapescope.tui.ladder_steps import auto_step, next_step
 from tapescope.tui.messages import FeedStopped, SymbolRequested
 from tapescope.tui.palette import PaletteCommands
@@ -83,26 +91,6 @@ class MarketSource(EventSink, Protocol):
         """The current snapshot of market ``key``."""
 
 
-class CountingSink:
-    """Forwards a feed's output to the hub and counts events (messages/s in the status bar)."""
-
-    __slots__ = ("_hub", "events")
-
-    def __init__(self, hub: EventSink) -> None:
-        self._hub = hub
-        self.events = 0
-        """Events delivered so far."""
-
-    def on_event(self, event: Event) -> None:
-        """Count and forward one event."""
-        self.events += 1
-        self._hub.on_event(event)
-
-    def on_raw(self, conn_id: str, recv_ns: int, payload: bytes | str) -> None:
-        """Forward a raw payload."""
-        self._hub.on_raw(conn_id, recv_ns, payload)
-
-
 def _symbol_bindings() -> list[Binding]:
     return [
         Binding(str(n), f"focus_symbol({n})", f"Symbol {n}", show=False, id=f"symbol_{n}",
@@ -111,7 +99,7 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
+class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -193,6 +181,16 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         """Key of the focused market."""
         self.frames = 0
         """Frames assigned to the screen so far."""
+        self.ticks = 0
+        """Frame timer callbacks so far (each reads a snapshot, changed or not)."""
+        remote = is_remote_terminal(settings.remote, os.environ)
+        self.frame_rate = FrameRateGovernor(
+            FramePolicy(active_fps=settings.remote_fps if remote else settings.fps,
+                        idle_fps=settings.idle_fps, idle_after_ns=int(settings.idle_after_s * 1e9),
+                        remote=remote),
+            now_ns=clock())
+        """Chooses the frame timer's rate (active, remote, idle)."""
+        self.frame_timer = None
         self._steps: dict[str, int] = {}
         self._last: MarketSnapshot | None = None
         self._last_rows = 0
@@ -243,7 +241,7 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         self.dashboard.focused_key = self.focused_key
         if self.replay is not None:
             self.dashboard.mount(ReplayBar(id="replay-bar"), before=self.dashboard.status_bar)
-        self.set_interval(1 / self.config.app.fps, self.refresh_frame, name="frame")
+        self._start_frame_timer()
         self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
                           name="watchlist")
         alerts = self.panels.alert_settings
@@ -302,6 +300,12 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
                                          ladder_rows=rows)
         now = self._clock()
         changed = snap is not self._last or rows != self._last_rows
+        last = self._last
+        # What the user would see move: another version or state of the book, or another size.
+        moved = (last is None or snap.key != last.key or snap.version != last.version
+                 or snap.state != last.state or rows != self._last_rows)
+        if self.frame_rate.frame(now, moved) and self.frame_timer is not None:
+            self._start_frame_timer()
         if changed and snap.recv_ts and (self._last is None or snap.version != self._last.version):
             self._latencies.append(max(0.0, (now - snap.recv_ts) / 1e6))
             if math.isnan(self._latency_ms):
@@ -315,6 +319,8 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
             msg_rate=self._msg_rate,
             latency_ms=self._latency_ms,
             fps=self._fps,
+            fps_target=self.frame_rate.fps,
+            fps_mode=self.frame_rate.mode,
             clock=(fmt_time(snap.ts, settings.timezone == "utc", millis=False)
                    + (" UTC" if settings.timezone == "utc" else "")) if snap.ts else "",
         )

@@ -70,7 +70,8 @@ class GlobalOptions:
         try:
             watchlist = [s.strip() for s in self.symbols.split(",") if s.strip()] if self.symbols else None
             return load_config(self.config_file, {
-                "app": {"fps": self.fps, "theme": self.theme},
+                # --fps is the rate the user wants, local or remote.
+                "app": {"fps": self.fps, "remote_fps": self.fps, "theme": self.theme},
                 "venues": {"default_venue": self.venue, "watchlist": watchlist},
             })
         except ConfigError as err:
@@ -87,7 +88,8 @@ def main_callback(
         "--config", metavar="PATH", help="Config file applied over the defaults and the user file.",
         dir_okay=False)] = None,
     fps: Annotated[int | None, typer.Option(
-        "--fps", min=1, max=60, help="Frames per second of the dashboard (overrides [app] fps).")] = None,
+        "--fps", min=1, max=60, help="Frames per second of the dashboard, local or over SSH (overrides [app] fps and "
+                          "remote_fps).")] = None,
     theme: Annotated[ThemeName | None, typer.Option(  # type: ignore[valid-type]
         "--theme", help="Colour theme (overrides [app] theme).")] = None,
     venue: Annotated[str | None, typer.Option(

@@ -43,6 +43,9 @@ def evaluate(
         "--vol-source", help="Volatility-regime source to score: garch or realised (default: [volatility.regime]).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", dir_okay=False, help="Also write the report as .csv or .json.")] = None,
+    plot: Annotated[bool, typer.Option(
+        "--plot", help="With a recording: also plot each signal's hit rate above its baseline per "
+                       "forward horizon (honours NO_COLOR and COLUMNS).")] = False,
 ) -> None:
     """Score detectors (precision, recall, delay) and regimes (accuracy, confusion) on labelled simulated sessions."""
     from dataclasses import replace
@@ -62,8 +65,10 @@ def evaluate(
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         fail(f"--out {out}: use a .csv or .json file")
     if recording is not None:
-        _evaluate_recording(ctx, recording, out)
+        _evaluate_recording(ctx, recording, out, plot)
         return
+    if plot:
+        fail("--plot charts a recording's signals: give a recording (tapescope eval FILE.db --plot)")
     if vol_source not in (None, "garch", "realised"):
         fail(f"--vol-source {vol_source}: expected garch or realised")
     cfg = ctx.obj.load()
@@ -93,7 +98,7 @@ def evaluate(
         console.print(f"written {out}")
 
 
-def _evaluate_recording(ctx: typer.Context, recording: Path, out: Path | None) -> None:
+def _evaluate_recording(ctx: typer.Context, recording: Path, out: Path | None, plot: bool = False) -> None:
     """``tapescope eval FILE.db``: replay the recording as fast as possible and score its signals."""
     import asyncio
 
@@ -116,6 +121,10 @@ def _evaluate_recording(ctx: typer.Context, recording: Path, out: Path | None) -
         raise typer.Exit(EXIT_FAILED) from None
     console = Console()
     console.print(render_signal_report(report))
+    if plot:
+        from tapescope.tui.plots import hit_lifts, plot_width, signal_chart, use_colour
+
+        typer.echo(signal_chart(hit_lifts(report.rows()), plot_width(), colour=use_colour()), nl=False)
     if out is not None:
         try:
             write_signal_report(report, out)
@@ -157,8 +166,24 @@ def inspect_(
     types: Annotated[bool, typer.Option(
         "--types/--no-types", help="Count messages by venue message type (reads every payload).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    plot: Annotated[bool, typer.Option(
+        "--plot", help="Also plot messages per minute over the session, silent minutes and recorder "
+                       "drops marked (honours NO_COLOR and COLUMNS).")] = False,
 ) -> None:
     """Summarise a recording: venues, symbols, duration, message counts, gaps, size per hour."""
     from tapescope.tui.recording_cli import run_inspect
 
-    raise typer.Exit(run_inspect(path, as_json=as_json, types=types))
+    if plot and as_json:
+        fail("--plot draws text: use it without --json")
+    code = run_inspect(path, as_json=as_json, types=types)
+    if code == 0 and plot:
+        from tapescope.engine.recorder.errors import RecordingError
+        from tapescope.tui.plots import minute_rates, plot_width, rate_chart, use_colour
+
+        try:
+            rates = minute_rates(path)
+        except RecordingError as err:
+            typer.echo(f"tapescope inspect: {err}", err=True)
+            raise typer.Exit(EXIT_FAILED) from None
+        typer.echo(rate_chart(rates, plot_width(), colour=use_colour()), nl=False)
+    raise typer.Exit(code)

@@ -22,9 +22,17 @@ class AppSettings:
     """The ``[app]`` section: frame rate, theme and layout of the dashboard."""
 
     fps: int = field(default=10, metadata={"min": 1, "max": 60})
-    """Frames per second: how often the focused symbol's snapshot is read and drawn."""
+    """Frames per second on a local terminal: how often the focused symbol's snapshot is read and drawn."""
     theme: str = field(default="tapescope-dark", metadata={"choices": list(THEME_NAMES)})
     """Colour theme at start (``t`` cycles through the shipped themes)."""
+    remote: str = field(default="auto", metadata={"choices": ["auto", "on", "off"]})
+    """Is the terminal remote: ``auto`` (SSH_CONNECTION, SSH_TTY or SSH_CLIENT set), ``on`` or ``off``. A remote terminal is drawn at ``remote_fps``."""
+    remote_fps: int = field(default=5, metadata={"min": 1, "max": 60})
+    """Frames per second on a remote terminal (every frame costs bytes over SSH); ``--fps`` sets both rates."""
+    idle_fps: int = field(default=1, metadata={"min": 1, "max": 60})
+    """Frames per second while idle: no key press or click and no change of the focused market for ``idle_after_s``."""
+    idle_after_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600.0})
+    """Seconds without a key press or a change of the focused market before the idle rate (0 = never idle). A key or a market change restores the full rate at once."""
     ladder_step_ticks: int = field(default=1, metadata={"min": 1, "max": 10_000})
     """Height of one depth-ladder row in ticks when ``ladder_row_bps`` is 0 (and the smallest automatic height)."""
     ladder_row_bps: float = field(default=0.5, metadata={"min": 0.0, "max": 100.0})

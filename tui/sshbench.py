@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import re
 import statistics
@@ -91,6 +92,10 @@ class ByteMeter:
     def total(self) -> int:
         """Bytes written so far."""
         return sum(self.sizes)
+
+    def writes(self, start: float, end: float) -> int:
+        """Writes (screen updates) in ``[start, end)``."""
+        return sum(1 for t in self.times if start <= t < end)
 
     def between(self, start: float, end: float) -> int:
         """Bytes written in ``[start, end)``."""
@@ -216,6 +221,14 @@ class SshBenchResult:
     """Frames phase: mean bytes written per frame."""
     by_widget: tuple[tuple[str, float], ...] = ()
     """Live phase: bytes per second by the widget each screen-line chop starts in, most first."""
+    ticks_per_s: float = math.nan
+    """Live phase: frame timer callbacks per second (the adaptive rate actually in force)."""
+    cpu_pct: float = math.nan
+    """Live phase: CPU time of the process over wall time, % of one core (App, feed and engine)."""
+    mode: str = ""
+    """Frame rate mode at the end of the live phase: ``""`` (local), ``"ssh"`` or ``"idle"``."""
+    writes_per_s: float = math.nan
+    """Live phase: screen updates written per second (each a burst of changed lines)."""
 
     @property
     def within_budget(self) -> bool:
@@ -243,32 +256,40 @@ class SshBenchResult:
 
 def _config(config: Config | None, fps: int) -> Config:
     if config is None:
-        return load_config(overrides={"app": {"fps": fps}}, read_user_file=False)
+        # Local unless told otherwise: a bench run over SSH measures the fps asked for.
+        return load_config(overrides={"app": {"fps": fps, "remote": "off"}}, read_user_file=False)
     return replace(config, sections={**config.sections, "app": replace(config.app, fps=fps)})
 
 
 def _build_app(cfg: Config, meter: ByteMeter, color_system: str, realtime: bool,
-               seed: int | None, warm_s: float = 0.0) -> TapescopeApp:
+               seed: int | None, warm_s: float = 0.0, start_feed: bool | None = None) -> TapescopeApp:
     feed, hub = build_demo(cfg, seed=seed, realtime=realtime)
     if not realtime:
         for event in feed.generate(warm_s):
             hub.on_event(event)
     with colour_environment(color_system):
-        app = make_app(cfg, feed, hub, start_feed=realtime)
+        app = make_app(cfg, feed, hub, start_feed=realtime if start_feed is None else start_feed)
     app.driver_class = counting_driver(meter)
     return app
 
 
 async def _live(cfg: Config, size: tuple[int, int], seconds: float, warmup_s: float,
-                color_system: str, seed: int | None, action: str
-                ) -> tuple[ByteMeter, float, float, int, int, dict[str, int]]:
+                color_system: str, seed: int | None, action: str, quiet: bool = False
+                ) -> tuple[ByteMeter, float, float, int, int, dict[str, int], float, float, str]:
     meter = ByteMeter()
-    app = _build_app(cfg, meter, color_system, realtime=True, seed=seed)
+    if quiet:
+        # A market that does not move: generated ahead, the feed never started.
+        app = _build_app(cfg, meter, color_system, realtime=False, seed=seed, warm_s=60.0,
+                         start_feed=False)
+    else:
+        app = _build_app(cfg, meter, color_system, realtime=True, seed=seed)
     marks: dict[str, tuple[float, int, int]] = {}
+    usage: dict[str, tuple[int, float]] = {}
     split: dict[str, int] = {}
 
     def mark(name: str) -> None:
         marks[name] = (time.perf_counter(), app.frames, app.sink.events)
+        usage[name] = (app.ticks, time.process_time())
         if name == "end":
             # Attribute while the layout the bytes were written for is still on screen.
             split.update(attribute(meter, marks["start"][0], marks["end"][0], app))
@@ -280,7 +301,10 @@ async def _live(cfg: Config, size: tuple[int, int], seconds: float, warmup_s: fl
     app.call_later(lambda: app.set_timer(warmup_s + seconds, lambda: (mark("end"), app.exit())))
     await app.run_async(headless=False, size=size)
     (t0, f0, e0), (t1, f1, e1) = marks["start"], marks["end"]
-    return meter, t0, t1, f1 - f0, e1 - e0, split
+    (k0, c0), (k1, c1) = usage["start"], usage["end"]
+    wall = t1 - t0
+    return (meter, t0, t1, f1 - f0, e1 - e0, split, (k1 - k0) / wall, 100.0 * (c1 - c0) / wall,
+            app.frame_rate.mode)
 
 
 async def _frames(cfg: Config, size: tuple[int, int], frames: int, fps: int,
@@ -307,11 +331,12 @@ async def _frames(cfg: Config, size: tuple[int, int], frames: int, fps: int,
 async def measure_sshbench(size: tuple[int, int] = (120, 40), seconds: float = 10.0,
                            warmup_s: float = 2.0, fps: int = 10, frames: int = 100,
                            seed: int | None = None, config: Config | None = None,
-                           color_system: str = "truecolor", action: str = "") -> SshBenchResult:
+                           color_system: str = "truecolor", action: str = "",
+                           quiet: bool = False) -> SshBenchResult:
     """Async core of :func:`run_sshbench` (use it inside a running event loop)."""
     cfg = _config(config, fps)
-    meter, t0, t1, live_frames, events, split = await _live(cfg, size, seconds, warmup_s,
-                                                            color_system, seed, action)
+    meter, t0, t1, live_frames, events, split, ticks, cpu, mode = await _live(
+        cfg, size, seconds, warmup_s, color_system, seed, action, quiet)
     times, sizes = await _frames(cfg, size, frames, fps, color_system, seed)
     ordered = sorted(times)
     return SshBenchResult(
@@ -324,13 +349,15 @@ async def measure_sshbench(size: tuple[int, int] = (120, 40), seconds: float = 1
         frame_ms_p95=ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
         frame_ms_max=ordered[-1], bytes_per_frame=statistics.fmean(sizes),
         by_widget=tuple((name, n / (t1 - t0)) for name, n in split.items()),
+        ticks_per_s=ticks, cpu_pct=cpu, mode=mode, writes_per_s=meter.writes(t0, t1) / (t1 - t0),
     )
 
 
 def run_sshbench(size: tuple[int, int] = (120, 40), seconds: float = 10.0,
                  warmup_s: float = 2.0, fps: int = 10, frames: int = 100,
                  seed: int | None = None, config: Config | None = None,
-                 color_system: str = "truecolor", action: str = "") -> SshBenchResult:
+                 color_system: str = "truecolor", action: str = "",
+                 quiet: bool = False) -> SshBenchResult:
     """Measure terminal bytes per second and render time per frame of the dashboard.
 
     Args:
@@ -345,12 +372,53 @@ def run_sshbench(size: tuple[int, int] = (120, 40), seconds: float = 10.0,
         action: App action run before the live measurement, e.g. ``"regime"`` or
             ``"health"`` to measure that screen instead of the dashboard (the
             frames phase always times the dashboard).
+        quiet: Live phase on a market that does not move (generated ahead, feed
+            not started), so the App's idle frame rate can take over.
 
     Returns:
         The measurements; :meth:`SshBenchResult.summary` formats them.
     """
     return asyncio.run(measure_sshbench(size, seconds, warmup_s, fps, frames, seed, config,
-                                        color_system, action))
+                                        color_system, action, quiet))
+
+
+#: The frame rate cases of :func:`frame_rate_report`: (name, ``[app]`` overrides, quiet market).
+FRAME_RATE_CASES: tuple[tuple[str, dict[str, object], bool], ...] = (
+    ("local, live market", {"remote": "off"}, False),
+    ("ssh, live market", {"remote": "on"}, False),
+    ("local, quiet market, idle off", {"remote": "off", "idle_after_s": 0.0}, True),
+    ("local, quiet market, idle", {"remote": "off"}, True),
+)
+
+
+def frame_rate_report(size: tuple[int, int] = (120, 40), seconds: float = 10.0,
+                      seed: int | None = None) -> str:
+    """Terminal bytes/s, timer ticks/s and CPU of the dashboard per frame rate mode, as a table.
+
+    Each case of :data:`FRAME_RATE_CASES` runs the real App with the shipped
+    defaults plus its overrides for ``seconds`` after a warm-up longer than
+    ``[app] idle_after_s`` (so the quiet cases have gone idle when counting starts).
+
+    Args:
+        size: Terminal ``(columns, rows)``.
+        seconds: Measured seconds per case.
+        seed: Simulator seed (default ``[sim] seed``).
+
+    Returns:
+        One line per case.
+    """
+    lines = [f"dashboard {size[0]}x{size[1]}, truecolor, {seconds:g} s per case",
+             f"{'case':<32}{'mode':>6}{'KB/s':>8}{'peak KB':>9}{'writes/s':>9}{'ticks/s':>9}"
+             f"{'frames/s':>10}{'CPU %':>7}"]
+    for name, overrides, quiet in FRAME_RATE_CASES:
+        cfg = load_config(overrides={"app": dict(overrides)}, read_user_file=False)
+        warmup = cfg.app.idle_after_s + 2.0 if quiet and cfg.app.idle_after_s > 0 else 2.0
+        r = asyncio.run(measure_sshbench(size, seconds, warmup, cfg.app.fps, 10, seed, cfg,
+                                         "truecolor", "", quiet))
+        lines.append(f"{name:<32}{r.mode or 'local':>6}{r.bytes_per_s / 1000:>8.2f}"
+                     f"{r.peak_bytes_1s / 1000:>9.2f}{r.writes_per_s:>9.1f}{r.ticks_per_s:>9.1f}"
+                     f"{r.live_frames / r.seconds:>10.1f}{r.cpu_pct:>7.0f}")
+    return "\n".join(lines)
 
 
 def format_report(result: SshBenchResult) -> str:

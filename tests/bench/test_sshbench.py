@@ -69,3 +69,20 @@ async def test_tiny_real_run() -> None:
     assert sum(names.values()) <= result.bytes_per_s * 1.0001
     assert result.frames == 5 and 0 < result.frame_ms_mean and result.bytes_per_frame > 0
     assert "KB/s" in result.summary()
+
+
+async def test_quiet_market_goes_idle_and_a_remote_terminal_draws_slower() -> None:
+    from tapescope.tui.config import load_config
+
+    # A market that does not move: after idle_after_s the timer ticks at idle_fps (1).
+    quiet = load_config(read_user_file=False, overrides={"app": {"remote": "off", "idle_after_s": 0.5}})
+    idle = await measure_sshbench(size=(80, 24), seconds=2.0, warmup_s=1.5, fps=10, frames=2,
+                                  config=quiet, quiet=True)
+    assert idle.mode == "idle" and idle.events == 0 and idle.live_frames == 0
+    assert idle.ticks_per_s < 3.0  # 1 fps; 10 when not idle
+    assert idle.bytes_per_s < 1000
+    # A remote terminal: the timer runs at remote_fps, not fps.
+    remote = load_config(read_user_file=False, overrides={"app": {"remote": "on", "remote_fps": 4}})
+    ssh = await measure_sshbench(size=(80, 24), seconds=1.5, warmup_s=1.0, fps=10, frames=2,
+                                 config=remote)
+    assert ssh.mode == "ssh" and 0 < ssh.ticks_per_s <= 4.5 and ssh.writes_per_s > 0

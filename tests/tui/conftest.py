@@ -83,9 +83,12 @@ class FakeHub:
 
 @pytest.fixture(autouse=True)
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the user config file at an empty temp path so the developer's file is never read."""
+    """Point the user config file at an empty temp path and hide SSH variables (a local terminal)."""
     path = tmp_path / "user-config.toml"
     monkeypatch.setenv("TAPESCOPE_CONFIG_FILE", str(path))
+    # A suite run over SSH would otherwise draw at [app] remote_fps (and show "ssh").
+    for name in ("SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT"):
+        monkeypatch.delenv(name, raising=False)
     return path
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import pytest
+from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Input, Static
@@ -72,7 +74,11 @@ async def type_into(pilot, field: str, text: str) -> None:
 
 
 def shown(screen: RiskScreen) -> str:
-    return str(screen.query_one("#risk-out", Static).render())
+    """The outputs as drawn: the label/value grid rendered wide enough not to wrap."""
+    console = Console(width=200, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(screen.query_one("#risk-out", Static).content)
+    return "\n".join(line.rstrip() for line in capture.get().splitlines())
 
 
 async def test_key_flow_matches_size_position() -> None:

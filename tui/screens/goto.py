@@ -57,7 +57,8 @@ class GoToTime(ModalScreen[int | None]):
         with Vertical(id="goto") as box:
             box.border_title = "Go to time (UTC)"
             yield Input(placeholder="+90s, 12:34:56 or 2024-08-08T12:34:56", id="goto-input")
-            yield Static(f"{fmt_utc(self.start_ns)} .. {fmt_utc(self.end_ns)}  now {fmt_utc(self.position_ns)}",
+            # Two lines: the range alone takes 52 of the box's 60 columns.
+            yield Static(f"{fmt_utc(self.start_ns)} .. {fmt_utc(self.end_ns)}\nnow {fmt_utc(self.position_ns)}",
                          id="goto-hint")
             yield Static("", id="goto-error")
 

@@ -253,7 +253,7 @@ class HealthScreen(Screen[None]):
         & #health-connections { max-height: 12; }
         & #health-symbols { height: 1fr; }
         & DataTable { height: auto; max-height: 100%; }
-        & > #health-hint { height: 1; padding: 0 1; color: $foreground-muted; }
+        & > #health-hint { height: auto; padding: 0 1; color: $foreground-muted; }
     }
     """
 
@@ -306,7 +306,8 @@ class HealthScreen(Screen[None]):
             for key, label in SYMBOL_COLUMNS:
                 syms.add_column(label, key=key)
             yield syms
-        yield Static("Esc: back   rates over the last refresh   · = none   "
+        # Wraps to a second line on an 80-column screen rather than losing its end.
+        yield Static("Esc: back   ←/→ scroll   rates over the last refresh   · = none   "
                      "latency = receive time - venue time (includes clock skew)",
                      id="health-hint", markup=False)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -59,19 +61,48 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.rows = rows
         """The bindings listed."""
+        self._tooltip_width = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help") as box:
             box.border_title = "Keys"
-            table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="help-table")
-            table.add_columns("Key", "Action", "What it does")
-            for row in self.rows:
-                table.add_row(row.key, row.description, row.tooltip)
-            yield table
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="help-table")
             yield Static("Every action is also in the command palette (ctrl+p). "
                          "Remap keys in the [keys] section of config.toml.", id="help-hint",
                          markup=False)
             yield Static(f"Ladder: {legend()}", id="help-legend", markup=False)
+
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The explanation column gets the width left by the others and wraps in it, so
+        # every explanation reads in full at 80 columns (a fixed-width cell would clip).
+        table = self.query_one("#help-table", DataTable)
+        width = tooltip_width(event.size.width, self.rows)
+        if width == self._tooltip_width:
+            return
+        self._tooltip_width = width
+        table.clear(columns=True)
+        table.add_column("Key", key="key")
+        table.add_column("Action", key="action")
+        table.add_column("What it does", key="tooltip", width=width)
+        for row in self.rows:
+            table.add_row(row.key, row.description, Text(row.tooltip), height=None)
+
+
+def tooltip_width(screen_width: int, rows: list[HelpRow]) -> int:
+    """Width of the explanation column so the table fits the help box on a ``screen_width`` screen.
+
+    The box is 100 columns or 95 % of the screen, less its border and padding
+    (4); each column adds 2 cells of padding and the scroll bar takes 2.
+
+    >>> rows = [HelpRow("shift+tab", "Prev", "x"), HelpRow("q", "Symbol 1", "y")]
+    >>> tooltip_width(80, rows), tooltip_width(200, rows)
+    (47, 71)
+    """
+    box = min(100, int(screen_width * 0.95)) - 4
+    key = max((len(r.key) for r in rows), default=3)
+    action = max((len(r.description) for r in rows), default=6)
+    return max(20, box - max(key, 3) - max(action, 6) - 3 * 2 - 2)
 
 
 def help_rows(bindings: list[tuple[Binding, str]]) -> list[HelpRow]:

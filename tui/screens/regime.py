@@ -48,7 +48,7 @@ class RegimeScreen(Screen[None]):
         }
         & > #regime { height: 6; }
         & > #profile { height: 1fr; }
-        & > #regime-hint { height: 1; padding: 0 1; color: $foreground-muted; }
+        & > #regime-hint { height: auto; padding: 0 1; color: $foreground-muted; }
     }
     """
 
