@@ -140,6 +140,9 @@ async def test_key_flow_matches_size_position() -> None:
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert screen.outcome.inputs.entry == 100.5
+        # An empty entry means "live": leaving it is not an input error (no red field).
+        await type_into(pilot, "stop", "98.5")
+        assert not screen.query_one("#risk-entry", Input).has_class("-invalid")
 
         await pilot.press("escape")
         await pilot.pause()

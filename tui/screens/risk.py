@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -275,7 +276,10 @@ class RiskScreen(ModalScreen[None]):
                             else:
                                 yield Input(value, type="number", id=f"risk-{name}",
                                             placeholder=PLACEHOLDERS.get(name, ""),
-                                            select_on_focus=False, compact=True)
+                                            select_on_focus=False, compact=True,
+                                            # Empty means "live"/"default" here; the form's own
+                                            # evaluation reports a field that must be filled.
+                                            valid_empty=True)
                 yield Static(id="risk-out", markup=False)
             yield Static(id="risk-error", markup=False)
             yield Static("↑/↓ field   ←/→ option   ctrl+l live entry   Esc close   "
@@ -353,16 +357,17 @@ class RiskScreen(ModalScreen[None]):
             self.query_one(f"#row-{name}").set_class(name == self.outcome.error_field, "-invalid")
         self._shown = shown
 
-    def _render_lines(self, lines: list[tuple[str, str, str]]) -> Text:
+    def _render_lines(self, lines: list[tuple[str, str, str]]) -> Table:
         styles = {tone: self.get_component_rich_style(f"risk--{tone}")
                   for tone in ("label", "loss", "gain", "warn", "note")}
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for n, (label, value, tone) in enumerate(lines):
-            if n:
-                text.append("\n")
-            text.append(f"{label:<10} ", styles["label"])
-            text.append(value, styles[tone] if tone else None)
-        return text
+        # Two grid columns: a value too long for a narrow (80-column) screen wraps
+        # under its own column, not back under the labels.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=10, no_wrap=True)
+        grid.add_column(ratio=1, overflow="fold")
+        for label, value, tone in lines:
+            grid.add_row(Text(label, styles["label"]), Text(value, styles[tone] if tone else ""))
+        return grid
 
     @property
     def output_text(self) -> str:
