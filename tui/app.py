@@ -51,7 +51,7 @@ from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
 from tapescope.widgets.status_bar import StatusView
-from tapescope.widgets.watchlist import WatchRow
+from tapescope.widgets.watch_rows import SORT_LABELS, watch_row
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,11 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
                 tooltip="Show or hide the alert log."),
         Binding("m", "mute_alerts", "Mute", show=False, id="mute_alerts",
                 tooltip="Mute or unmute alert bell, notifications and webhook (alerts are still logged)."),
+        Binding("o", "sort_watchlist", "Sort", show=False, id="sort_watchlist",
+                tooltip="Sort the watchlist by the next column: #, symbol, change, spread, "
+                        "imbalance, CVD slope, vol regime, score."),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="reverse_sort",
+                tooltip="Reverse the watchlist's sort direction."),
         Binding("r", "risk", "Risk", show=False, id="risk",
                 tooltip="Open the risk/position calculator on the focused market's live book."),
         Binding("v", "regime", "Regime", show=False, id="regime",
@@ -359,14 +364,12 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         if self.screen is not self.dashboard:
             return  # covered: see refresh_frame
         rows = []
-        for key in self.hub.keys:
+        for n, key in enumerate(self.hub.keys, start=1):
             if key == self.focused_key and self._last is not None and self._last.key == key:
                 snap = self._last
             else:
                 snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
-            rows.append(WatchRow(key, snap.instrument.symbol, snap.last_price, snap.change,
-                                 snap.flow.spread_bps, snap.state,
-                                 snap.instrument.price_decimals()))
+            rows.append(watch_row(n, snap))
         self.dashboard.watch_rows = tuple(rows)
 
     def _alert_snapshot(self, key: str) -> MarketSnapshot:
@@ -411,7 +414,7 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
             return gate
         # Symbol keys act on the dashboard only, not under the picker or help.
         if action in ("focus_symbol", "next_symbol", "prev_symbol", "symbol_picker", "help",
-                      "risk", "regime", "health") \
+                      "risk", "regime", "health", "sort_watchlist", "reverse_sort") \
                 and self.screen is not self.dashboard:
             return False
         if action == "focus_symbol" and parameters and int(parameters[0]) > len(self.hub.keys):
@@ -419,13 +422,20 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         return True
 
     def action_focus_symbol(self, n: int) -> None:
-        """Focus the n-th (1-based) watchlist symbol."""
+        """Focus the n-th (1-based) symbol of the *configured* watchlist, whatever the sort.
+
+        Digit keys keep their meaning while the list is re-sorted (muscle
+        memory: ``1`` is always the first configured market); the ``#``
+        column and the symbol bar show each market's digit.
+        """
         keys = self.hub.keys
         if 1 <= n <= len(keys):
             self.focus_market(keys[n - 1])
 
     def _step_symbol(self, step: int) -> None:
-        keys = self.hub.keys
+        # Tab walks the list as displayed (sorted), so the next row down is the next market.
+        order = self.dashboard.display_order
+        keys = order if self.focused_key in order else self.hub.keys
         if not keys:
             return
         i = keys.index(self.focused_key) if self.focused_key in keys else -step
@@ -438,6 +448,18 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
     def action_prev_symbol(self) -> None:
         """Focus the previous watchlist symbol (wraps)."""
         self._step_symbol(-1)
+
+    def action_sort_watchlist(self) -> None:
+        """Sort the watchlist by its next column (``o``)."""
+        self._announce_sort(*self.dashboard.cycle_sort())
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the watchlist's sort direction (``O``)."""
+        self._announce_sort(*self.dashboard.reverse_sort())
+
+    def _announce_sort(self, key: str, descending: bool) -> None:
+        order = "configured order" if key == "watchlist" else SORT_LABELS[key]
+        self.notify(f"Watchlist: {order} {'▼' if descending else '▲'}", timeout=2)
 
     def action_symbol_picker(self) -> None:
         """Open the fuzzy symbol picker."""

@@ -14,6 +14,7 @@ chart_interval``) caps redraws at that cadence instead of the frame rate
 | ``cvd-chart--cvd-up`` | the CVD line when CVD rose over the visible window |
 | ``cvd-chart--cvd-down`` | the CVD line when CVD fell over the visible window |
 | ``cvd-chart--price`` | the mid-price line |
+| ``cvd-chart--vwap`` | session VWAP (dotted) and its bands (dashed), on the price axis |
 | ``cvd-chart--label`` | axis labels |
 """
 
@@ -26,17 +27,19 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from tapescope.engine.snapshot import Series
-from tapescope.widgets.braille import BRAILLE_BASE, plot
+from tapescope.engine.vwap import VwapBands
+from tapescope.widgets.braille import BRAILLE_BASE, plot, value_range
 from tapescope.widgets.format import fmt_price, fmt_signed
 from tapescope.widgets.styles import CachedStyles
 from tapescope.widgets.throttle import Throttle, ThrottledRedraw
+from tapescope.widgets.vwap_overlay import reference_grid, vwap_levels
 
 
 class CvdChart(ThrottledRedraw, CachedStyles):
     """CVD line over time (braille) with the mid price on its own axis."""
 
     COMPONENT_CLASSES = {"cvd-chart--cvd-up", "cvd-chart--cvd-down", "cvd-chart--price",
-                         "cvd-chart--label"}
+                         "cvd-chart--label", "cvd-chart--vwap"}
 
     DEFAULT_CSS = """
     CvdChart {
@@ -46,6 +49,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         & > .cvd-chart--cvd-down { color: $sell; }
         & > .cvd-chart--price { color: $chart-price 60%; }
         & > .cvd-chart--label { color: $foreground-muted; }
+        & > .cvd-chart--vwap { color: $profile-vwap 70%; }
     }
     """
 
@@ -53,6 +57,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
     """Per-second history to draw (``None``: nothing yet)."""
     price_decimals: reactive[int] = reactive(2, repaint=False)
     """Decimals of the price labels."""
+    vwap: reactive[VwapBands | None] = reactive(None, repaint=False)
+    """Session VWAP and bands drawn on the price axis (picked up at the next redraw)."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -60,6 +66,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         self._key: tuple | None = None
         self._cvd_grid: list[list[int]] = []
         self._px_grid: list[list[int]] = []
+        self._ref_grid: list[list[int]] = []
         self._up = True
         self._labels: tuple[str, str] = ("", "")
         self._strips: list[Strip] | None = None
@@ -92,6 +99,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         if series is None or len(series.cvd) == 0 or width <= 0 or height <= 1:
             key: tuple = ("empty", width, height)
             cvd_grid, px_grid, up, labels = [], [], True, ("CVD —", "")
+            ref_grid: list[list[int]] = []
         else:
             n = 2 * width
             cvd = np.asarray(series.cvd[-n:], dtype=float)
@@ -99,6 +107,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
             # One line for labels; the plot uses the rest.
             cvd_grid = plot(cvd.tolist(), width, height - 1)
             px_grid = plot(mid.tolist(), width, height - 1)
+            ref_grid = reference_grid(vwap_levels(self.vwap), *value_range(mid.tolist()),
+                                      width, height - 1)
             up = bool(cvd[-1] >= cvd[0])
             finite = mid[np.isfinite(mid)]
             px = (f"px {fmt_price(float(finite.min()), self.price_decimals)}"
@@ -106,12 +116,14 @@ class CvdChart(ThrottledRedraw, CachedStyles):
             span = len(cvd)
             labels = (f"CVD {fmt_signed(float(cvd[-1]))}  Δ{span}s {fmt_signed(float(cvd[-1] - cvd[0]))}",
                       px)
-            key = (width, height, up, labels, tuple(map(tuple, cvd_grid)), tuple(map(tuple, px_grid)))
+            key = (width, height, up, labels, tuple(map(tuple, cvd_grid)), tuple(map(tuple, px_grid)),
+                   tuple(map(tuple, ref_grid)))
         if not force and key == self._key:
             return
         old = (self._cvd_grid, self._px_grid, self._up, self._labels)
         self._key = key
         self._cvd_grid, self._px_grid, self._up, self._labels = cvd_grid, px_grid, up, labels
+        old_ref, self._ref_grid = self._ref_grid, ref_grid
         self._strips = None
         if force or old[2] != up or len(old[0]) != len(cvd_grid):
             self.refresh()
@@ -119,7 +131,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         # Only the changed plot rows (and the label line) go to the terminal.
         changed = [Region(0, 0, width, 1)] if old[3] != labels else []
         changed += [Region(0, y + 1, width, 1) for y in range(len(cvd_grid))
-                    if old[0][y] != cvd_grid[y] or old[1][y] != px_grid[y]]
+                    if old[0][y] != cvd_grid[y] or old[1][y] != px_grid[y]
+                    or (old_ref[y] if y < len(old_ref) else None) != ref_grid[y]]
         if changed:
             self.refresh(*changed)
 
@@ -129,6 +142,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         label = self.style_of("cvd-chart--label")
         cvd_style = self.style_of("cvd-chart--cvd-up" if self._up else "cvd-chart--cvd-down")
         px_style = self.style_of("cvd-chart--price")
+        ref_style = self.style_of("cvd-chart--vwap")
+        refs = self._ref_grid
         left, right = self._labels
         gap = max(1, width - len(left) - len(right))
         strips = [Strip([Segment(left, label), Segment(" " * gap, base), Segment(right, label)])
@@ -139,11 +154,14 @@ class CvdChart(ThrottledRedraw, CachedStyles):
                 continue
             segs: list[Segment] = []
             run_text, run_style = "", None
-            for c, p in zip(self._cvd_grid[y], self._px_grid[y], strict=True):
+            ref_row = refs[y] if y < len(refs) else [0] * width
+            for c, p, r in zip(self._cvd_grid[y], self._px_grid[y], ref_row, strict=True):
                 if c:
                     ch, st = chr(BRAILLE_BASE + c), cvd_style
                 elif p:
                     ch, st = chr(BRAILLE_BASE + p), px_style
+                elif r:
+                    ch, st = chr(BRAILLE_BASE + r), ref_style
                 else:
                     ch, st = " ", base
                 if st is run_style:
