@@ -47,16 +47,15 @@ from tapescope.tui.screens.picker import SymbolPicker
 from tapescope.tui.screens.regime import RegimeScreen
 from tapescope.tui.screens.risk import RiskScreen
 from tapescope.tui.screens.risk_form import risk_market
+from tapescope.tui.watch_actions import WATCHLIST_BATCH, WATCHLIST_LADDER_ROWS, WatchlistActions
 from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
 from tapescope.widgets.status_bar import StatusView
-from tapescope.widgets.watch_rows import SORT_LABELS, watch_row
+from tapescope.widgets.watch_rows import WatchRow
 
 log = logging.getLogger(__name__)
 
-#: Ladder rows per side requested for a watchlist-only read of a market.
-WATCHLIST_LADDER_ROWS = 1
 
 
 def _section(config: Config, name: str, default: object):
@@ -106,7 +105,7 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
+class TapescopeApp(PaletteCommands, ReplayActions, WatchlistActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -217,6 +216,8 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         """Heatmaps, analyses, alert rules and the alert sink of every market."""
         self.panels.attach(hub)
         self._alerts_version = 0
+        self._watch_rows: list[WatchRow] = []
+        self._watch_next = 0
         # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
         self.dashboard.tape.redraw_interval = settings.tape_interval
         self.dashboard.readouts.redraw_interval = settings.readouts_interval
@@ -241,7 +242,8 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
         if self.replay is not None:
             self.dashboard.mount(ReplayBar(id="replay-bar"), before=self.dashboard.status_bar)
         self.set_interval(1 / self.config.app.fps, self.refresh_frame, name="frame")
-        self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
+        batches = max(1, math.ceil(len(self.hub.keys) / WATCHLIST_BATCH))
+        self.set_interval(self.config.app.watchlist_interval / batches, self.refresh_watchlist_batch,
                           name="watchlist")
         alerts = self.panels.alert_settings
         if alerts.enabled:
@@ -359,19 +361,6 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
             self._latencies.clear()
         self._rate_t0, self._rate_events0, self._rate_frames0 = now, self.sink.events, self.frames
 
-    def refresh_watchlist(self) -> None:
-        """Summarise every market for the watchlist (the slower watchlist timer)."""
-        if self.screen is not self.dashboard:
-            return  # covered: see refresh_frame
-        rows = []
-        for n, key in enumerate(self.hub.keys, start=1):
-            if key == self.focused_key and self._last is not None and self._last.key == key:
-                snap = self._last
-            else:
-                snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
-            rows.append(watch_row(n, snap))
-        self.dashboard.watch_rows = tuple(rows)
-
     def _alert_snapshot(self, key: str) -> MarketSnapshot:
         # The focused market's frame snapshot is reused: reading it again with a
         # one-row ladder would evict the frame's cached snapshot.
@@ -448,18 +437,6 @@ class TapescopeApp(PaletteCommands, ReplayActions, App[None]):
     def action_prev_symbol(self) -> None:
         """Focus the previous watchlist symbol (wraps)."""
         self._step_symbol(-1)
-
-    def action_sort_watchlist(self) -> None:
-        """Sort the watchlist by its next column (``o``)."""
-        self._announce_sort(*self.dashboard.cycle_sort())
-
-    def action_reverse_sort(self) -> None:
-        """Reverse the watchlist's sort direction (``O``)."""
-        self._announce_sort(*self.dashboard.reverse_sort())
-
-    def _announce_sort(self, key: str, descending: bool) -> None:
-        order = "configured order" if key == "watchlist" else SORT_LABELS[key]
-        self.notify(f"Watchlist: {order} {'▼' if descending else '▲'}", timeout=2)
 
     def action_symbol_picker(self) -> None:
         """Open the fuzzy symbol picker."""

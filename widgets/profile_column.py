@@ -84,10 +84,12 @@ def _cumulative(profile: ProfileStats) -> tuple[np.ndarray, np.ndarray]:
 
 def _volume_between(edges: np.ndarray, cum: np.ndarray, bin_step: float, x: np.ndarray) -> np.ndarray:
     """Cumulative volume below each price of ``x`` (bins spread uniformly over their width)."""
-    # Snap edges that sit on the bin grid up to float noise onto it, so a row
-    # boundary at a bin boundary takes no sliver of the neighbouring bin.
-    k = np.round(x / bin_step)
-    x = np.where(np.abs(x / bin_step - k) < _SNAP, k * bin_step, x)
+    # A price on a bin boundary up to float noise is moved onto that boundary, so a
+    # row edge at a bin edge takes no sliver of the neighbouring bin.
+    t = (x - edges[0]) / bin_step
+    k = np.rint(t)
+    on_edge = (np.abs(t - k) < _SNAP) & (k >= 0) & (k < edges.size)
+    x = np.where(on_edge, edges[np.clip(k, 0, edges.size - 1).astype(np.int64)], x)
     return np.interp(x, edges, cum)
 
 
@@ -202,10 +204,10 @@ class ProfileColumn(RowLines):
         self.show_rows(column_rows(profile, vwap, prices, step, bar_w), force)
 
     def _draw(self, row: ProfileRow | None, width: int) -> Strip:
-        if row is None:
+        if row is None or width < NOTE_WIDTH:
             return Strip.blank(width, self.base_style)
-        bar_w = max(0, width - NOTE_WIDTH)
         note_style = "profile--poc" if row.note.startswith("◆") else "profile--vwap"
-        segments = [Segment(row.note.ljust(NOTE_WIDTH)[:NOTE_WIDTH], self.style_of(note_style)),
-                    Segment(bar_text(row.half_cells, bar_w), self.style_of(ZONE_CLASSES[row.zone]))]
-        return Strip(segments).crop_extend(0, width, self.base_style).simplify()
+        # Both parts are padded to their widths: the strip is exactly ``width`` cells.
+        return Strip([Segment(row.note.ljust(NOTE_WIDTH)[:NOTE_WIDTH], self.style_of(note_style)),
+                      Segment(bar_text(row.half_cells, width - NOTE_WIDTH),
+                              self.style_of(ZONE_CLASSES[row.zone]))], width)

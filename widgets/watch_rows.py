@@ -36,7 +36,9 @@ id        header  meaning
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from tapescope.engine.events import FeedState
@@ -189,8 +191,12 @@ def fmt_score(score: float) -> str:
     return "0.00" if round(score, 2) == 0 else f"{score:+.2f}"
 
 
-def cell_texts(row: WatchRow) -> dict[str, str]:
-    """Plain texts of every cell of ``row``, by column id.
+@lru_cache(maxsize=2048)
+def cell_texts(row: WatchRow) -> Mapping[str, str]:
+    """Plain texts of every cell of ``row``, by column id (read-only; cached per row value).
+
+    Rows are redrawn every watchlist tick while most of their values did not
+    move, so the texts are memoised by the (hashable) row.
 
     A book that is not ``LIVE`` shows its state in the Last column and no
     spread or imbalance (architecture.md rule 5: never shown as if in sync).
@@ -203,7 +209,7 @@ def cell_texts(row: WatchRow) -> dict[str, str]:
     ('RESYNC', '—', '—')
     """
     live = row.live
-    return {
+    return MappingProxyType({
         "n": str(row.n),
         "sym": row.symbol[:MAX_SYMBOL],
         "last": fmt_price(row.last, row.price_decimals)[:MAX_PRICE] if live else STATE_LABELS[row.state],
@@ -214,7 +220,7 @@ def cell_texts(row: WatchRow) -> dict[str, str]:
         "vol": VOL_LETTERS.get(row.vol_regime, "·"),
         "score": fmt_score(row.score),
         "gauge": "",
-    }
+    })
 
 
 def tone(column: str, row: WatchRow, text: str) -> str:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -111,13 +112,14 @@ def header_line(cols: Sequence[Column], sort: tuple[str, bool]) -> WatchLine:
     return WatchLine((("".join(parts), "header"),))
 
 
-def row_line(row: WatchRow, cols: Sequence[Column], focused: bool) -> WatchLine:
-    """The line of one market: every column's text padded, with its tone.
+@lru_cache(maxsize=1024)
+def row_line(row: WatchRow, cols: tuple[Column, ...], focused: bool) -> WatchLine:
+    """The line of one market: every column's text padded, with its tone (cached per row value).
 
     >>> from tapescope.engine.events import FeedState
     >>> from tapescope.widgets.watch_rows import COLUMNS
     >>> r = WatchRow("k", "ETH", 2, 2000.5, -0.01, 0.5, FeedState.LIVE, 1, 0.3, 12.0)
-    >>> cols = [c._replace(width=6) if c.width == 0 else c for c in COLUMNS[:4]]
+    >>> cols = tuple(c._replace(width=6) if c.width == 0 else c for c in COLUMNS[:4])
     >>> row_line(r, cols, False).cells
     ((' 2', ''), (' ', ''), ('ETH   ', ''), (' ', ''), ('2,000.5', ''), (' ', ''), ('-1.00', 'down'))
     """
@@ -263,6 +265,8 @@ class Watchlist(RowLines):
             self.post_message(self.MarketClicked(self, self.rows_data[index].key))
 
     def _rebuild(self, force: bool = False) -> None:
+        if not self.display:
+            return  # hidden (compact layout): drawn when shown (on_resize)
         rows = self.rows_data
         total, visible = len(rows), self.visible_rows
         focus = next((i for i, r in enumerate(rows) if r.key == self.focused_key), -1)
@@ -290,15 +294,17 @@ class Watchlist(RowLines):
 
     def _draw(self, row: WatchLine, width: int) -> Strip:
         focus = "watchlist--focused" if row.focused else ""
+        body = width - (1 if row.thumb else 0)
         segments = [Segment(text, self.style_of(f"watchlist--{t}" if t else "", focus))
                     for text, t in row.cells]
-        fill = self.style_of("", focus)
-        body = width - (1 if row.thumb else 0)
-        strip = Strip(segments).crop_extend(0, body, fill)
+        used = sum(len(text) for text, _ in row.cells)   # cell texts are single-width
+        strip = Strip(segments, used)
+        if used != body:
+            strip = strip.crop_extend(0, body, self.style_of("", focus))
         if row.thumb:
-            strip = Strip.join([strip, Strip([Segment("┃" if row.thumb == "thumb" else "│",
-                                                      self.style_of("watchlist--thumb"))])])
-        return strip.simplify()
+            strip = Strip([*strip, Segment("┃" if row.thumb == "thumb" else "│",
+                                           self.style_of("watchlist--thumb"))], width)
+        return strip
 
 
 # ------------------------------------------------------------------------ symbol bar
@@ -401,6 +407,8 @@ class SymbolBar(Widget):
         return [k for k in self._shown[1:]]
 
     def _rebuild(self, force: bool = False) -> None:
+        if not self.display:
+            return  # hidden (wide layouts): drawn when shown (on_resize)
         rows = self.rows_data
         items = [bar_item(r) for r in rows]
         lengths = [sum(len(t) for t, _ in it) for it in items]

@@ -116,3 +116,24 @@ async def test_compact_bar_follows_focus(config: Config, make_snap) -> None:
         await pilot.pause()
         assert app.focused_key == "sim:S26-SIM"
         assert "sim:S26-SIM" in bar.shown_keys and "sim:S01-SIM" not in bar.shown_keys
+
+
+async def test_sort_keys_are_remappable_and_listed_in_help_and_palette(make_snap) -> None:
+    from tapescope.tui.config import load_config
+    from tapescope.tui.screens.help import HelpScreen
+
+    config = load_config(overrides={"keys": {"sort_watchlist": "k", "reverse_sort": "K"}})
+    app = build(config, make_snap)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("o")                       # no longer bound
+        assert app.dashboard.sort == ("watchlist", False)
+        await pilot.press("k", "k", "K")
+        assert app.dashboard.sort == ("change", False)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Sort watchlist" in titles and "Reverse watchlist sort" in titles
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {r.description: r.key for r in app.screen.rows}
+        assert rows["Sort"] == "k" and rows["Reverse sort"] == "K"
