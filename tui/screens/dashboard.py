@@ -12,6 +12,12 @@ the session volume profile as a column beside the ladder's rows) and
 ``themes/app.tcss`` places the panels. The ladder grows with the
 height: the App asks the engine for as many rows as the ladder can show.
 
+The watchlist rows arrive in configured order; :attr:`DashboardScreen.sort`
+(``o`` / ``O``) orders them for display (:func:`~tapescope.widgets.watch_rows.sort_rows`)
+and :attr:`DashboardScreen.display_order` is that order (what Tab walks).
+The profile column reads the lines the ladder has just laid out, so its bars
+sit on the ladder's price rows.
+
 Panel toggles are screen classes, so ``themes/app.tcss`` decides placement:
 ``-heatmap`` shows the liquidity heatmap in the CVD chart's place;
 ``-signals-toggled`` / ``-alerts-toggled`` invert the default visibility of
