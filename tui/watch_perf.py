@@ -182,8 +182,11 @@ async def measure_watch_frames(symbols: int = 60, app_size: tuple[int, int] = (1
 
 
 def _serve(symbols: int) -> None:
-    """Run the many-symbol dashboard paced in real time (the child of :func:`watch_terminal_bytes`)."""
-    cfg = load_config(read_user_file=False)
+    """Run the many-symbol dashboard paced in real time (the child of :func:`watch_terminal_bytes`).
+
+    The user file is ``$TAPESCOPE_CONFIG_FILE`` (the parent points it at an empty file).
+    """
+    cfg = load_config()
     feed, hub = many_symbol_market(cfg, symbols, realtime=True)
     make_app(cfg, feed, hub).run()
 
