@@ -61,6 +61,8 @@ class FlowParams:
     """Recent trades kept per market for the tape."""
     series_seconds: int = field(default=3600, metadata={"min": 1, "max": 604_800})
     """Seconds of per-second history (mid, CVD, delta) kept per market for charts."""
+    cvd_slope_window: int = field(default=60, metadata={"min": 2, "max": 86_400})
+    """Window of the CVD slope (watchlist), seconds: least-squares slope of the CVD over the last W closed seconds, per minute (at most ``series_seconds`` are held)."""
 
     def __post_init__(self) -> None:
         """Refuse inconsistent values (the config loader reports them with the key)."""

@@ -56,6 +56,7 @@ from tapescope.engine.events import (
 from tapescope.engine.flow import FlowMetrics, FlowParams
 from tapescope.engine.instrument import Instrument
 from tapescope.engine.ring import RecordRing
+from tapescope.engine.slope import cvd_slope
 from tapescope.engine.snapshot import AnalysisSnapshot, Ladder, MarketSnapshot, Series, TradePrint
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,8 @@ class Market:
         self._cache: MarketSnapshot | None = None
         self._cache_key: tuple[int, int, int] = (-1, 0, 0)
         self._series_cache: tuple[int, Series] = (-1, Series())
+        self._slope_window = p.cvd_slope_window
+        self._slope_cache: tuple[int, float] = (-1, NAN)
         self._ladder_cache: tuple[tuple[int, int, int], Ladder] = ((-1, 0, 0), Ladder(1.0))
         self._dispatch = {
             BookDelta: self._on_delta,
@@ -406,6 +409,24 @@ class Market:
         self._series_cache = (self.series.count, s)
         return s
 
+    def cvd_slope(self) -> float:
+        """CVD slope over the last ``[flow] cvd_slope_window`` closed seconds, per minute.
+
+        Cached until another second closes. Runtime complexity: ``O(window)``
+        when a second closed since the last call, ``O(1)`` otherwise.
+
+        >>> m = Market(Instrument("sim", "X"), FlowParams(cvd_slope_window=4))
+        >>> for s in range(1, 6):
+        ...     m.on_event(Trade("sim:X", s * 10**9, 0, 5.0, 2.0, 1))
+        >>> m.cvd_slope()    # four closed seconds of +2 each: +120 per minute
+        120.0
+        """
+        count, slope = self._slope_cache
+        if count != self.series.count:
+            slope = cvd_slope(self.series_snapshot().delta, self._slope_window)
+            self._slope_cache = (self.series.count, slope)
+        return slope
+
     def snapshot(self, ladder_step_ticks: int = 1, ladder_rows: int = 40) -> MarketSnapshot:
         """An immutable view of the market now.
 
@@ -461,6 +482,7 @@ class Market:
             series=self.series_snapshot(),
             messages=self.messages,
             open_interest=self.open_interest,
+            cvd_slope=self.cvd_slope(),
             analysis=self.analysis.snapshot() if self.analysis is not None else None,
         )
         self._cache = snap

@@ -167,6 +167,9 @@ class MarketSnapshot:
     """Events applied for this market."""
     open_interest: float = NAN
     """Last open interest, base units (``nan`` where the venue has none)."""
+    cvd_slope: float = NAN
+    """CVD slope: least-squares slope of CVD over the last ``[flow] cvd_slope_window`` closed
+    seconds, base units per minute (``nan`` until half the window is held; see engine.slope)."""
     analysis: AnalysisSnapshot | None = None
     """Detectors and signals, when a MarketAnalysis is attached."""
 

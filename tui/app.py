@@ -56,16 +56,15 @@ from tapescope.tui.screens.regime import RegimeScreen
 from tapescope.tui.screens.risk import RiskScreen
 from tapescope.tui.screens.risk_form import risk_market
 from tapescope.tui.startup import resume_gc
+from tapescope.tui.watch_actions import WATCHLIST_BATCH, WATCHLIST_LADDER_ROWS, WatchlistActions
 from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
 from tapescope.widgets.status_bar import StatusView
-from tapescope.widgets.watchlist import WatchRow
+from tapescope.widgets.watch_rows import WatchRow
 
 log = logging.getLogger(__name__)
 
-#: Ladder rows per side requested for a watchlist-only read of a market.
-WATCHLIST_LADDER_ROWS = 1
 #: Frame ticks between the first frame showing a live market and the numba warm-up.
 WARM_UP_DELAY_FRAMES = 10
 #: Frame ticks after which the numba warm-up starts even if no market has gone live.
@@ -99,7 +98,7 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
+class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -134,6 +133,11 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
                 tooltip="Show or hide the alert log."),
         Binding("m", "mute_alerts", "Mute", show=False, id="mute_alerts",
                 tooltip="Mute or unmute alert bell, notifications and webhook (alerts are still logged)."),
+        Binding("o", "sort_watchlist", "Sort", show=False, id="sort_watchlist",
+                tooltip="Sort the watchlist by the next column: #, symbol, change, spread, "
+                        "imbalance, CVD slope, vol regime, score."),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="reverse_sort",
+                tooltip="Reverse the watchlist's sort direction."),
         Binding("r", "risk", "Risk", show=False, id="risk",
                 tooltip="Open the risk/position calculator on the focused market's live book."),
         Binding("v", "regime", "Regime", show=False, id="regime",
@@ -218,6 +222,8 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
         self._frame_ticks = 0
         self._live_tick: int | None = None
         self._kernels_started = False
+        self._watch_rows: list[WatchRow] = []
+        self._watch_next = 0
         # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
         self.dashboard.tape.redraw_interval = settings.tape_interval
         self.dashboard.readouts.redraw_interval = settings.readouts_interval
@@ -242,7 +248,8 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
         if self.replay is not None:
             self.dashboard.mount(ReplayBar(id="replay-bar"), before=self.dashboard.status_bar)
         self._start_frame_timer()
-        self.set_interval(self.config.app.watchlist_interval, self.refresh_watchlist,
+        batches = max(1, math.ceil(len(self.hub.keys) / WATCHLIST_BATCH))
+        self.set_interval(self.config.app.watchlist_interval / batches, self.refresh_watchlist_batch,
                           name="watchlist")
         alerts = self.panels.alert_settings
         if alerts.enabled:
@@ -395,21 +402,6 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
             self._latencies.clear()
         self._rate_t0, self._rate_events0, self._rate_frames0 = now, self.sink.events, self.frames
 
-    def refresh_watchlist(self) -> None:
-        """Summarise every market for the watchlist (the slower watchlist timer)."""
-        if self.screen is not self.dashboard:
-            return  # covered: see refresh_frame
-        rows = []
-        for key in self.hub.keys:
-            if key == self.focused_key and self._last is not None and self._last.key == key:
-                snap = self._last
-            else:
-                snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
-            rows.append(WatchRow(key, snap.instrument.symbol, snap.last_price, snap.change,
-                                 snap.flow.spread_bps, snap.state,
-                                 snap.instrument.price_decimals()))
-        self.dashboard.watch_rows = tuple(rows)
-
     def _alert_snapshot(self, key: str) -> MarketSnapshot:
         # The focused market's frame snapshot is reused: reading it again with a
         # one-row ladder would evict the frame's cached snapshot.
@@ -452,7 +444,7 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
             return gate
         # Symbol keys act on the dashboard only, not under the picker or help.
         if action in ("focus_symbol", "next_symbol", "prev_symbol", "symbol_picker", "help",
-                      "risk", "regime", "health") \
+                      "risk", "regime", "health", "sort_watchlist", "reverse_sort") \
                 and self.screen is not self.dashboard:
             return False
         if action == "focus_symbol" and parameters and int(parameters[0]) > len(self.hub.keys):
@@ -460,13 +452,20 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, App[None]):
         return True
 
     def action_focus_symbol(self, n: int) -> None:
-        """Focus the n-th (1-based) watchlist symbol."""
+        """Focus the n-th (1-based) symbol of the *configured* watchlist, whatever the sort.
+
+        Digit keys keep their meaning while the list is re-sorted (muscle
+        memory: ``1`` is always the first configured market); the ``#``
+        column and the symbol bar show each market's digit.
+        """
         keys = self.hub.keys
         if 1 <= n <= len(keys):
             self.focus_market(keys[n - 1])
 
     def _step_symbol(self, step: int) -> None:
-        keys = self.hub.keys
+        # Tab walks the list as displayed (sorted), so the next row down is the next market.
+        order = self.dashboard.display_order
+        keys = order if self.focused_key in order else self.hub.keys
         if not keys:
             return
         i = keys.index(self.focused_key) if self.focused_key in keys else -step

@@ -40,6 +40,10 @@ class PaletteCommands:
                             lambda: self.action_toggle_panel("alerts"))
         yield SystemCommand("Mute alerts", "Mute or unmute alert bell, notifications and webhook",
                             self.action_mute_alerts)
+        yield SystemCommand("Sort watchlist", "Sort the watchlist by its next column",
+                            self.action_sort_watchlist)
+        yield SystemCommand("Reverse watchlist sort", "Flip the watchlist's sort direction",
+                            self.action_reverse_sort)
         yield SystemCommand("Risk calculator", "Size a position on the focused market's live book",
                             self.action_risk)
         yield SystemCommand("Regime and profile", "Volatility regime, VPIN, volume/TPO profile",

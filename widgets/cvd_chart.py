@@ -21,6 +21,7 @@ scale; the label line names the scale when it fits (``Δ/2s ±10.0``).
 | ``cvd-chart--cvd-up`` | the CVD line when CVD rose over the visible window |
 | ``cvd-chart--cvd-down`` | the CVD line when CVD fell over the visible window |
 | ``cvd-chart--price`` | the mid-price line |
+| ``cvd-chart--vwap`` | session VWAP (dotted) and its bands (dashed), on the price axis |
 | ``cvd-chart--label`` | axis labels |
 | ``cvd-chart--delta-up`` | delta bars of columns where buyers took more |
 | ``cvd-chart--delta-down`` | delta bars of columns where sellers took more |
@@ -36,7 +37,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from tapescope.engine.snapshot import Series
-from tapescope.widgets.braille import BRAILLE_BASE, plot
+from tapescope.engine.vwap import VwapBands
+from tapescope.widgets.braille import BRAILLE_BASE, plot, value_range
 from tapescope.widgets.delta_bars import (
     SAMPLES_PER_COLUMN,
     column_deltas,
@@ -47,13 +49,15 @@ from tapescope.widgets.delta_bars import (
 from tapescope.widgets.format import fmt_price, fmt_signed, fmt_size
 from tapescope.widgets.styles import CachedStyles
 from tapescope.widgets.throttle import Throttle, ThrottledRedraw
+from tapescope.widgets.vwap_overlay import reference_grid, vwap_levels
 
 
 class CvdChart(ThrottledRedraw, CachedStyles):
     """CVD line over time (braille) with the mid price on its own axis."""
 
     COMPONENT_CLASSES = {"cvd-chart--cvd-up", "cvd-chart--cvd-down", "cvd-chart--price",
-                         "cvd-chart--label", "cvd-chart--delta-up", "cvd-chart--delta-down"}
+                         "cvd-chart--label", "cvd-chart--delta-up", "cvd-chart--delta-down",
+                         "cvd-chart--vwap"}
 
     DEFAULT_CSS = """
     CvdChart {
@@ -65,6 +69,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         & > .cvd-chart--label { color: $foreground-muted; }
         & > .cvd-chart--delta-up { color: $buy; }
         & > .cvd-chart--delta-down { color: $sell; }
+        & > .cvd-chart--vwap { color: $profile-vwap 70%; }
     }
     """
 
@@ -72,6 +77,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
     """Per-second history to draw (``None``: nothing yet)."""
     price_decimals: reactive[int] = reactive(2, repaint=False)
     """Decimals of the price labels."""
+    vwap: reactive[VwapBands | None] = reactive(None, repaint=False)
+    """Session VWAP and bands drawn on the price axis (picked up at the next redraw)."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -79,6 +86,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         self._key: tuple | None = None
         self._cvd_grid: list[list[int]] = []
         self._px_grid: list[list[int]] = []
+        self._ref_grid: list[list[int]] = []
         self._up = True
         self._labels: tuple[str, str] = ("", "")
         self._bars: list[list[tuple[str, int]]] = []
@@ -115,6 +123,7 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         width, height = self.size.width, self.size.height
         series = self.series
         bars: list[list[tuple[str, int]]] = []
+        ref_grid: list[list[int]] = []
         if series is None or len(series.cvd) == 0 or width <= 0 or height <= 1:
             key: tuple = ("empty", width, height)
             cvd_grid, px_grid, up, labels = [], [], True, ("CVD —", "")
@@ -127,6 +136,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
             plot_h = height - 1 - n_bars
             cvd_grid = plot(cvd.tolist(), width, plot_h)
             px_grid = plot(mid.tolist(), width, plot_h)
+            ref_grid = reference_grid(vwap_levels(self.vwap), *value_range(mid.tolist()),
+                                      width, plot_h)
             up = bool(cvd[-1] >= cvd[0])
             finite = mid[np.isfinite(mid)]
             px = (f"px {fmt_price(float(finite.min()), self.price_decimals)}"
@@ -145,13 +156,14 @@ class CvdChart(ThrottledRedraw, CachedStyles):
                     px = f"{scale_text}  {px}"
             labels = (left, px)
             key = (width, height, up, labels, tuple(map(tuple, cvd_grid)), tuple(map(tuple, px_grid)),
-                   tuple(map(tuple, bars)))
+                   tuple(map(tuple, bars)), tuple(map(tuple, ref_grid)))
         if not force and key == self._key:
             return
         old = (self._cvd_grid, self._px_grid, self._up, self._labels, self._bars)
         self._key = key
         self._cvd_grid, self._px_grid, self._up, self._labels = cvd_grid, px_grid, up, labels
         self._bars = bars
+        old_ref, self._ref_grid = self._ref_grid, ref_grid
         self._strips = None
         if force or old[2] != up or len(old[0]) != len(cvd_grid) or len(old[4]) != len(bars):
             self.refresh()
@@ -159,7 +171,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         # Only the changed plot and bar rows (and the label line) go to the terminal.
         changed = [Region(0, 0, width, 1)] if old[3] != labels else []
         changed += [Region(0, y + 1, width, 1) for y in range(len(cvd_grid))
-                    if old[0][y] != cvd_grid[y] or old[1][y] != px_grid[y]]
+                    if old[0][y] != cvd_grid[y] or old[1][y] != px_grid[y]
+                    or (old_ref[y] if y < len(old_ref) else None) != ref_grid[y]]
         top = 1 + len(cvd_grid)
         changed += [Region(0, top + y, width, 1) for y in range(len(bars)) if old[4][y] != bars[y]]
         if changed:
@@ -171,6 +184,8 @@ class CvdChart(ThrottledRedraw, CachedStyles):
         label = self.style_of("cvd-chart--label")
         cvd_style = self.style_of("cvd-chart--cvd-up" if self._up else "cvd-chart--cvd-down")
         px_style = self.style_of("cvd-chart--price")
+        ref_style = self.style_of("cvd-chart--vwap")
+        refs = self._ref_grid
         left, right = self._labels
         gap = max(1, width - len(left) - len(right))
         strips = [Strip([Segment(left, label), Segment(" " * gap, base), Segment(right, label)])
@@ -179,9 +194,11 @@ class CvdChart(ThrottledRedraw, CachedStyles):
             if y >= len(self._cvd_grid):
                 strips.append(Strip.blank(width, base))
                 continue
+            ref_row = refs[y] if y < len(refs) else [0] * width
             cells = ((chr(BRAILLE_BASE + c), cvd_style) if c else
-                     (chr(BRAILLE_BASE + p), px_style) if p else (" ", base)
-                     for c, p in zip(self._cvd_grid[y], self._px_grid[y], strict=True))
+                     (chr(BRAILLE_BASE + p), px_style) if p else
+                     (chr(BRAILLE_BASE + r), ref_style) if r else (" ", base)
+                     for c, p, r in zip(self._cvd_grid[y], self._px_grid[y], ref_row, strict=True))
             strips.append(_runs(cells, width, base))
         bar_styles = {1: self.style_of("cvd-chart--delta-up"), -1: self.style_of("cvd-chart--delta-down"),
                       0: base}

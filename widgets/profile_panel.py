@@ -33,7 +33,6 @@ so nothing relies on colour alone.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from rich.segment import Segment
@@ -46,32 +45,21 @@ from textual.widget import Widget
 
 from tapescope.engine.profile import ProfileStats, TpoSnapshot
 from tapescope.engine.vwap import VwapBands
+from tapescope.widgets.profile_draw import (
+    NOTE_WIDTH,
+    PROFILE_CLASSES,
+    ZONE_CLASSES,
+    ProfileRow,
+    band_notes,
+    bar_text,
+    zone_of,
+)
 
-#: Width of the VWAP/band note column.
-NOTE_WIDTH = 3
+__all__ = ["NOTE_WIDTH", "ProfilePanel", "ProfileRow", "group_size", "profile_rows"]
 #: Share of the space right of the price column given to bars (the rest shows TPO letters).
 BAR_SHARE = 0.6
 #: Order of TPO period letters (A..Z, then a..z).
 _LETTER_ORDER = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")}
-
-
-class ProfileRow(NamedTuple):
-    """What one screen row shows."""
-
-    price: float
-    """Lower edge of the row's price group."""
-    volume: float
-    """Profile weight in the group."""
-    half_cells: int
-    """Bar length in half cells."""
-    zone: str
-    """``"poc"``, ``"value"`` (inside the value area) or ``"out"``."""
-    current: bool
-    """The current price falls in this row."""
-    note: str
-    """``"VW"`` (VWAP), ``"+1σ"``/``"-2σ"`` (bands) or ``""``."""
-    letters: str
-    """TPO letters of the group, in period order."""
 
 
 def group_size(lo_bin: int, hi_bin: int, height: int) -> int:
@@ -138,16 +126,7 @@ def profile_rows(profile: ProfileStats, tpo: TpoSnapshot | None, vwap: VwapBands
     poc_g = group_of(profile.poc)
     val_g, vah_g = group_of(profile.val), group_of(profile.vah)
     price_g = group_of(price)
-    notes: dict[int, str] = {}
-    if vwap is not None:
-        for k, lower, upper in reversed(vwap.bands):
-            for x, sign in ((lower, "-"), (upper, "+")):
-                g = group_of(x)
-                if g is not None:
-                    notes[g] = f"{sign}{k:g}σ"
-        g = group_of(vwap.vwap)
-        if g is not None:
-            notes[g] = "VW"
+    notes = band_notes(vwap, group_of)
     letters: dict[int, list[str]] = {}
     if tpo is not None and tpo.stats.step > 0 and tpo.letters:
         t0 = tpo.stats.first_price
@@ -160,12 +139,7 @@ def profile_rows(profile: ProfileStats, tpo: TpoSnapshot | None, vwap: VwapBands
     for g in range(g_hi, g_lo - 1, -1):
         volume = float(groups[g - g_lo])
         half = int(round(volume / top * bar_width * 2)) if top > 0 else 0
-        if g == poc_g:
-            zone = "poc"
-        elif val_g is not None and vah_g is not None and val_g <= g <= vah_g:
-            zone = "value"
-        else:
-            zone = "out"
+        zone = zone_of(g, poc_g, val_g, vah_g)
         rows.append(ProfileRow(round(g * width, 12), volume, half, zone, g == price_g,
                                notes.get(g, ""), _merge_letters(letters.get(g, []))))
     return rows
@@ -174,8 +148,7 @@ def profile_rows(profile: ProfileStats, tpo: TpoSnapshot | None, vwap: VwapBands
 class ProfilePanel(Widget):
     """Volume profile and TPO letters of the focused market, beside price."""
 
-    COMPONENT_CLASSES = {"profile--price", "profile--current", "profile--bar", "profile--value",
-                         "profile--poc", "profile--vwap", "profile--tpo"}
+    COMPONENT_CLASSES = set(PROFILE_CLASSES)
 
     DEFAULT_CSS = """
     ProfilePanel {
@@ -297,16 +270,14 @@ class ProfilePanel(Widget):
     def _draw(self, row: ProfileRow, width: int) -> Strip:
         price_w, bar_w, tpo_w = self._layout()
         label = f"{row.price:,.{self.price_decimals}f}".rjust(price_w - 1)
-        bar_style = {"poc": "profile--poc", "value": "profile--value"}.get(row.zone, "profile--bar")
-        full, half = divmod(min(row.half_cells, bar_w * 2), 2)
-        bar = "█" * full + ("▌" if half else "")
+        bar_style = ZONE_CLASSES[row.zone]
         letters = row.letters if len(row.letters) <= tpo_w else row.letters[: max(tpo_w - 1, 0)] + "+"
         segments = [
             Segment(label, self._style("profile--current" if row.current else "profile--price")),
             Segment("▶" if row.current else ("◆" if row.zone == "poc" else " "),
                     self._style("profile--current" if row.current else "profile--poc")),
             Segment(row.note.ljust(NOTE_WIDTH)[:NOTE_WIDTH], self._style("profile--vwap")),
-            Segment(bar.ljust(bar_w), self._style(bar_style)),
+            Segment(bar_text(row.half_cells, bar_w), self._style(bar_style)),
             Segment(" ", self.rich_style),
             Segment(letters.ljust(tpo_w)[:tpo_w], self._style("profile--tpo")),
         ]

@@ -14,7 +14,6 @@ from tapescope.widgets.readouts import Readouts, build_items, layout_lines
 from tapescope.widgets.status_bar import StatusBar, StatusView, status_parts
 from tapescope.widgets.tape import Tape, TapeRow
 from tapescope.widgets.tape import build_rows as tape_rows
-from tapescope.widgets.watchlist import SymbolBar, WatchRow, cell_texts
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
@@ -151,22 +150,3 @@ async def test_status_bar_renders(host) -> None:
         bar.view = StatusView("sim", "sim:BTC-SIM", FeedState.LIVE, 5123.0, 1.25, 9.9, "00:00:01 UTC")
         await pilot.pause()
         assert bar.plain == " sim │ sim:BTC-SIM │  LIVE  │ 5.12k msg/s │ lat 1.2ms │ 9.9 fps │ 00:00:01 UTC"
-
-
-# ------------------------------------------------------------------- watchlist
-
-
-def test_watchlist_cell_texts() -> None:
-    row = WatchRow("sim:ETH-SIM", "ETH-SIM", 2000.05, -0.0125, math.nan, FeedState.STALE, 2)
-    assert cell_texts(2, row) == ("2", "ETH-SIM", "2,000.05", "-1.25", "—", "STALE")
-
-
-async def test_symbol_bar_shows_focus_and_state(host) -> None:
-    bar = SymbolBar()
-    app = host(bar)
-    async with app.run_test(size=(80, 1)) as pilot:
-        bar.rows_data = (WatchRow("sim:A", "A", 1.5, 0.01, 1.0, FeedState.LIVE, 1),
-                         WatchRow("sim:B", "B", 2.5, -0.02, 1.0, FeedState.SYNCING, 1))
-        bar.focused_key = "sim:B"
-        await pilot.pause()
-        assert text_of(bar, 0).rstrip() == "1 A 1.5 +1.00% │ 2 B SYNCING"

@@ -6,10 +6,17 @@ down to the child widgets by attribute. The screen holds no market state of
 its own beyond the latest snapshot reference.
 
 Layout: the screen gets the class ``-compact`` below the wide breakpoint
-(watchlist as a one-line bar), ``-wide`` from it (watchlist as a side table)
-and ``-xwide`` 40 columns further (wider watchlist and ladder);
+(watchlist as a one-line bar), ``-wide`` from it (watchlist as a side table,
+the session volume profile as a column beside the ladder's rows) and
+``-xwide`` 40 columns further (wider watchlist, ladder and profile);
 ``themes/app.tcss`` places the panels. The ladder grows with the
 height: the App asks the engine for as many rows as the ladder can show.
+
+The watchlist rows arrive in configured order; :attr:`DashboardScreen.sort`
+(``o`` / ``O``) orders them for display (:func:`~tapescope.widgets.watch_rows.sort_rows`)
+and :attr:`DashboardScreen.display_order` is that order (what Tab walks).
+The profile column reads the lines the ladder has just laid out, so its bars
+sit on the ladder's price rows.
 
 Panel toggles are screen classes, so ``themes/app.tcss`` decides placement:
 ``-heatmap`` shows the liquidity heatmap in the CVD chart's place;
@@ -37,11 +44,13 @@ from tapescope.widgets.alert_log import AlertLog
 from tapescope.widgets.cvd_chart import CvdChart
 from tapescope.widgets.heatmap import LiquidityHeatmap
 from tapescope.widgets.ladder import DepthLadder, LadderView
+from tapescope.widgets.profile_column import ProfileColumn, ladder_prices
 from tapescope.widgets.readouts import Readouts
 from tapescope.widgets.signals_panel import SignalsPanel, SignalsView
 from tapescope.widgets.status_bar import StatusBar, StatusView
 from tapescope.widgets.tape import Tape
-from tapescope.widgets.watchlist import SymbolBar, Watchlist, WatchRow
+from tapescope.widgets.watch_rows import DEFAULT_DESCENDING, SORT_KEYS, WatchRow, sort_rows
+from tapescope.widgets.watchlist import SymbolBar, Watchlist
 
 
 class DashboardScreen(Screen[None]):
@@ -52,7 +61,9 @@ class DashboardScreen(Screen[None]):
     status: reactive[StatusView] = reactive(StatusView, init=False, repaint=False)
     """Status bar contents (set by the App each frame)."""
     watch_rows: reactive[tuple[WatchRow, ...]] = reactive((), init=False, repaint=False)
-    """Watchlist rows (set by the App at the watchlist cadence)."""
+    """Watchlist rows in configured order (set by the App at the watchlist cadence)."""
+    sort: reactive[tuple[str, bool]] = reactive(("watchlist", False), init=False, repaint=False)
+    """Watchlist order: ``(key of SORT_KEYS, descending)``."""
     focused_key: reactive[str] = reactive("", init=False, repaint=False)
     """Key of the focused market."""
     heatmap_snapshot: reactive[HeatmapSnapshot | None] = reactive(None, init=False, repaint=False)
@@ -76,6 +87,8 @@ class DashboardScreen(Screen[None]):
         """Wide watchlist table."""
         self.ladder = DepthLadder(id="ladder")
         """Depth ladder."""
+        self.profile_column = ProfileColumn(id="profile-col")
+        """Session volume profile beside the ladder's rows (wide layouts)."""
         self.tape = Tape(id="tape")
         """Time and sales."""
         self.chart = CvdChart(id="chart")
@@ -90,16 +103,19 @@ class DashboardScreen(Screen[None]):
         """Recent alerts of every market."""
         self.status_bar = StatusBar(id="status")
         """Status bar."""
+        self.display_rows: tuple[WatchRow, ...] = ()
+        """Watchlist rows in display (sorted) order."""
 
     def compose(self) -> ComposeResult:
         self.watchlist.border_title = "Watchlist"
         self.ladder.border_title = "Book"
         self.ladder.size_digits = self._size_digits
         self.ladder.anchored = self._anchored_ladder
+        self.profile_column.border_title = "VP"
         self.tape.border_title = "Tape"
         self.tape.size_digits = self._size_digits
         self.tape.utc = self._utc
-        self.chart.border_title = "CVD · price"
+        self.chart.border_title = "CVD · price · VWAP┈"
         self.readouts.border_title = "Flow"
         self.heatmap.border_title = "Heatmap"
         self.heatmap.utc = self._utc
@@ -111,6 +127,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="body"):
             yield self.watchlist
             yield self.ladder
+            yield self.profile_column
             with Vertical(id="right"):
                 yield self.tape
                 yield self.chart
@@ -141,6 +158,7 @@ class DashboardScreen(Screen[None]):
                                       snap.flow.spread_ticks, snap.flow.spread_bps, snap.key,
                                       markers=snap.analysis.micro.markers if snap.analysis else (),
                                       last_trade=snap.trades[-1] if snap.trades else None)
+        self._show_profile(snap)
         self.tape.price_decimals = decimals
         self.tape.trades = snap.trades[-self._tape_rows:]
         self.chart.price_decimals = decimals
@@ -149,6 +167,18 @@ class DashboardScreen(Screen[None]):
         self.readouts.live = live
         self.readouts.flow = snap.flow
         self.heatmap.price_decimals = decimals
+
+    def _show_profile(self, snap: MarketSnapshot) -> None:
+        """Session VWAP to the chart; profile and VWAP to the profile column, aligned to the ladder just drawn."""
+        levels = snap.analysis.levels if snap.analysis is not None else None
+        self.chart.vwap = levels.vwap.session if levels is not None else None
+        if not self.profile_column.display:
+            return  # hidden (compact layout): no work
+        live = snap.state == FeedState.LIVE
+        self.profile_column.show_profile(
+            levels.profile.session if levels is not None else None,
+            levels.vwap.session if levels is not None else None,
+            ladder_prices(self.ladder.rows) if live else (), snap.ladder.step)
 
     def watch_heatmap_snapshot(self, snap: HeatmapSnapshot | None) -> None:
         self.heatmap.heatmap = snap
@@ -177,9 +207,44 @@ class DashboardScreen(Screen[None]):
     def watch_status(self, status: StatusView) -> None:
         self.status_bar.view = status
 
-    def watch_watch_rows(self, rows: tuple[WatchRow, ...]) -> None:
+    def watch_watch_rows(self) -> None:
+        self._show_watch_rows()
+
+    def watch_sort(self) -> None:
+        self._show_watch_rows()
+
+    def _show_watch_rows(self) -> None:
+        key, descending = self.sort
+        rows = sort_rows(self.watch_rows, key, descending)
+        self.display_rows = rows
+        self.watchlist.sort = self.sort
         self.watchlist.rows_data = rows
         self.symbol_bar.rows_data = rows
+
+    @property
+    def display_order(self) -> list[str]:
+        """Market keys in the order the watchlist shows them (what Tab steps through)."""
+        return [r.key for r in self.display_rows]
+
+    def cycle_sort(self) -> tuple[str, bool]:
+        """Sort the watchlist by the next key of :data:`SORT_KEYS`, in its natural direction.
+
+        Returns:
+            The new ``(key, descending)``.
+        """
+        i = SORT_KEYS.index(self.sort[0]) if self.sort[0] in SORT_KEYS else -1
+        key = SORT_KEYS[(i + 1) % len(SORT_KEYS)]
+        self.sort = (key, DEFAULT_DESCENDING[key])
+        return self.sort
+
+    def reverse_sort(self) -> tuple[str, bool]:
+        """Flip the watchlist's sort direction.
+
+        Returns:
+            The new ``(key, descending)``.
+        """
+        self.sort = (self.sort[0], not self.sort[1])
+        return self.sort
 
     def watch_focused_key(self, key: str) -> None:
         self.watchlist.focused_key = key

@@ -1,0 +1,87 @@
+"""Watchlist actions of the dashboard App: batched refresh of every market's row, sort keys.
+
+A mixin for :class:`~tapescope.tui.app.TapescopeApp` (it reads the App's
+``hub``, ``dashboard``, ``focused_key`` and last frame snapshot), kept apart
+so the App module stays about wiring and the frame loop.
+
+Digit keys 1-9 keep the *configured* watchlist order whatever the sort (the
+``#`` column and the symbol bar show each market's digit); Tab and
+Shift+Tab walk the *displayed* order (:attr:`DashboardScreen.display_order`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tapescope.widgets.watch_rows import SORT_LABELS, WatchRow, watch_row
+
+if TYPE_CHECKING:
+    from tapescope.engine.snapshot import MarketSnapshot
+    from tapescope.tui.screens.dashboard import DashboardScreen
+
+#: Ladder rows per side requested for a watchlist-only read of a market.
+WATCHLIST_LADDER_ROWS = 1
+#: Markets read per watchlist tick. Reading a market's snapshot costs about a
+#: millisecond (its analysis: profiles, VWAP, regime), so 60 markets at once
+#: would stall one frame for ~70 ms; the watchlist timer instead fires
+#: ``ceil(markets / WATCHLIST_BATCH)`` times per ``[app] watchlist_interval``
+#: and reads the next batch each time: every market is still refreshed once per
+#: interval, and no frame pays for more than this many.
+WATCHLIST_BATCH = 8
+
+
+class WatchlistActions:
+    """Watchlist refresh and sort actions (see the module docstring)."""
+
+    hub: object
+    dashboard: DashboardScreen
+    focused_key: str
+    _last: MarketSnapshot | None
+    _watch_rows: list[WatchRow]
+    _watch_next: int
+
+    def refresh_watchlist(self) -> None:
+        """Summarise every market for the watchlist at once (start-up; the timer reads batches)."""
+        if not self._dashboard_on_top():
+            return  # covered or closing: see refresh_frame
+        self._watch_rows = [self._watch_row(n, key) for n, key in enumerate(self.hub.keys, start=1)]
+        self._watch_next = 0
+        self.dashboard.watch_rows = tuple(self._watch_rows)
+
+    def refresh_watchlist_batch(self) -> None:
+        """Re-read the next :data:`WATCHLIST_BATCH` markets (the watchlist timer; see there)."""
+        keys = self.hub.keys
+        if not self._dashboard_on_top():
+            return
+        if len(self._watch_rows) != len(keys):
+            self.refresh_watchlist()
+            return
+        start = self._watch_next if self._watch_next < len(keys) else 0
+        for i in range(start, min(start + WATCHLIST_BATCH, len(keys))):
+            self._watch_rows[i] = self._watch_row(i + 1, keys[i])
+        self._watch_next = start + WATCHLIST_BATCH
+        self.dashboard.watch_rows = tuple(self._watch_rows)
+
+    def _dashboard_on_top(self) -> bool:
+        # A timer can fire while the App is exiting and its screen stack is already empty
+        # (``self.screen`` would raise ScreenStackError).
+        return not self._exit and bool(self.screen_stack) and self.screen is self.dashboard
+
+    def _watch_row(self, n: int, key: str) -> WatchRow:
+        if key == self.focused_key and self._last is not None and self._last.key == key:
+            snap = self._last  # the frame's snapshot: reading it again would evict its cache
+        else:
+            snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
+        return watch_row(n, snap)
+
+    def action_sort_watchlist(self) -> None:
+        """Sort the watchlist by its next column (``o``)."""
+        self._announce_sort(*self.dashboard.cycle_sort())
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the watchlist's sort direction (``O``)."""
+        self._announce_sort(*self.dashboard.reverse_sort())
+
+    def _announce_sort(self, key: str, descending: bool) -> None:
+        order = "configured order" if key == "watchlist" else SORT_LABELS[key]
+        self.notify(f"Watchlist: {order} {'▼' if descending else '▲'}", timeout=2)
