@@ -12,7 +12,11 @@ import math
 from collections import deque
 from statistics import median
 
+import numpy as np
+
 from tapescope.engine.book import Book
+from tapescope.engine.detectors.band import BandScan
+from tapescope.engine.detectors.band import median as _median
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 from tapescope.engine.detectors.iceberg import IcebergDetector
 
@@ -68,6 +72,8 @@ class WallDetector:
         self._peak: dict[tuple[int, float], float] = {}
         self._reported: dict[tuple[int, float], float] = {}  # size when last reported
         self._grow_seen: dict[tuple[int, float], int] = {}  # since when it is much bigger
+        self.scan: BandScan | None = None
+        """The levels within range read by the last :meth:`on_second` (None without a mid)."""
 
     def threshold(self, side: int) -> float:
         """Current wall-size threshold on ``side`` (``nan`` before the first evaluation)."""
@@ -80,18 +86,16 @@ class WallDetector:
             lost[0] += filled
             lost[1] += cancelled
 
-    def _prominent(self, levels: list[tuple[float, float]], i: int) -> tuple[bool, float]:
-        """Local prominence of ``levels[i]``: ``(passes, size over local median)``."""
+    def _prominent(self, sizes: list[float], i: int) -> tuple[bool, float]:
+        """Local prominence of level ``i`` of ``sizes``: ``(passes, size over local median)``."""
         n = self.p.wall_local_levels
         if n <= 0:
             return True, math.nan
-        around = [q for _, q in levels[max(0, i - n) : i]] + [
-            q for _, q in levels[i + 1 : i + 1 + n]
-        ]
+        around = sizes[max(0, i - n) : i] + sizes[i + 1 : i + 1 + n]
         if not around:
             return True, math.nan
         local = median(around)
-        ratio = levels[i][1] / local if local > 0 else math.inf
+        ratio = sizes[i] / local if local > 0 else math.inf
         return ratio >= self.p.wall_local_k, ratio
 
     def _grown(
@@ -125,35 +129,41 @@ class WallDetector:
 
     def on_second(self, ts: int, book: Book) -> list[DetectorEvent]:
         """Re-evaluate walls; return newly reported and pulled walls."""
+        self.scan = None
         mid = book.mid()
         if mid is None:
             return []
         p = self.p
         band = mid * p.wall_range_pct / 100.0
-        bids, asks = book.bids, book.asks
-        sides = (
-            (1, [(q, bids[q]) for q in bids.irange(minimum=mid - band)]),
-            (-1, [(q, asks[q]) for q in asks.irange(maximum=mid + band)]),
-        )
+        scan = self.scan = BandScan.of(book, mid, mid - band, mid + band)
         events: list[DetectorEvent] = []
         rest_ns = int(p.wall_min_rest_s * NS)
         cool_ns = int(p.wall_rereport_s * NS)
         seen: set[tuple[int, float]] = set()
-        for side, levels in sides:
-            if len(levels) < 3:
+        active = self.active
+        for side, prices, sizes in ((1, scan.bid_prices, scan.bid_sizes), (-1, scan.ask_prices, scan.ask_sizes)):
+            n = len(sizes)
+            if n < 3:
                 continue
-            med = median(q for _, q in levels)
+            arr = np.array(sizes, dtype=np.float64)
+            med = _median(arr)
             self.median[side] = med
             threshold = p.wall_k * med
             release = p.wall_release_frac * threshold
             entry = threshold
-            if 0 < p.wall_max_per_side < len(levels):
+            if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = heapq.nlargest(p.wall_max_per_side, (q for _, q in levels))[-1]
+                floor = heapq.nlargest(p.wall_max_per_side, sizes)[-1]
                 entry = max(threshold, floor)
-            for i, (price, size) in enumerate(levels):
+            # Only levels at least this big can be (or stay) walls: an active wall
+            # below ``release`` ends, any other level below ``entry`` is skipped.
+            # Scanning just those, in price order, gives the full scan's outcome.
+            cut = release if release < entry else entry
+            for i in np.flatnonzero(arr >= cut).tolist():
+                price = prices[i]
+                size = sizes[i]
                 key = (side, price)
-                if key in self.active:
+                if key in active:
                     if size >= release:  # hysteresis: still the same wall
                         seen.add(key)
                         self.active[key] = size
@@ -165,7 +175,7 @@ class WallDetector:
                     continue
                 if size < entry:
                     continue
-                prominent, local_x = self._prominent(levels, i)
+                prominent, local_x = self._prominent(sizes, i)
                 if not prominent:
                     continue
                 seen.add(key)

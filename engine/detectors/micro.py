@@ -70,6 +70,16 @@ class Microstructure:
         self._book: Book | None = None
         self._bid = math.nan
         self._ask = math.nan
+        # Per-update state of the fast path in on_level (set by begin_update).
+        self._spoof_on = False  # both touches exist, so the spoof test runs at all
+        self._thr_bid = math.nan  # wall-size threshold per side, fixed between seconds
+        self._thr_ask = math.nan
+        # The detectors' own dicts, bound once: on_level reads them for every level to
+        # decide whether any detector can care. None of them is ever rebound.
+        self._unexplained = self.fill_cancel._unexplained
+        self._lost = self.walls._lost
+        self._candidates = self.spoofs._candidates
+        self._ice_levels = self.icebergs._levels
 
     def _emit(self, ev: DetectorEvent | None) -> None:
         if ev is not None:
@@ -82,15 +92,53 @@ class Microstructure:
         self.absorption.on_trade(qty, side)
 
     def begin_update(self, ts: int, book: Book) -> None:
-        """Start a book update: remember the touch the spoof test measures against. ``O(1)``."""
+        """Start a book update: remember the touch the spoof test measures against
+        and this update's wall thresholds. ``O(1)``."""
         self._ts = ts
         self._book = book
-        bb, ba = book.best_bid(), book.best_ask()
-        self._bid = bb[0] if bb else math.nan
-        self._ask = ba[0] if ba else math.nan
+        bids, asks = book.bids, book.asks
+        bid = self._bid = bids.peekitem(-1)[0] if bids else math.nan
+        ask = self._ask = asks.peekitem(0)[0] if asks else math.nan
+        self._spoof_on = bid == bid and ask == ask
+        # The wall medians change only in on_second, never inside an update.
+        walls = self.walls
+        self._thr_bid = walls.threshold(1)
+        self._thr_ask = walls.threshold(-1)
 
     def on_level(self, side: int, price: float, old: float, new: float) -> None:
-        """Observer for ``Book.apply_delta``: one changed level. ``O(1)``."""
+        """Observer for ``Book.apply_delta``: one changed level. ``O(1)``.
+
+        Most levels of a message matter to no detector: no print at the price
+        awaits explanation, the level is no spoof candidate, iceberg or active
+        wall, and a growth is smaller than the wall threshold. For those the
+        only effect of the full path (:meth:`_on_level_full`) is a decrease
+        counted as cancelled (and charged to an active wall), done here
+        directly; every other level takes the full path, so the outcome is
+        identical.
+        """
+        if price in self._unexplained:
+            self._on_level_full(side, price, old, new)
+        elif new > old:
+            # A growth without prints changes nothing unless it is wall-sized
+            # (a spoof candidate) or the level is a tracked iceberg (a refill).
+            if (
+                self._spoof_on
+                and new - old >= (self._thr_bid if side > 0 else self._thr_ask)
+            ) or (self._ice_levels and (side, price) in self._ice_levels):
+                self._on_level_full(side, price, old, new)
+        elif self._candidates and self._spoof_on and (side, price) in self._candidates:
+            self._on_level_full(side, price, old, new)
+        elif new < old:
+            # No print explains it: all cancelled (an iceberg only reacts to fills).
+            drop = old - new
+            self.fill_cancel.cancels += drop
+            if self._lost:
+                lost = self._lost.get((side, price))
+                if lost is not None:
+                    lost[1] += drop
+
+    def _on_level_full(self, side: int, price: float, old: float, new: float) -> None:
+        """Every detector's per-level step for one changed level. ``O(1)``."""
         ts = self._ts
         fc = self.fill_cancel
         printed = fc.unexplained(price)
@@ -100,22 +148,24 @@ class Microstructure:
             # at this price are used up here and must not explain a later decrease.
             fc.consume(price)
         self.walls.on_level(side, price, filled, cancelled)
-        if self._bid == self._bid and self._ask == self._ask:
-            self._emit(
-                self.spoofs.on_level(
-                    ts,
-                    side,
-                    price,
-                    old,
-                    new,
-                    filled,
-                    cancelled,
-                    self.walls.threshold(side),
-                    self._bid,
-                    self._ask,
-                )
+        if self._spoof_on:
+            ev = self.spoofs.on_level(
+                ts,
+                side,
+                price,
+                old,
+                new,
+                filled,
+                cancelled,
+                self._thr_bid if side > 0 else self._thr_ask,
+                self._bid,
+                self._ask,
             )
-        self._emit(self.icebergs.on_level(ts, side, price, old, new, filled, printed))
+            if ev is not None:
+                self._emit(ev)
+        ev = self.icebergs.on_level(ts, side, price, old, new, filled, printed)
+        if ev is not None:
+            self._emit(ev)
 
     def end_update(self, ts: int) -> None:
         """Close a book update: expire stale prints and re-test this update's pulls
@@ -139,7 +189,12 @@ class Microstructure:
         for ev in self.absorption.on_second(ts, bid, ask):
             self._emit(ev)
         if mid == mid:
-            resting = sum(book.size_within_bps(self.params.vacuum_bps))
+            # The wall scan usually covers the vacuum band: reuse it rather than walk the book again.
+            scan = self.walls.scan
+            near = scan.resting_within(self.params.vacuum_bps) if scan is not None else None
+            if near is None:
+                near = book.size_within_bps(self.params.vacuum_bps)
+            resting = sum(near)
             for ev in self.vacuum.on_second(ts, resting, mid):
                 self._emit(ev)
         for ev in self.spread.on_second(ts, spread_z, spread_ticks, mid):
