@@ -86,16 +86,16 @@ class WallDetector:
             lost[0] += filled
             lost[1] += cancelled
 
-    def _prominent(self, sizes: list[float], i: int) -> tuple[bool, float]:
+    def _prominent(self, sizes: np.ndarray, i: int) -> tuple[bool, float]:
         """Local prominence of level ``i`` of ``sizes``: ``(passes, size over local median)``."""
         n = self.p.wall_local_levels
         if n <= 0:
             return True, math.nan
-        around = sizes[max(0, i - n) : i] + sizes[i + 1 : i + 1 + n]
+        around = sizes[max(0, i - n) : i].tolist() + sizes[i + 1 : i + 1 + n].tolist()
         if not around:
             return True, math.nan
         local = median(around)
-        ratio = sizes[i] / local if local > 0 else math.inf
+        ratio = float(sizes[i]) / local if local > 0 else math.inf
         return ratio >= self.p.wall_local_k, ratio
 
     def _grown(
@@ -145,23 +145,22 @@ class WallDetector:
             n = len(sizes)
             if n < 3:
                 continue
-            arr = np.array(sizes, dtype=np.float64)
-            med = _median(arr)
+            med = _median(sizes)
             self.median[side] = med
             threshold = p.wall_k * med
             release = p.wall_release_frac * threshold
             entry = threshold
             if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = heapq.nlargest(p.wall_max_per_side, sizes)[-1]
+                floor = heapq.nlargest(p.wall_max_per_side, sizes.tolist())[-1]
                 entry = max(threshold, floor)
             # Only levels at least this big can be (or stay) walls: an active wall
             # below ``release`` ends, any other level below ``entry`` is skipped.
             # Scanning just those, in price order, gives the full scan's outcome.
             cut = release if release < entry else entry
-            for i in np.flatnonzero(arr >= cut).tolist():
-                price = prices[i]
-                size = sizes[i]
+            for i in np.flatnonzero(sizes >= cut).tolist():
+                price = float(prices[i])
+                size = float(sizes[i])
                 key = (side, price)
                 if key in active:
                     if size >= release:  # hysteresis: still the same wall

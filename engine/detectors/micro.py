@@ -138,7 +138,13 @@ class Microstructure:
                     lost[1] += drop
 
     def _on_level_full(self, side: int, price: float, old: float, new: float) -> None:
-        """Every detector's per-level step for one changed level. ``O(1)``."""
+        """Every detector's per-level step for one changed level. ``O(1)``.
+
+        A detector is skipped only where its step is provably a no-op: the wall
+        bookkeeping without active walls, the spoof test for a growth below the
+        threshold or a shrink of a level that is no candidate, and the iceberg
+        test for a level with nothing printed that it does not track.
+        """
         ts = self._ts
         fc = self.fill_cancel
         printed = fc.unexplained(price)
@@ -147,25 +153,20 @@ class Microstructure:
             # Traded out and showing size again in one update (a refill): the prints
             # at this price are used up here and must not explain a later decrease.
             fc.consume(price)
-        self.walls.on_level(side, price, filled, cancelled)
+        if self._lost:
+            self.walls.on_level(side, price, filled, cancelled)
         if self._spoof_on:
-            ev = self.spoofs.on_level(
-                ts,
-                side,
-                price,
-                old,
-                new,
-                filled,
-                cancelled,
-                self._thr_bid if side > 0 else self._thr_ask,
-                self._bid,
-                self._ask,
-            )
+            thr = self._thr_bid if side > 0 else self._thr_ask
+            if (new - old >= thr) if new > old else (self._candidates and (side, price) in self._candidates):
+                ev = self.spoofs.on_level(
+                    ts, side, price, old, new, filled, cancelled, thr, self._bid, self._ask
+                )
+                if ev is not None:
+                    self._emit(ev)
+        if printed > 0.0 or (self._ice_levels and (side, price) in self._ice_levels):
+            ev = self.icebergs.on_level(ts, side, price, old, new, filled, printed)
             if ev is not None:
                 self._emit(ev)
-        ev = self.icebergs.on_level(ts, side, price, old, new, filled, printed)
-        if ev is not None:
-            self._emit(ev)
 
     def end_update(self, ts: int) -> None:
         """Close a book update: expire stale prints and re-test this update's pulls
