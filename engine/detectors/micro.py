@@ -96,9 +96,12 @@ class Microstructure:
         and this update's wall thresholds. ``O(1)``."""
         self._ts = ts
         self._book = book
-        bids, asks = book.bids, book.asks
-        bid = self._bid = bids.peekitem(-1)[0] if bids else math.nan
-        ask = self._ask = asks.peekitem(0)[0] if asks else math.nan
+        # The touch straight from the SortedList's sublists (as FlowMetrics.on_book
+        # reads it): peekitem costs three Python calls per side on every update.
+        lists = book.bids._list._lists
+        bid = self._bid = lists[-1][-1] if lists else math.nan
+        lists = book.asks._list._lists
+        ask = self._ask = lists[0][0] if lists else math.nan
         self._spoof_on = bid == bid and ask == ask
         # The wall medians change only in on_second, never inside an update.
         walls = self.walls
@@ -137,6 +140,39 @@ class Microstructure:
                 if lost is not None:
                     lost[1] += drop
 
+    def on_levels(self, changes: list[tuple[int, float, float, float]]) -> None:
+        """Batch observer (``Book.apply_delta_collect``): every changed level of one update.
+
+        Exactly :meth:`on_level` for each ``(side, price, old, new)`` in order,
+        with the per-update state held in locals. ``O(changed levels)``.
+        """
+        unexplained = self._unexplained
+        candidates = self._candidates
+        ice = self._ice_levels
+        lost = self._lost
+        spoof_on = self._spoof_on
+        thr_bid, thr_ask = self._thr_bid, self._thr_ask
+        fc = self.fill_cancel
+        full = self._on_level_full
+        for side, price, old, new in changes:
+            if price in unexplained:
+                full(side, price, old, new)
+            elif new > old:
+                if (spoof_on and new - old >= (thr_bid if side > 0 else thr_ask)) or (
+                    ice and (side, price) in ice
+                ):
+                    full(side, price, old, new)
+            elif candidates and spoof_on and (side, price) in candidates:
+                full(side, price, old, new)
+            elif new < old:
+                # No print explains it: all cancelled (an iceberg only reacts to fills).
+                drop = old - new
+                fc.cancels += drop
+                if lost:
+                    wall = lost.get((side, price))
+                    if wall is not None:
+                        wall[1] += drop
+
     def _on_level_full(self, side: int, price: float, old: float, new: float) -> None:
         """Every detector's per-level step for one changed level. ``O(1)``.
 
@@ -171,9 +207,12 @@ class Microstructure:
     def end_update(self, ts: int) -> None:
         """Close a book update: expire stale prints and re-test this update's pulls
         against the touch after it. Amortised ``O(1)``."""
-        self.fill_cancel.end_update(ts)
+        fc = self.fill_cancel
+        fifo = fc._fifo
+        if fifo and fifo[0][0] < ts - fc.latency_ns:  # else end_update would expire nothing
+            fc.end_update(ts)
         book = self._book
-        if book is not None and self.spoofs.has_pending:
+        if book is not None and self.spoofs._pending:
             bb, ba = book.best_bid(), book.best_ask()
             if bb and ba:
                 for ev in self.spoofs.end_update(ts, bb[0], ba[0]):
