@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from tapescope.engine.book import Book
 from tapescope.engine.detectors.attribution import FillCancel
 from tapescope.engine.detectors.base import DetectorEvent, DetectorParams
-from tapescope.engine.detectors.iceberg import IcebergDetector
+from tapescope.engine.detectors.iceberg import TRADED_OUT, IcebergDetector
 from tapescope.engine.detectors.levels import SpoofDetector, WallDetector
 from tapescope.engine.detectors.pressure import (
     AbsorptionDetector,
@@ -179,11 +179,11 @@ class Microstructure:
         A detector is skipped only where its step is provably a no-op: the wall
         bookkeeping without active walls, the spoof test for a growth below the
         threshold or a shrink of a level that is no candidate, and the iceberg
-        test for a level with nothing printed that it does not track.
+        test for a level that was not traded out and that it does not track.
         """
         ts = self._ts
         fc = self.fill_cancel
-        printed = fc.unexplained(price)
+        printed = self._unexplained.get(price, 0.0)  # fc.unexplained(price)
         filled, cancelled = fc.on_level(ts, price, old, new)
         if new > 0.0 and 0.0 < old <= printed:
             # Traded out and showing size again in one update (a refill): the prints
@@ -199,7 +199,10 @@ class Microstructure:
                 )
                 if ev is not None:
                     self._emit(ev)
-        if printed > 0.0 or (self._ice_levels and (side, price) in self._ice_levels):
+        # The iceberg test acts on a traded-out level or one it already tracks.
+        if (old > 0.0 and printed >= old * TRADED_OUT) or (
+            self._ice_levels and (side, price) in self._ice_levels
+        ):
             ev = self.icebergs.on_level(ts, side, price, old, new, filled, printed)
             if ev is not None:
                 self._emit(ev)
