@@ -155,13 +155,18 @@ class Microstructure:
         fc = self.fill_cancel
         full = self._on_level_full
         for side, price, old, new in changes:
-            if price in unexplained:
-                full(side, price, old, new)
-            elif new > old:
-                if (spoof_on and new - old >= (thr_bid if side > 0 else thr_ask)) or (
-                    ice and (side, price) in ice
+            if new > old:
+                # A growth is no fill or cancel; it matters only as a wall-sized
+                # addition (spoof), to a tracked iceberg, or as the refill of a
+                # level the prints have traded out (consume and iceberg tests).
+                if (
+                    (spoof_on and new - old >= (thr_bid if side > 0 else thr_ask))
+                    or (ice and (side, price) in ice)
+                    or (old > 0.0 and unexplained.get(price, 0.0) >= old * TRADED_OUT)
                 ):
                     full(side, price, old, new)
+            elif price in unexplained:
+                full(side, price, old, new)
             elif candidates and spoof_on and (side, price) in candidates:
                 full(side, price, old, new)
             elif new < old:
