@@ -178,10 +178,14 @@ class LevelsAnalyzer:
 
     def on_book(self, ts: int, market: Market) -> None:
         """Feed the mid of the just-updated book. O(1)."""
-        self._poll_oi(market)
-        mid = market.book.mid()
-        if mid is not None:
-            self.monitor.on_mid(ts, mid)
+        if market.open_interest_ts != self._oi_ts:
+            self._poll_oi(market)
+        # The Market calls analyzers right after FlowMetrics.on_book recorded this
+        # book's touch: the same prices ``book.mid()`` would read, without its calls.
+        flow = market.flow
+        bid, ask = flow.bid, flow.ask
+        if bid != -math.inf and ask != math.inf:
+            self.monitor.on_mid(ts, (bid + ask) * 0.5)
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """Feed a trade. O(1) amortised."""

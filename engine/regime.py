@@ -201,9 +201,12 @@ class VolatilityAnalyzer:
 
     def on_book(self, ts: int, market: Market) -> None:
         """Feed the mid of the just-updated book. O(1)."""
-        mid = market.book.mid()
-        if mid is not None:
-            self.monitor.on_mid(ts, mid)
+        # The Market calls analyzers right after FlowMetrics.on_book recorded this
+        # book's touch: the same prices ``book.mid()`` would read, without its calls.
+        flow = market.flow
+        bid, ask = flow.bid, flow.ask
+        if bid != -math.inf and ask != math.inf:
+            self.monitor.on_mid(ts, (bid + ask) * 0.5)
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """Nothing: volatility is measured on mids. O(1)."""
