@@ -86,17 +86,32 @@ class WallDetector:
             lost[0] += filled
             lost[1] += cancelled
 
-    def _prominent(self, sizes: np.ndarray, i: int) -> tuple[bool, float]:
-        """Local prominence of level ``i`` of ``sizes``: ``(passes, size over local median)``."""
-        n = self.p.wall_local_levels
-        if n <= 0:
-            return True, math.nan
-        around = sizes[max(0, i - n) : i].tolist() + sizes[i + 1 : i + 1 + n].tolist()
-        if not around:
-            return True, math.nan
-        local = median(around)
-        ratio = float(sizes[i]) / local if local > 0 else math.inf
-        return ratio >= self.p.wall_local_k, ratio
+    def _local_ratios(self, sizes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Local prominence of the levels ``idx`` of ``sizes``: size over the median of its
+        ``wall_local_levels`` nearest levels on each side (``nan`` when the test is off).
+
+        The median is ``statistics.median`` of the neighbours' sizes: levels with a
+        full neighbourhood are done at once in numpy (sort each row, mean of the
+        two middle values, the same float operations), the few near the band's
+        ends one by one. ``O(k n log n)`` for ``k`` levels, in numpy.
+        """
+        nl = self.p.wall_local_levels
+        k = len(idx)
+        if nl <= 0 or k == 0:
+            return np.full(k, math.nan)
+        n = len(sizes)
+        local = np.empty(k)
+        inner = (idx >= nl) & (idx + nl < n)
+        if inner.any():
+            # Row r holds sizes[i - nl : i + nl + 1]; drop its centre (the level itself).
+            rows = np.lib.stride_tricks.sliding_window_view(sizes, 2 * nl + 1)[idx[inner] - nl]
+            around = np.sort(np.delete(rows, nl, axis=1), axis=1)
+            local[inner] = (around[:, nl - 1] + around[:, nl]) / 2
+        for j in np.flatnonzero(~inner).tolist():
+            i = int(idx[j])
+            local[j] = median(sizes[max(0, i - nl) : i].tolist() + sizes[i + 1 : i + 1 + nl].tolist())
+        with np.errstate(divide="ignore"):
+            return np.where(local > 0, sizes[idx] / local, math.inf)
 
     def _grown(
         self,
@@ -140,7 +155,11 @@ class WallDetector:
         rest_ns = int(p.wall_min_rest_s * NS)
         cool_ns = int(p.wall_rereport_s * NS)
         seen: set[tuple[int, float]] = set()
-        active = self.active
+        seen_add = seen.add
+        active, peak, reported, grow_seen = self.active, self._peak, self._reported, self._grow_seen
+        growth = p.wall_rereport_growth
+        local_k = p.wall_local_k
+        check_local = p.wall_local_levels > 0
         for side, prices, sizes in ((1, scan.bid_prices, scan.bid_sizes), (-1, scan.ask_prices, scan.ask_sizes)):
             n = len(sizes)
             if n < 3:
@@ -158,24 +177,33 @@ class WallDetector:
             # below ``release`` ends, any other level below ``entry`` is skipped.
             # Scanning just those, in price order, gives the full scan's outcome.
             cut = release if release < entry else entry
-            for i in np.flatnonzero(sizes >= cut).tolist():
-                price = float(prices[i])
-                size = float(sizes[i])
+            idx = np.flatnonzero(sizes >= cut)
+            cand_sizes = sizes[idx]
+            # Prominence is only asked of levels at or above ``entry`` (not yet walls).
+            tested = cand_sizes >= entry
+            ratios = np.full(len(idx), math.nan)
+            if tested.any():
+                ratios[tested] = self._local_ratios(sizes, idx[tested])
+            for price, size, local_x in zip(prices[idx].tolist(), cand_sizes.tolist(), ratios.tolist(), strict=True):
                 key = (side, price)
                 if key in active:
                     if size >= release:  # hysteresis: still the same wall
-                        seen.add(key)
-                        self.active[key] = size
-                        if size > self._peak[key]:
-                            self._peak[key] = size
-                        ev = self._grown(ts, key, size, med, threshold, rest_ns)
-                        if ev is not None:
-                            events.append(ev)
+                        seen_add(key)
+                        active[key] = size
+                        if size > peak[key]:
+                            peak[key] = size
+                        if size < growth * reported[key]:
+                            # _grown's no-growth case, inlined (most active walls, every second).
+                            if grow_seen:
+                                grow_seen.pop(key, None)
+                        else:
+                            ev = self._grown(ts, key, size, med, threshold, rest_ns)
+                            if ev is not None:
+                                events.append(ev)
                     continue
                 if size < entry:
                     continue
-                prominent, local_x = self._prominent(sizes, i)
-                if not prominent:
+                if check_local and not local_x >= local_k:
                     continue
                 seen.add(key)
                 first = self._first_seen.setdefault(key, ts)
