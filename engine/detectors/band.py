@@ -1,8 +1,8 @@
-"""The levels of a book within a price band of mid, as plain lists, read once per second.
+"""The levels of a book within a price band of mid, as numpy arrays, read once per second.
 
 :class:`BandScan` is what the wall detector scans every second; the vacuum
 detector's resting size near mid is a sum over a narrower band and reuses the
-same lists when they cover it (:meth:`BandScan.resting_within`), so the book is
+same arrays when they cover it (:meth:`BandScan.resting_within`), so the book is
 walked once per second instead of twice. :func:`median` is
 ``statistics.median`` on a numpy array: the same value (the middle element, or
 the mean of the two middle ones computed in the same order), without sorting
@@ -37,19 +37,6 @@ def median(arr: np.ndarray) -> float:
     return (float(part[k - 1]) + float(part[k])) / 2
 
 
-def _side(side: dict[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Prices and sizes of one book side as float64 arrays, ascending by price. ``O(n log n)`` in C.
-
-    Read through the plain dict views (insertion order) and sorted with numpy:
-    the per-level Python lookups of walking the sorted keys cost more.
-    """
-    n = len(side)
-    prices = np.fromiter(dict.keys(side), np.float64, n)
-    sizes = np.fromiter(dict.values(side), np.float64, n)
-    order = np.argsort(prices)
-    return prices[order], sizes[order]
-
-
 @dataclass(frozen=True, slots=True)
 class BandScan:
     """Bid levels with price >= ``lo`` and ask levels with price <= ``hi``, ascending by price."""
@@ -71,16 +58,25 @@ class BandScan:
 
     @classmethod
     def of(cls, book: Book, mid: float, lo: float, hi: float) -> BandScan:
-        """Read the band from ``book``. ``O(n log n)`` for ``n`` levels per side, in numpy.
+        """Read the band from ``book``. ``O(log n + k)`` for ``k`` levels in the band.
 
         The same levels, in the same order, as ``bids.irange(minimum=lo)`` and
         ``asks.irange(maximum=hi)``.
         """
-        bp, bs = _side(book.bids)
-        ap, as_ = _side(book.asks)
-        i = int(np.searchsorted(bp, lo, "left"))
-        j = int(np.searchsorted(ap, hi, "right"))
-        return cls(mid, lo, hi, bp[i:], bs[i:], ap[:j], as_[:j])
+        bids, asks = book.bids, book.asks
+        # Slicing the sorted key list is C-level; the sizes come through dict lookups
+        # straight into numpy. Only the band is read, however deep the book.
+        bp = bids.keys()[bids.bisect_left(lo) :]
+        ap = asks.keys()[: asks.bisect_right(hi)]
+        return cls(
+            mid,
+            lo,
+            hi,
+            np.array(bp, dtype=np.float64),
+            np.fromiter(map(bids.__getitem__, bp), np.float64, len(bp)),
+            np.array(ap, dtype=np.float64),
+            np.fromiter(map(asks.__getitem__, ap), np.float64, len(ap)),
+        )
 
     def resting_within(self, bps: float) -> tuple[float, float] | None:
         """``Book.size_within_bps(bps)`` from the scanned arrays, or None if the band is too narrow.

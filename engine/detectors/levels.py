@@ -233,8 +233,10 @@ class WallDetector:
                         f"{size:.4g} = {size / med:.1f}x median{local}, rested {(ts - first) / NS:.0f}s",
                     )
                 )
-        for key in [k for k in self._first_seen if k not in seen]:
-            del self._first_seen[key]
+        # Set difference in C; deleting in any order leaves the same dict.
+        first_seen = self._first_seen
+        for key in first_seen.keys() - seen:
+            del first_seen[key]
         for key in [k for k in self.active if k not in seen]:
             size = self.active.pop(key)
             self._ended[key] = (ts, self._peak.pop(key))
