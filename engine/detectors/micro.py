@@ -253,7 +253,7 @@ class Microstructure:
     def snapshot(self) -> MicroSnapshot:
         """Immutable view for the UI. ``O(walls + events)``."""
         return MicroSnapshot(
-            walls=tuple((side, price, size) for (side, price), size in self.walls.active.items()),
+            walls=tuple([(side, price, size) for (side, price), size in self.walls.active.items()]),
             events=tuple(self.events),
             fills=self.fill_cancel.fills,
             cancels=self.fill_cancel.cancels,
