@@ -74,6 +74,8 @@ class Microstructure:
         self._spoof_on = False  # both touches exist, so the spoof test runs at all
         self._thr_bid = math.nan  # wall-size threshold per side, fixed between seconds
         self._thr_ask = math.nan
+        self._spoof_lo_bid = math.nan  # bounds of where a growth can become a spoof candidate
+        self._spoof_hi_ask = math.nan
         # The detectors' own dicts, bound once: on_level reads them for every level to
         # decide whether any detector can care. None of them is ever rebound.
         self._unexplained = self.fill_cancel._unexplained
@@ -103,6 +105,11 @@ class Microstructure:
         lists = book.asks._list._lists
         ask = self._ask = lists[0][0] if lists else math.nan
         self._spoof_on = bid == bid and ask == ask
+        # A wall-sized growth can become a spoof candidate only behind the touch and
+        # within spoof_touch_bps of it; twice that distance is a safe outer bound.
+        span = 2e-4 * self.params.spoof_touch_bps
+        self._spoof_lo_bid = bid * (1.0 - span)
+        self._spoof_hi_ask = ask * (1.0 + span)
         # The wall medians change only in on_second, never inside an update.
         walls = self.walls
         self._thr_bid = walls.threshold(1)
@@ -152,15 +159,21 @@ class Microstructure:
         lost = self._lost
         spoof_on = self._spoof_on
         thr_bid, thr_ask = self._thr_bid, self._thr_ask
+        bid, ask = self._bid, self._ask
+        lo_bid, hi_ask = self._spoof_lo_bid, self._spoof_hi_ask
         fc = self.fill_cancel
         full = self._on_level_full
         for side, price, old, new in changes:
             if new > old:
                 # A growth is no fill or cancel; it matters only as a wall-sized
-                # addition (spoof), to a tracked iceberg, or as the refill of a
-                # level the prints have traded out (consume and iceberg tests).
+                # addition near the touch (spoof), to a tracked iceberg, or as the
+                # refill of a level the prints have traded out (consume and iceberg).
                 if (
-                    (spoof_on and new - old >= (thr_bid if side > 0 else thr_ask))
+                    (
+                        spoof_on
+                        and (lo_bid <= price < bid if side > 0 else ask < price <= hi_ask)
+                        and new - old >= (thr_bid if side > 0 else thr_ask)
+                    )
                     or (ice and (side, price) in ice)
                     or (old > 0.0 and unexplained.get(price, 0.0) >= old * TRADED_OUT)
                 ):

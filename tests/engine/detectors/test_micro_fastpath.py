@@ -79,7 +79,8 @@ def _random_delta(rng: random.Random, book: Book, side: int) -> list[tuple[float
                                old + 12.0, old * 0.1])
         else:
             touch = (levels.keys()[-1] if side > 0 else levels.keys()[0]) if levels else 100.0
-            price = round(touch - side * TICK * rng.randint(-1, 10), 2)
+            # Mostly near the touch; sometimes around and beyond spoof_touch_bps (30 ticks here).
+            price = round(touch - side * TICK * (rng.randint(-1, 10) if rng.random() < 0.7 else rng.randint(20, 80)), 2)
             size = rng.choice([0.0, 1.0, 2.0, 15.0])
         out.append((price, size))
     return out
