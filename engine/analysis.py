@@ -135,7 +135,7 @@ class MarketAnalysis:
             vwap=lv.vwap.session.vwap,
             poc=lv.profile.session.poc,
             levels=lv.reference_levels(),
-            walls=tuple((side, price, size) for (side, price), size in micro.walls.active.items()),
+            walls=tuple([(side, price, size) for (side, price), size in micro.walls.active.items()]),
             events=tuple(fresh),
             vacuum=micro.vacuum.active,
         )

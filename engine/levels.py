@@ -11,6 +11,7 @@ not per trade). The OI quadrant and the zones' bars use the mid.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,9 +103,17 @@ class LevelsMonitor:
         self.open_interest = OpenInterestTracker(open_interest)
         self.zones = Zones(zones)
         self._nodes_from: VolumeProfileSnapshot | None = None
+        self._last_mid = (-1, math.nan)  # (second, mid) of the last on_mid
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Route a mid to velocity, the OI quadrant and the zones' bars. O(1) amortised."""
+        # Each keeps the last mid of a whole second, OI bucket or zone bar (all
+        # whole seconds), so the same mid again within the same second changes
+        # nothing: skip it (most book updates do not move the mid).
+        key = (ts_ns // 1_000_000_000, mid)
+        if key == self._last_mid:
+            return
+        self._last_mid = key
         self.velocity.on_mid(ts_ns, mid)
         self.open_interest.on_price(ts_ns, mid)
         self.zones.on_price(ts_ns, mid)
@@ -169,10 +178,14 @@ class LevelsAnalyzer:
 
     def on_book(self, ts: int, market: Market) -> None:
         """Feed the mid of the just-updated book. O(1)."""
-        self._poll_oi(market)
-        mid = market.book.mid()
-        if mid is not None:
-            self.monitor.on_mid(ts, mid)
+        if market.open_interest_ts != self._oi_ts:
+            self._poll_oi(market)
+        # The Market calls analyzers right after FlowMetrics.on_book recorded this
+        # book's touch: the same prices ``book.mid()`` would read, without its calls.
+        flow = market.flow
+        bid, ask = flow.bid, flow.ask
+        if bid != -math.inf and ask != math.inf:
+            self.monitor.on_mid(ts, (bid + ask) * 0.5)
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """Feed a trade. O(1) amortised."""

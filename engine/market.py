@@ -121,6 +121,10 @@ class LevelObserver(Protocol):
     def end_update(self, ts: int) -> None:
         """The delta is fully applied."""
 
+    # Optional: an observer with ``on_levels(changes)`` gets the whole update in
+    # one call instead of ``on_level`` per level, ``changes`` being the list of
+    # ``(side, price, old, new)`` (see ``Book.apply_delta_collect``).
+
 
 class AnalysisSource(Protocol):
     """What a market needs from an attached analysis: an immutable snapshot."""
@@ -278,7 +282,14 @@ class Market:
             self.book.apply_delta(bids, asks, seq)
         else:
             obs.begin_update(ts, self.book)
-            self.book.apply_delta(bids, asks, seq, on_level=obs.on_level)
+            on_levels = getattr(obs, "on_levels", None)
+            if on_levels is None:
+                self.book.apply_delta(bids, asks, seq, on_level=obs.on_level)
+            else:
+                # A batch observer sees the same (side, price, old, new) sequence in one call.
+                changes: list[tuple[int, float, float, float]] = []
+                self.book.apply_delta_collect(bids, asks, seq, changes)
+                on_levels(changes)
             obs.end_update(ts)
         self.last_book_event = ev
         self.messages += 1

@@ -175,9 +175,17 @@ class VolatilityMonitor:
         self._regime = MarketRegime.UNKNOWN
         self._key: tuple | None = None
         self._snap = VolatilitySnapshot()
+        self._last_mid = (-1, math.nan)  # (second, mid) of the last on_mid
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Record a mid in every component. O(1) amortised (GARCH refits: see Garch.on_bar)."""
+        # Every component keeps the last mid of a whole second (or bar), so the
+        # same mid again within the same second changes nothing: skip it (most
+        # book updates do not move the mid).
+        key = (ts_ns // 1_000_000_000, mid)
+        if key == self._last_mid:
+            return
+        self._last_mid = key
         self.realised.on_mid(ts_ns, mid)
         self.garch.on_mid(ts_ns, mid)
         self.trend.on_mid(ts_ns, mid)
@@ -220,9 +228,12 @@ class VolatilityAnalyzer:
 
     def on_book(self, ts: int, market: Market) -> None:
         """Feed the mid of the just-updated book. O(1)."""
-        mid = market.book.mid()
-        if mid is not None:
-            self.monitor.on_mid(ts, mid)
+        # The Market calls analyzers right after FlowMetrics.on_book recorded this
+        # book's touch: the same prices ``book.mid()`` would read, without its calls.
+        flow = market.flow
+        bid, ask = flow.bid, flow.ask
+        if bid != -math.inf and ask != math.inf:
+            self.monitor.on_mid(ts, (bid + ask) * 0.5)
 
     def on_trade(self, trade: Trade, market: Market) -> None:
         """Nothing: volatility is measured on mids. O(1)."""

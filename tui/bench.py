@@ -137,6 +137,8 @@ class PathResult:
     """Peak resident set size while the path ran, MiB (see ``BenchReport.rss_method``)."""
     rss_growth_mib: float
     """Peak minus resident size when the path started, MiB."""
+    cpu_msgs_per_s: float = 0.0
+    """Frames per CPU second of the throughput pass (``process_time``: less sensitive to other load)."""
 
 
 @dataclass(slots=True)
@@ -190,9 +192,11 @@ class BenchReport:
     memory: SymbolMemory | None = None
     """Heap one symbol's full pipeline retains (None when not measured)."""
     profiled: str = "engine"
+    """Which path :attr:`hot_spots` profiles."""
     kernel_warm_up_s: float = 0.0
     """Seconds ``warm_up_kernels()`` took before the paths ran (numba import + cache load or compile)."""
-    """Which path :attr:`hot_spots` profiles."""
+    load_avg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """1, 5 and 15 minute load averages when the paths had run (the machine may be shared)."""
 
     @property
     def meets_full_target(self) -> bool:
@@ -337,10 +341,11 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
     start_rss = rss_now_mib()
     reset_ok = reset_peak()
     step, _ = SETUPS[name](stream)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i, f in enumerate(frames):
         step(f, i)
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     step, finish = SETUPS[name](stream)
     pc = time.perf_counter_ns
     lat = [0] * len(frames)
@@ -366,6 +371,7 @@ def measure_path(name: str, stream: SynthStream) -> tuple[PathResult, Any, bool]
         max_us=lat[-1] / 1000.0 if lat else 0.0,
         peak_rss_mib=peak,
         rss_growth_mib=max(0.0, peak - start_rss),
+        cpu_msgs_per_s=n / cpu if cpu > 0 else 0.0,
     )
     return result, book, reset_ok
 
@@ -471,6 +477,7 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
             growth = max(prev.rss_growth_mib, res.rss_growth_mib)
             if res.seconds < prev.seconds:
                 prev.seconds, prev.msgs_per_s, prev.levels_per_s = res.seconds, res.msgs_per_s, res.levels_per_s
+            prev.cpu_msgs_per_s = max(prev.cpu_msgs_per_s, res.cpu_msgs_per_s)
             if res.p50_us < prev.p50_us:
                 prev.p50_us, prev.p99_us, prev.max_us = res.p50_us, res.p99_us, res.max_us
             prev.peak_rss_mib, prev.rss_growth_mib = peak, growth
@@ -496,6 +503,8 @@ def run_bench(params: BenchParams | None = None) -> BenchReport:
         engine_books_match=books["engine"] == books["sorteddict"],
     )
     report.kernel_warm_up_s = kernel_warm_up_s
+    if hasattr(os, "getloadavg"):
+        report.load_avg = os.getloadavg()
     full = by["full"]
     report.full_vs_book = full.msgs_per_s / by["sorteddict"].msgs_per_s if by["sorteddict"].msgs_per_s else 0.0
     report.full_books_match = books["full"] == books["sorteddict"]

@@ -35,16 +35,22 @@ def report_table(report: BenchReport) -> Table:
                 f"(peak {report.memory.peak_mib:.2f} MiB) after {report.memory.messages:,} frames; "
                 f"{report.memory.method}\n" if report.memory else ""
             )
+            + "load average {:.1f} / {:.1f} / {:.1f} (1/5/15 min); ".format(*report.load_avg)
             + f"numba kernels loaded before the paths in {report.kernel_warm_up_s:.2f} s; "
             + f"peak RSS: {report.rss_method}; {report.python}"
         ),
     )
     book = report.result("sorteddict").msgs_per_s
-    for col in ("path", "msgs/s", "vs book", "levels/s", "p50 us", "p99 us", "max us", "peak RSS MiB", "growth MiB"):
+    book_cpu = report.result("sorteddict").cpu_msgs_per_s
+    cols = ("path", "msgs/s", "vs book", "msgs/CPU s", "vs book (CPU)", "levels/s", "p50 us", "p99 us", "max us",
+            "peak RSS MiB", "growth MiB")
+    for col in cols:
         table.add_column(col, justify="left" if col == "path" else "right")
     for r in report.results:
         table.add_row(
-            r.label, f"{r.msgs_per_s:,.0f}", f"{r.msgs_per_s / book:.0%}" if book else "-", f"{r.levels_per_s:,.0f}" if r.level_updates else "-",
+            r.label, f"{r.msgs_per_s:,.0f}", f"{r.msgs_per_s / book:.0%}" if book else "-",
+            f"{r.cpu_msgs_per_s:,.0f}", f"{r.cpu_msgs_per_s / book_cpu:.0%}" if book_cpu else "-",
+            f"{r.levels_per_s:,.0f}" if r.level_updates else "-",
             f"{r.p50_us:.1f}", f"{r.p99_us:.1f}", f"{r.max_us:,.0f}", f"{r.peak_rss_mib:.1f}",
             f"{r.rss_growth_mib:.1f}",
         )

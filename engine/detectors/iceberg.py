@@ -12,6 +12,9 @@ from statistics import median
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 
 NS = 1_000_000_000
+#: A level is traded out when the prints at its price reach this share of its size
+#: (the composite's fast path tests the same condition before calling the detector).
+TRADED_OUT = 1.0 - 1e-9
 
 
 class _Level:
@@ -85,7 +88,7 @@ class IcebergDetector:
             printed = filled
         key = (side, price)
         st = self._levels.get(key)
-        if old > 0.0 and printed >= old * (1.0 - 1e-9):
+        if old > 0.0 and printed >= old * TRADED_OUT:
             if st is None:
                 st = self._levels[key] = _Level(ts)
             if st.refills == 0:

@@ -12,7 +12,11 @@ import math
 from collections import deque
 from statistics import median
 
+import numpy as np
+
 from tapescope.engine.book import Book
+from tapescope.engine.detectors.band import BandScan
+from tapescope.engine.detectors.band import median as _median
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 from tapescope.engine.detectors.iceberg import IcebergDetector
 
@@ -82,6 +86,8 @@ class WallDetector:
         self._peak: dict[tuple[int, float], float] = {}
         self._reported: dict[tuple[int, float], float] = {}  # size when last reported
         self._grow_seen: dict[tuple[int, float], int] = {}  # since when it is much bigger
+        self.scan: BandScan | None = None
+        """The levels within range read by the last :meth:`on_second` (None without a mid)."""
 
     def threshold(self, side: int) -> float:
         """Size a new wall on ``side`` needs now (``nan`` before the first evaluation):
@@ -97,19 +103,32 @@ class WallDetector:
             lost[0] += filled
             lost[1] += cancelled
 
-    def _prominent(self, levels: list[tuple[float, float]], i: int) -> tuple[bool, float]:
-        """Local prominence of ``levels[i]``: ``(passes, size over local median)``."""
-        n = self.p.wall_local_levels
-        if n <= 0:
-            return True, math.nan
-        around = [q for _, q in levels[max(0, i - n) : i]] + [
-            q for _, q in levels[i + 1 : i + 1 + n]
-        ]
-        if not around:
-            return True, math.nan
-        local = median(around)
-        ratio = levels[i][1] / local if local > 0 else math.inf
-        return ratio >= self.p.wall_local_k, ratio
+    def _local_ratios(self, sizes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Local prominence of the levels ``idx`` of ``sizes``: size over the median of its
+        ``wall_local_levels`` nearest levels on each side (``nan`` when the test is off).
+
+        The median is ``statistics.median`` of the neighbours' sizes: levels with a
+        full neighbourhood are done at once in numpy (sort each row, mean of the
+        two middle values, the same float operations), the few near the band's
+        ends one by one. ``O(k n log n)`` for ``k`` levels, in numpy.
+        """
+        nl = self.p.wall_local_levels
+        k = len(idx)
+        if nl <= 0 or k == 0:
+            return np.full(k, math.nan)
+        n = len(sizes)
+        local = np.empty(k)
+        inner = (idx >= nl) & (idx + nl < n)
+        if inner.any():
+            # Row r holds sizes[i - nl : i + nl + 1]; drop its centre (the level itself).
+            rows = np.lib.stride_tricks.sliding_window_view(sizes, 2 * nl + 1)[idx[inner] - nl]
+            around = np.sort(np.delete(rows, nl, axis=1), axis=1)
+            local[inner] = (around[:, nl - 1] + around[:, nl]) / 2
+        for j in np.flatnonzero(~inner).tolist():
+            i = int(idx[j])
+            local[j] = median(sizes[max(0, i - nl) : i].tolist() + sizes[i + 1 : i + 1 + nl].tolist())
+        with np.errstate(divide="ignore"):
+            return np.where(local > 0, sizes[idx] / local, math.inf)
 
     def _grown(
         self,
@@ -142,24 +161,27 @@ class WallDetector:
 
     def on_second(self, ts: int, book: Book) -> list[DetectorEvent]:
         """Re-evaluate walls; return newly reported and pulled walls."""
+        self.scan = None
         mid = book.mid()
         if mid is None:
             return []
         p = self.p
         band = mid * p.wall_range_pct / 100.0
-        bids, asks = book.bids, book.asks
-        sides = (
-            (1, [(q, bids[q]) for q in bids.irange(minimum=mid - band)]),
-            (-1, [(q, asks[q]) for q in asks.irange(maximum=mid + band)]),
-        )
+        scan = self.scan = BandScan.of(book, mid, mid - band, mid + band)
         events: list[DetectorEvent] = []
         rest_ns = int(p.wall_min_rest_s * NS)
         cool_ns = int(p.wall_rereport_s * NS)
         seen: set[tuple[int, float]] = set()
-        for side, levels in sides:
-            if len(levels) < 3:
+        seen_add = seen.add
+        active, peak, reported, grow_seen = self.active, self._peak, self._reported, self._grow_seen
+        growth = p.wall_rereport_growth
+        local_k = p.wall_local_k
+        check_local = p.wall_local_levels > 0
+        for side, prices, sizes in ((1, scan.bid_prices, scan.bid_sizes), (-1, scan.ask_prices, scan.ask_sizes)):
+            n = len(sizes)
+            if n < 3:
                 continue
-            med = median(q for _, q in levels)
+            med = _median(sizes)
             if p.wall_median_s > 0:
                 recent = self._medians[side]
                 recent.append(med)
@@ -167,32 +189,48 @@ class WallDetector:
             self.median[side] = med
             threshold = p.wall_k * med
             if p.wall_touch_k > 0.0:
-                near = levels[-p.wall_touch_levels :] if side > 0 else levels[: p.wall_touch_levels]
-                threshold = max(threshold, p.wall_touch_k * sum(q for _, q in near) / len(near))
+                # The touch end of the band: bids ascend to the touch, asks start at it.
+                near = (sizes[-p.wall_touch_levels :] if side > 0 else sizes[: p.wall_touch_levels]).tolist()
+                threshold = max(threshold, p.wall_touch_k * sum(near) / len(near))
             release = p.wall_release_frac * threshold
             entry = threshold
-            if 0 < p.wall_max_per_side < len(levels):
+            if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = heapq.nlargest(p.wall_max_per_side, (q for _, q in levels))[-1]
+                floor = heapq.nlargest(p.wall_max_per_side, sizes.tolist())[-1]
                 entry = max(threshold, floor)
             # "Wall-sized" for the spoof detector: what a new wall needs now.
             self._threshold[side] = entry
-            for i, (price, size) in enumerate(levels):
+            # Only levels at least this big can be (or stay) walls: an active wall
+            # below ``release`` ends, any other level below ``entry`` is skipped.
+            # Scanning just those, in price order, gives the full scan's outcome.
+            cut = release if release < entry else entry
+            idx = np.flatnonzero(sizes >= cut)
+            cand_sizes = sizes[idx]
+            # Prominence is only asked of levels at or above ``entry`` (not yet walls).
+            tested = cand_sizes >= entry
+            ratios = np.full(len(idx), math.nan)
+            if tested.any():
+                ratios[tested] = self._local_ratios(sizes, idx[tested])
+            for price, size, local_x in zip(prices[idx].tolist(), cand_sizes.tolist(), ratios.tolist(), strict=True):
                 key = (side, price)
-                if key in self.active:
+                if key in active:
                     if size >= release:  # hysteresis: still the same wall
-                        seen.add(key)
-                        self.active[key] = size
-                        if size > self._peak[key]:
-                            self._peak[key] = size
-                        ev = self._grown(ts, key, size, med, threshold, rest_ns)
-                        if ev is not None:
-                            events.append(ev)
+                        seen_add(key)
+                        active[key] = size
+                        if size > peak[key]:
+                            peak[key] = size
+                        if size < growth * reported[key]:
+                            # _grown's no-growth case, inlined (most active walls, every second).
+                            if grow_seen:
+                                grow_seen.pop(key, None)
+                        else:
+                            ev = self._grown(ts, key, size, med, threshold, rest_ns)
+                            if ev is not None:
+                                events.append(ev)
                     continue
                 if size < entry:
                     continue
-                prominent, local_x = self._prominent(levels, i)
-                if not prominent:
+                if check_local and not local_x >= local_k:
                     continue
                 seen.add(key)
                 first = self._first_seen.setdefault(key, ts)
@@ -222,8 +260,10 @@ class WallDetector:
                         f"{size:.4g} = {size / med:.1f}x median{local}, rested {(ts - first) / NS:.0f}s",
                     )
                 )
-        for key in [k for k in self._first_seen if k not in seen]:
-            del self._first_seen[key]
+        # Set difference in C; deleting in any order leaves the same dict.
+        first_seen = self._first_seen
+        for key in first_seen.keys() - seen:
+            del first_seen[key]
         for key in [k for k in self.active if k not in seen]:
             size = self.active.pop(key)
             self._ended[key] = (ts, self._peak.pop(key))

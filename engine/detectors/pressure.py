@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from operator import itemgetter
 from statistics import median
 
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
@@ -52,12 +53,15 @@ class AbsorptionDetector:
         w = self.p.absorption_window_s
         if len(hist) < 3 * w:
             return []
-        recent = list(hist)[-w:]
-        older = list(hist)[:-w]
+        items = list(hist)
+        recent = items[-w:]
+        older = items[:-w]
         events = []
         for side, vol_i, px_i in ((1, 0, 2), (-1, 1, 3)):
-            window = sum(r[vol_i] for r in recent)
-            typical = sum(r[vol_i] for r in older) / len(older) * w
+            # Same sums in the same order, with C-level item access.
+            get = itemgetter(vol_i)
+            window = sum(map(get, recent))
+            typical = sum(map(get, older)) / len(older) * w
             prices = [r[px_i] for r in recent if r[px_i] == r[px_i]]
             self.ratio[side] = window / typical if typical > 0 else math.nan
             held = (

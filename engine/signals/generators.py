@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from operator import itemgetter
 
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind
 from tapescope.engine.signals.base import Features, Signal, SignalParams
@@ -60,6 +61,10 @@ class History:
         if seconds >= len(self.mid):
             return math.nan
         return self.mid[-1 - seconds]
+
+
+#: Key of the first element (C-level; min/max keep their first-extreme semantics).
+_first = itemgetter(0)
 
 
 def _signal(
@@ -160,11 +165,12 @@ class FlowInflection:
         valid = [(m, c) for m, c in zip(mids, cvds, strict=True) if m == m and c == c]
         if len(valid) < 20:
             return None
-        cvd_range = max(c for _, c in valid) - min(c for _, c in valid)
+        cvds_ok = [c for _, c in valid]
+        cvd_range = max(cvds_ok) - min(cvds_ok)
         if cvd_range <= 0:
             return None
-        low_m, low_c = min(valid, key=lambda mc: mc[0])
-        high_m, high_c = max(valid, key=lambda mc: mc[0])
+        low_m, low_c = min(valid, key=_first)
+        high_m, high_c = max(valid, key=_first)
         if f.mid < low_m and f.cvd > low_c:
             conf = 0.6 + 0.2 * (f.delta_short > 0)
             return _signal(

@@ -27,6 +27,8 @@ def test_report_structure_and_sane_values(report: BenchReport) -> None:
         assert r.seconds > 0 and r.msgs_per_s == pytest.approx(400 / r.seconds)
         assert 0 < r.p50_us <= r.p99_us <= r.max_us
         assert r.peak_rss_mib > 10 and r.rss_growth_mib >= 0
+        # CPU time of a pass is at most its wall time (one thread), so the CPU rate is at least the wall rate.
+        assert r.cpu_msgs_per_s >= r.msgs_per_s * 0.999 > 0
     loads, book, engine, full = (report.result(n) for n in PATHS)
     assert loads.level_updates == 0
     assert book.level_updates == engine.level_updates == full.level_updates == report.level_updates
@@ -42,6 +44,7 @@ def test_report_structure_and_sane_values(report: BenchReport) -> None:
     # Both book paths end with the same book, so they did the same work.
     assert report.engine_books_match
     assert report.rss_method and report.python
+    assert len(report.load_avg) == 3 and all(x >= 0 for x in report.load_avg)
     assert 1 <= len(report.hot_spots) <= 5
     assert all(h.calls > 0 and 0 <= h.share <= 1 for h in report.hot_spots)
     assert orjson.loads(orjson.dumps(report.to_dict()))["params"]["messages"] == 400
@@ -54,7 +57,8 @@ def test_print_report_renders_every_path(report: BenchReport) -> None:
     for label in PATHS.values():
         assert label in text
     assert "engine/bare-book" in text and "full/bare-book" in text and "hot spots" in text
-    assert "memory per symbol" in text and "vs book" in text
+    assert "memory per symbol" in text and "vs book" in text and "load average" in text
+    assert "msgs/CPU s" in text
 
 
 def test_bench_module_does_not_import_textual() -> None:
