@@ -291,7 +291,8 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
 
     def refresh_frame(self) -> None:
         """Read the focused market's snapshot and hand it to the screen (the frame timer)."""
-        if not self.focused_key or not self.dashboard.is_mounted or self._exit:
+        if (not self.focused_key or not self.dashboard.is_mounted or self._exit
+                or not self.screen_stack):  # a tick during teardown: the stack is already empty
             return
         settings = self.config.app
         rows = min(settings.max_ladder_rows, self.dashboard.ladder_rows)

@@ -10,7 +10,7 @@ share lives here, so the two cannot drift apart:
 * :func:`band_notes` (which row carries ``VW``, ``+1σ``, ``-2σ``...);
 * :func:`bar_text` (a length in half cells to ``█``/``▌`` cells);
 * :data:`PROFILE_CLASSES`, the component classes both declare (their
-  colours are the ``$profile-*`` variables every tapescope theme defines).
+  colours are the ``profile-*`` theme variables every tapescope theme defines).
 """
 
 from __future__ import annotations
