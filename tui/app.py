@@ -127,6 +127,9 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
                 id="heatmap_zoom_in", tooltip="Zoom the heatmap in: fewer price rows, each taller."),
         Binding("left_square_bracket", "heatmap_zoom(1)", "Zoom out", show=False,
                 id="heatmap_zoom_out", tooltip="Zoom the heatmap out: more price rows per cell."),
+        Binding("p", "toggle_profile", "Profile", show=False, id="toggle_profile",
+                tooltip="Switch the profile column beside the ladder between the volume profile "
+                        "(VP) and the TPO profile (time at price)."),
         Binding("s", "toggle_panel('signals')", "Signals", show=False, id="toggle_signals",
                 tooltip="Show or hide the signals panel (fused score, live signals, history)."),
         Binding("a", "toggle_panel('alerts')", "Alerts", show=False, id="toggle_alerts",
@@ -511,6 +514,11 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
     def action_toggle_panel(self, panel: str) -> None:
         """Show or hide the heatmap, the signals panel or the alert log."""
         self.dashboard.toggle_panel(panel)
+
+    def action_toggle_profile(self) -> None:
+        """Switch the profile column between the volume and the TPO profile."""
+        self.dashboard.profile_kind = "volume" if self.dashboard.profile_kind == "tpo" else "tpo"
+        self.refresh_frame()
 
     def action_heatmap_zoom(self, direction: int) -> None:
         """Zoom the heatmap out (``direction`` > 0) or in."""

@@ -89,6 +89,8 @@ class KeySettings:
     """Split the depth ladder into shorter rows (fewer ticks per row)."""
     toggle_heatmap: str = "h"
     """Show the liquidity heatmap in place of the CVD chart, or back."""
+    toggle_profile: str = "p"
+    """Switch the profile column beside the ladder between the volume profile and the TPO profile."""
     heatmap_zoom_in: str = "right_square_bracket"
     """Zoom the heatmap in (fewer price rows, each taller)."""
     heatmap_zoom_out: str = "left_square_bracket"

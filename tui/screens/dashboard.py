@@ -71,6 +71,9 @@ class DashboardScreen(Screen[None]):
     signals_view: reactive[SignalsView | None] = reactive(None, init=False, repaint=False)
     """Signals panel view of the focused market."""
     alerts: reactive[tuple[Alert, ...]] = reactive((), init=False, repaint=False)
+    profile_kind: reactive[str] = reactive("volume", init=False, repaint=False)
+    """What the profile column shows: ``"volume"`` (traded volume at price) or ``"tpo"``
+    (time at price: 30-minute periods that traded there); ``p`` switches."""
     """Recent alerts of every market, oldest first."""
 
     def __init__(self, *, size_digits: int = 3, tape_rows: int = 200, utc: bool = True,
@@ -175,10 +178,17 @@ class DashboardScreen(Screen[None]):
         if not self.profile_column.display:
             return  # hidden (compact layout): no work
         live = snap.state == FeedState.LIVE
+        if levels is None:
+            profile = None
+        else:
+            profile = levels.tpo.stats if self.profile_kind == "tpo" else levels.profile.session
         self.profile_column.show_profile(
-            levels.profile.session if levels is not None else None,
+            profile,
             levels.vwap.session if levels is not None else None,
             ladder_prices(self.ladder.rows) if live else (), snap.ladder.step)
+
+    def watch_profile_kind(self, kind: str) -> None:
+        self.profile_column.border_title = "TPO" if kind == "tpo" else "VP"
 
     def watch_heatmap_snapshot(self, snap: HeatmapSnapshot | None) -> None:
         self.heatmap.heatmap = snap
