@@ -127,6 +127,9 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
                 id="heatmap_zoom_in", tooltip="Zoom the heatmap in: fewer price rows, each taller."),
         Binding("left_square_bracket", "heatmap_zoom(1)", "Zoom out", show=False,
                 id="heatmap_zoom_out", tooltip="Zoom the heatmap out: more price rows per cell."),
+        Binding("x", "tape_filter", "Tape filter", show=False, id="tape_filter",
+                tooltip="Show only tape lines of at least the next minimum notional "
+                        "([app] tape_filters), or every line again."),
         Binding("p", "toggle_profile", "Profile", show=False, id="toggle_profile",
                 tooltip="Switch the profile column beside the ladder between the volume profile "
                         "(VP) and the TPO profile (time at price)."),
@@ -229,6 +232,9 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
         self._watch_next = 0
         # Redraw cadences of the panels that would otherwise rewrite their lines every frame.
         self.dashboard.tape.redraw_interval = settings.tape_interval
+        self.dashboard.tape.burst_ms = settings.tape_burst_ms
+        self._tape_filter = 0
+        self.dashboard.set_tape_filter(settings.tape_filters[0] if settings.tape_filters else 0.0)
         self.dashboard.readouts.redraw_interval = settings.readouts_interval
         self.dashboard.chart.redraw_interval = settings.chart_interval
 
@@ -514,6 +520,13 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
     def action_toggle_panel(self, panel: str) -> None:
         """Show or hide the heatmap, the signals panel or the alert log."""
         self.dashboard.toggle_panel(panel)
+
+    def action_tape_filter(self) -> None:
+        """Cycle the tape's minimum notional through ``[app] tape_filters``."""
+        filters = self.config.app.tape_filters or (0.0,)
+        self._tape_filter = (self._tape_filter + 1) % len(filters)
+        shown = self.dashboard.set_tape_filter(filters[self._tape_filter])
+        self.notify(f"Tape: {shown}", timeout=2)
 
     def action_toggle_profile(self) -> None:
         """Switch the profile column between the volume and the TPO profile."""

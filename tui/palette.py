@@ -34,6 +34,8 @@ class PaletteCommands:
                             lambda: self.action_heatmap_zoom(-1))
         yield SystemCommand("Heatmap zoom out", "More price rows per cell",
                             lambda: self.action_heatmap_zoom(1))
+        yield SystemCommand("Tape filter", "Cycle the tape's minimum notional ([app] tape_filters)",
+                            self.action_tape_filter)
         yield SystemCommand("Volume / TPO profile", "Switch the profile column beside the ladder "
                             "between the volume profile and the TPO profile", self.action_toggle_profile)
         yield SystemCommand("Toggle signals", "Show or hide the signals panel",

@@ -45,6 +45,10 @@ class AppSettings:
     """Significant digits shown for sizes; fewer digits mean fewer changed lines per frame."""
     tape_rows: int = field(default=200, metadata={"min": 10, "max": 5_000})
     """Most trades kept on the tape panel (the engine may hold fewer)."""
+    tape_burst_ms: float = field(default=50.0, metadata={"min": 0.0, "max": 5_000.0})
+    """Tape: consecutive prints at one price by one aggressor, each at most this many ms after the previous, are one line with a ``×n`` count (0: every fill on its own line)."""
+    tape_filters: tuple[float, ...] = (0.0, 10_000.0, 100_000.0, 1_000_000.0)
+    """Minimum notional (price x size, quote units) of a tape line, cycled by the tape filter key; the first entry is the start value (0: show every line)."""
     tape_interval: float = field(default=0.25, metadata={"min": 0.0, "max": 5.0})
     """Seconds between tape redraws; trades arriving in between are drawn together (0 = every frame). Each redraw scrolls every tape line, so this sets most of the tape's terminal bytes."""
     readouts_interval: float = field(default=0.5, metadata={"min": 0.0, "max": 5.0})
@@ -89,6 +93,8 @@ class KeySettings:
     """Split the depth ladder into shorter rows (fewer ticks per row)."""
     toggle_heatmap: str = "h"
     """Show the liquidity heatmap in place of the CVD chart, or back."""
+    tape_filter: str = "x"
+    """Cycle the tape's minimum notional through ``[app] tape_filters``."""
     toggle_profile: str = "p"
     """Switch the profile column beside the ladder between the volume profile and the TPO profile."""
     heatmap_zoom_in: str = "right_square_bracket"

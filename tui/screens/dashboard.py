@@ -42,6 +42,7 @@ from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.tui.messages import SymbolRequested
 from tapescope.widgets.alert_log import AlertLog
 from tapescope.widgets.cvd_chart import CvdChart
+from tapescope.widgets.format import fmt_size
 from tapescope.widgets.heatmap import LiquidityHeatmap
 from tapescope.widgets.ladder import DepthLadder, LadderView
 from tapescope.widgets.profile_column import ProfileColumn, ladder_prices
@@ -115,7 +116,7 @@ class DashboardScreen(Screen[None]):
         self.ladder.size_digits = self._size_digits
         self.ladder.anchored = self._anchored_ladder
         self.profile_column.border_title = "VP"
-        self.tape.border_title = "Tape"
+        self.tape.border_title = self.tape.border_title or "Tape"  # the App may have set a filter
         self.tape.size_digits = self._size_digits
         self.tape.utc = self._utc
         self.chart.border_title = "CVD · price · VWAP┈"
@@ -186,6 +187,13 @@ class DashboardScreen(Screen[None]):
             profile,
             levels.vwap.session if levels is not None else None,
             ladder_prices(self.ladder.rows) if live else (), snap.ladder.step)
+
+    def set_tape_filter(self, min_notional: float) -> str:
+        """Show only tape lines of at least ``min_notional`` (price x size); return what is shown."""
+        self.tape.min_notional = max(0.0, min_notional)
+        shown = f"≥{fmt_size(min_notional)} notional" if min_notional > 0 else "every print"
+        self.tape.border_title = f"Tape {shown.split()[0]}" if min_notional > 0 else "Tape"
+        return shown
 
     def watch_profile_kind(self, kind: str) -> None:
         self.profile_column.border_title = "TPO" if kind == "tpo" else "VP"

@@ -1,4 +1,4 @@
-"""The real App on the demo market: `p` switches the ladder's profile column between VP and TPO."""
+"""The real App on the demo market: `p` (VP/TPO profile column) and `x` (tape size filter)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ def tpo_count_between(tpo, lo: float, hi: float) -> int:
     return total
 
 
-async def test_p_switches_the_profile_column_to_tpo_and_back() -> None:
+def demo_app(seconds: float = 40.0):
     config = load_config(read_user_file=False)
     feed, hub = build_demo(config, realtime=False)
-    for event in feed.generate(40.0):
+    for event in feed.generate(seconds):
         hub.on_event(event)
-    app = make_app(config, feed, hub, start_feed=False, clock=lambda: FROZEN_NS)
+    return make_app(config, feed, hub, start_feed=False, clock=lambda: FROZEN_NS), hub
+
+
+async def test_p_switches_the_profile_column_to_tpo_and_back() -> None:
+    app, hub = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         dash = app.dashboard
@@ -56,3 +60,28 @@ async def test_p_switches_the_profile_column_to_tpo_and_back() -> None:
         await pilot.pause()
         assert dash.profile_kind == "volume" and column.border_title == "VP"
         assert column._args[0] is hub.snapshot(key).analysis.levels.profile.session
+
+
+async def test_x_cycles_the_tape_size_filter() -> None:
+    app, hub = demo_app(60.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tape = app.dashboard.tape
+        filters = app.config.app.tape_filters
+        assert filters[0] == 0.0 and tape.border_title == "Tape" and tape.rows
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.pause()
+        assert tape.min_notional == filters[1] == 10_000.0
+        assert tape.border_title == "Tape ≥10.0k"
+        # Every line shown is at least 10k notional; recomputed from the shown price and size.
+        for row in tape.rows:
+            price = float(row.price.replace(",", ""))
+            assert price * float(row.size.rstrip("k")) * (1000 if row.size.endswith("k") else 1) \
+                >= 10_000.0 * 0.99  # sizes are shown to 3 significant digits
+        big_enough = [t for t in hub.snapshot(app.focused_key).trades if t.price * t.qty >= 10_000.0]
+        assert big_enough and tape.rows, "the demo prints some trades of 10k notional or more"
+        for _ in filters[1:]:
+            await pilot.press("x")
+        await pilot.pause()
+        assert tape.min_notional == 0.0 and tape.border_title == "Tape"
