@@ -238,3 +238,29 @@ def test_every_column_is_as_wide_as_its_widest_text() -> None:
         assert sum(len(t) for t, _ in line.cells) == total
     texts = "".join(t for t, _ in row_line(rows[0], cols, False).cells)
     assert "+15000" in texts and "+0.0012" in texts and "60,000.5" in texts
+
+
+async def test_changed_cell_refreshes_only_its_columns(host, monkeypatch) -> None:
+    table = Watchlist()
+    app = host(table)
+    async with app.run_test(size=(50, 11)) as pilot:
+        rows = many(60)
+        table.rows_data = rows
+        await pilot.pause()
+        regions: list = []
+        original = table.refresh
+        monkeypatch.setattr(table, "refresh", lambda *r, **k: (regions.extend(r), original(*r, **k)))
+        line = 1 + 4                                       # header, then row index 4
+        before = "".join(s.text for s in table.render_line(line))
+        cells0 = table.cells_refreshed
+        changed = list(rows)
+        changed[4] = changed[4]._replace(change=-0.0525)   # +0.50 -> -5.25 (and its colour)
+        table.rows_data = tuple(changed)
+        after = "".join(s.text for s in table.render_line(line))
+        assert len(regions) == 1 and regions[0].y == line
+        x0, x1 = regions[0].x, regions[0].right
+        # Only the Chg% cell is rewritten: the symbol and price before it, the rest after it
+        # stay on the terminal as they were.
+        assert after[x0:x1].strip() == "-5.25" and before[x0:x1].strip() == "+0.50"
+        assert before[:x0] == after[:x0] and before[x1:] == after[x1:]
+        assert table.cells_refreshed - cells0 == x1 - x0 == len("-5.25")
