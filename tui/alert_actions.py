@@ -12,7 +12,8 @@ interval_s`` and evaluates the next :data:`ALERT_BATCH` markets each time:
 every market is still evaluated once per interval, and no frame reads more
 than :data:`ALERT_BATCH` snapshots for alerts. Alerts of a slice are
 announced when that slice is scanned (at most one interval after they were
-raised, as before).
+raised, as before); the terminal bell still rings at most once per round
+(:meth:`AlertActions.round_bell`), not once per slice.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class AlertActions:
     _last: MarketSnapshot | None
     _alerts_version: int
     _alert_next: int
+    #: The bell rang in the current round (reset when the slices wrap round).
+    _bell_rung: bool = False
 
     def start_alert_timer(self) -> None:
         """Scan every market once now, then a slice per tick (``set_interval``; on mount)."""
@@ -55,8 +58,16 @@ class AlertActions:
         # announced at once, not one interval later.
         self.scan_alerts()
 
+    def round_bell(self) -> None:
+        """Ring the terminal bell unless it already rang in this round (the alert sink's bell)."""
+        if not self._bell_rung:
+            self._bell_rung = True
+            self.bell()
+
     def scan_alerts(self, keys: list[str] | None = None) -> None:
-        """Evaluate the rules of ``keys`` (default: every market) and announce what fired."""
+        """Evaluate the rules of ``keys`` (default: every market, a round of its own) and announce."""
+        if keys is None:
+            self._bell_rung = False
         self.panels.scan(self.hub, self._clock(), self._alert_snapshot, keys)
         sink = self.panels.sink
         if sink.version != self._alerts_version:
@@ -69,6 +80,8 @@ class AlertActions:
         if not keys:
             return
         start = self._alert_next if self._alert_next < len(keys) else 0
+        if start == 0:
+            self._bell_rung = False  # a new round
         self._alert_next = start + ALERT_BATCH
         self.scan_alerts(keys[start:start + ALERT_BATCH])
 

@@ -5,7 +5,14 @@ loop and pushes every event into the hub (through :class:`CountingSink`, which
 counts events for the status bar). One ``set_interval(1 / fps)`` timer reads
 only the focused market's snapshot and assigns it, inside ``batch_update()``,
 to the dashboard screen's reactive; the screen hands pieces to the widgets.
-Nothing renders per message. A second, slower timer refreshes the watchlist.
+Nothing renders per message. Two slower timers refresh the watchlist and
+evaluate the alert rules, each a slice of the markets per tick.
+
+The App is assembled from mixins, one per responsibility:
+:class:`~tapescope.tui.watch_actions.WatchlistActions` (watchlist batches,
+sorting, Tab order), :class:`~tapescope.tui.alert_actions.AlertActions` (the
+alert timer), :class:`~tapescope.tui.screen_actions.ScreenActions` (screens,
+panels, ladder step, theme), plus the frame timer, palette and replay mixins.
 
 The frame timer's rate adapts (:mod:`tapescope.tui.frame_rate`): ``[app]
 remote_fps`` on a remote (SSH) terminal, ``[app] idle_fps`` once neither a key
@@ -212,7 +219,8 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
         """The main screen."""
         self.panels = DashboardPanels(_section(config, "heatmap", HeatmapParams()),
                                       _section(config, "alerts", AlertSettings()),
-                                      analysis_params(config), bell=self.bell, notify=self.notify)
+                                      analysis_params(config), bell=self.round_bell,
+                                      notify=self.notify)
         """Heatmaps, analyses, alert rules and the alert sink of every market."""
         self.panels.attach(hub)
         self._alerts_version = 0

@@ -181,6 +181,9 @@ async def measure_watch_frames(symbols: int = 60, app_size: tuple[int, int] = (1
                 t0 = time.thread_time()
                 app.refresh_watchlist()
                 watch.append((time.thread_time() - t0) * 1e3)
+                await pilot.pause()
+            if i >= 0 and i % watch_every == 0:
+                # Apart from the full watchlist refresh: it would leave every snapshot cached.
                 t0 = time.thread_time()
                 app.scan_alerts()
                 full_alerts.append((time.thread_time() - t0) * 1e3)
