@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.color import Color
-from textual.geometry import Region
 
 from tapescope.engine.events import FeedState
 from tapescope.engine.snapshot import Ladder
