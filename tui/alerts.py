@@ -135,8 +135,9 @@ class _HubLike(Protocol):
 
 
 def scan_markets(engine: AlertEngine, hub: _HubLike, now: int,
-                 snapshot_of: Callable[[str], MarketSnapshot] | None = None) -> list[Alert]:
-    """Evaluate every market of ``hub`` once; drain each market's analysis alert queue.
+                 snapshot_of: Callable[[str], MarketSnapshot] | None = None,
+                 keys: Iterable[str] | None = None) -> list[Alert]:
+    """Evaluate every market of ``hub`` (or only ``keys``) once; drain each one's analysis alert queue.
 
     Args:
         engine: the rules and their state.
@@ -145,15 +146,20 @@ def scan_markets(engine: AlertEngine, hub: _HubLike, now: int,
         snapshot_of: where a market's snapshot comes from (the App passes one
             that reuses the focused market's frame snapshot); default: a
             one-row-ladder snapshot, the same the watchlist reads.
+        keys: the markets to evaluate, in this order (default: all of
+            ``hub.keys``); the App scans a slice per timer tick so no frame
+            reads every market's snapshot.
 
     Returns:
-        Every alert raised, market by market in hub order.
+        Every alert raised, market by market in ``keys`` order.
+
+    Runtime complexity: ``O(len(keys))`` snapshot reads plus the drained items.
     """
     out: list[Alert] = []
     # A hub without ``markets`` (a test double, a replay reader) still gets its
     # snapshot rules evaluated; only detector and signal items need the analyses.
     markets: Mapping[str, Any] = getattr(hub, "markets", None) or {}
-    for key in hub.keys:
+    for key in (hub.keys if keys is None else keys):
         snap = snapshot_of(key) if snapshot_of is not None else hub.snapshot(key, 1, 1)
         analysis = getattr(markets.get(key), "analysis", None)
         queue = getattr(analysis, "alerts", None)

@@ -5,7 +5,14 @@ loop and pushes every event into the hub (through :class:`CountingSink`, which
 counts events for the status bar). One ``set_interval(1 / fps)`` timer reads
 only the focused market's snapshot and assigns it, inside ``batch_update()``,
 to the dashboard screen's reactive; the screen hands pieces to the widgets.
-Nothing renders per message. A second, slower timer refreshes the watchlist.
+Nothing renders per message. Two slower timers refresh the watchlist and
+evaluate the alert rules, each a slice of the markets per tick.
+
+The App is assembled from mixins, one per responsibility:
+:class:`~tapescope.tui.watch_actions.WatchlistActions` (watchlist batches,
+sorting, Tab order), :class:`~tapescope.tui.alert_actions.AlertActions` (the
+alert timer), :class:`~tapescope.tui.screen_actions.ScreenActions` (screens,
+panels, ladder step, theme), plus the frame timer, palette and replay mixins.
 
 The frame timer's rate adapts (:mod:`tapescope.tui.frame_rate`): ``[app]
 remote_fps`` on a remote (SSH) terminal, ``[app] idle_fps`` once neither a key
@@ -23,7 +30,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Protocol
 
 from textual import on, work
@@ -32,31 +38,28 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tapescope.engine.book import Book
 from tapescope.engine.events import FeedState
 from tapescope.engine.heatmap import HeatmapParams
-from tapescope.engine.risk import RiskParams
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.feeds.base import EventSink, Feed
 from tapescope.themes import CSS_PATH, THEMES, market_variable_defaults
+from tapescope.tui.alert_actions import AlertActions
 from tapescope.tui.alerts import AlertSettings
 from tapescope.tui.config import Config
 from tapescope.tui.frame_rate import FramePolicy, FrameRateGovernor, is_remote_terminal
 from tapescope.tui.frame_timer import AdaptiveFrames, CountingSink
-from tapescope.tui.ladder_steps import auto_step, next_step
+from tapescope.tui.ladder_steps import auto_step
 from tapescope.tui.messages import FeedStopped, SymbolRequested
 from tapescope.tui.palette import PaletteCommands
 from tapescope.tui.panels import DashboardPanels
 from tapescope.tui.replay_controls import REPLAY_BINDINGS, ReplayActions, ReplayController
+from tapescope.tui.screen_actions import ScreenActions
 from tapescope.tui.screens.dashboard import DashboardScreen
-from tapescope.tui.screens.health import HealthScreen
-from tapescope.tui.screens.help import HelpScreen, help_rows
-from tapescope.tui.screens.picker import SymbolPicker
 from tapescope.tui.screens.regime import RegimeScreen
 from tapescope.tui.screens.risk import RiskScreen
 from tapescope.tui.screens.risk_form import risk_market
 from tapescope.tui.startup import resume_gc
-from tapescope.tui.watch_actions import WATCHLIST_BATCH, WATCHLIST_LADDER_ROWS, WatchlistActions
+from tapescope.tui.watch_actions import WATCHLIST_BATCH, WatchlistActions
 from tapescope.tui.wiring import analysis_params
 from tapescope.widgets.format import fmt_time
 from tapescope.widgets.replay_bar import ReplayBar
@@ -98,7 +101,8 @@ def _symbol_bindings() -> list[Binding]:
     ]
 
 
-class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActions, App[None]):
+class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActions, AlertActions,
+                   ScreenActions, App[None]):
     """tapescope's dashboard App. Build it with :func:`make_app`."""
 
     CSS_PATH = CSS_PATH
@@ -221,10 +225,12 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
         """The main screen."""
         self.panels = DashboardPanels(_section(config, "heatmap", HeatmapParams()),
                                       _section(config, "alerts", AlertSettings()),
-                                      analysis_params(config), bell=self.bell, notify=self.notify)
+                                      analysis_params(config), bell=self.round_bell,
+                                      notify=self.notify)
         """Heatmaps, analyses, alert rules and the alert sink of every market."""
         self.panels.attach(hub)
         self._alerts_version = 0
+        self._alert_next = 0
         self._frame_ticks = 0
         self._live_tick: int | None = None
         self._kernels_started = False
@@ -260,12 +266,7 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
         batches = max(1, math.ceil(len(self.hub.keys) / WATCHLIST_BATCH))
         self.set_interval(self.config.app.watchlist_interval / batches, self.refresh_watchlist_batch,
                           name="watchlist")
-        alerts = self.panels.alert_settings
-        if alerts.enabled:
-            self.set_interval(alerts.interval_s, self.scan_alerts, name="alerts")
-            # A first round now: what the markets raised before the screen existed is
-            # announced at once, not one interval later.
-            self.scan_alerts()
+        self.start_alert_timer()
         job = self.panels.webhook_job()
         if job is not None:
             self.run_worker(job, group="webhook", exit_on_error=False, description="alert webhook")
@@ -412,21 +413,6 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
             self._latencies.clear()
         self._rate_t0, self._rate_events0, self._rate_frames0 = now, self.sink.events, self.frames
 
-    def _alert_snapshot(self, key: str) -> MarketSnapshot:
-        # The focused market's frame snapshot is reused: reading it again with a
-        # one-row ladder would evict the frame's cached snapshot.
-        if self._last is not None and self._last.key == key:
-            return self._last
-        return self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
-
-    def scan_alerts(self) -> None:
-        """Evaluate every market's alert rules and announce what fired (the alert timer)."""
-        self.panels.scan(self.hub, self._clock(), self._alert_snapshot)
-        sink = self.panels.sink
-        if sink.version != self._alerts_version:
-            self._alerts_version = sink.version
-            self.dashboard.alerts = tuple(sink.log)
-
     # -------------------------------------------------------------------- actions
 
     def focus_market(self, key: str) -> None:
@@ -460,125 +446,6 @@ class TapescopeApp(AdaptiveFrames, PaletteCommands, ReplayActions, WatchlistActi
         if action == "focus_symbol" and parameters and int(parameters[0]) > len(self.hub.keys):
             return False
         return True
-
-    def action_focus_symbol(self, n: int) -> None:
-        """Focus the n-th (1-based) symbol of the *configured* watchlist, whatever the sort.
-
-        Digit keys keep their meaning while the list is re-sorted (muscle
-        memory: ``1`` is always the first configured market); the ``#``
-        column and the symbol bar show each market's digit.
-        """
-        keys = self.hub.keys
-        if 1 <= n <= len(keys):
-            self.focus_market(keys[n - 1])
-
-    def _step_symbol(self, step: int) -> None:
-        # Tab walks the list as displayed (sorted), so the next row down is the next market.
-        order = self.dashboard.display_order
-        keys = order if self.focused_key in order else self.hub.keys
-        if not keys:
-            return
-        i = keys.index(self.focused_key) if self.focused_key in keys else -step
-        self.focus_market(keys[(i + step) % len(keys)])
-
-    def action_next_symbol(self) -> None:
-        """Focus the next watchlist symbol (wraps)."""
-        self._step_symbol(1)
-
-    def action_prev_symbol(self) -> None:
-        """Focus the previous watchlist symbol (wraps)."""
-        self._step_symbol(-1)
-
-    def action_symbol_picker(self) -> None:
-        """Open the fuzzy symbol picker."""
-        def picked(key: str | None) -> None:
-            if key:
-                self.focus_market(key)
-        self.push_screen(SymbolPicker(self.hub.keys, self.focused_key), picked)
-
-    def action_help(self) -> None:
-        """Show the help screen generated from the App's bindings (with user remaps)."""
-        keymap = self.config.keys.keymap()
-        pairs = []
-        for binding in Binding.make_bindings(self.BINDINGS):
-            key = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            pairs.append((binding, self.get_key_display(replace(binding, key=key.split(",")[0]))))
-        self.push_screen(HelpScreen(help_rows(pairs)))
-
-    @property
-    def ladder_step_ticks(self) -> int:
-        """Ladder row height of the focused market, in ticks."""
-        return self._steps.get(self.focused_key, self.config.app.ladder_step_ticks)
-
-    def action_ladder_step(self, direction: int) -> None:
-        """Make ladder rows taller (``direction`` > 0) or shorter, in the 1-2-5 sequence."""
-        step = next_step(self.ladder_step_ticks, direction)
-        if step != self.ladder_step_ticks:
-            self._steps[self.focused_key] = step
-            self.refresh_frame()
-
-    def action_toggle_panel(self, panel: str) -> None:
-        """Show or hide the heatmap, the signals panel or the alert log."""
-        self.dashboard.toggle_panel(panel)
-
-    def action_tape_filter(self) -> None:
-        """Cycle the tape's minimum notional through ``[app] tape_filters``."""
-        filters = self.config.app.tape_filters or (0.0,)
-        self._tape_filter = (self._tape_filter + 1) % len(filters)
-        shown = self.dashboard.set_tape_filter(filters[self._tape_filter])
-        self.notify(f"Tape: {shown}", timeout=2)
-
-    def action_toggle_profile(self) -> None:
-        """Switch the profile column between the volume and the TPO profile."""
-        self.dashboard.profile_kind = "volume" if self.dashboard.profile_kind == "tpo" else "tpo"
-        self.refresh_frame()
-
-    def action_heatmap_zoom(self, direction: int) -> None:
-        """Zoom the heatmap out (``direction`` > 0) or in."""
-        heatmap = self.dashboard.heatmap
-        heatmap.zoom = heatmap.zoom + direction
-
-    def action_mute_alerts(self) -> None:
-        """Mute or unmute alert announcements."""
-        muted = self.panels.toggle_mute()
-        self.dashboard.set_muted(muted)
-        self.notify("Alerts muted: logged only." if muted else "Alerts unmuted.", timeout=3)
-
-    def action_cycle_theme(self) -> None:
-        """Switch to the next shipped theme."""
-        names = [t.name for t in THEMES]
-        i = names.index(self.theme) if self.theme in names else -1
-        self.theme = names[(i + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}", timeout=2)
-
-    def live_book(self, key: str) -> Book | None:
-        """The live book of ``key`` when the hub exposes its markets (the engine hub does)."""
-        market = getattr(self.hub, "markets", {}).get(key)
-        return market.book if market is not None else None
-
-    def action_risk(self) -> None:
-        """Open the risk/position calculator on the focused market."""
-        if self._last is None:
-            return
-        try:
-            params = self.config.section("risk")
-        except KeyError:
-            params = RiskParams()
-        self.push_screen(RiskScreen(params, risk_market(self._last, self.live_book(self.focused_key))))
-
-    def action_regime(self) -> None:
-        """Open the regime and profile screen of the focused market."""
-        screen = RegimeScreen()
-        if self._last is not None:
-            screen.snapshot = self._last
-        self.push_screen(screen)
-
-    def action_health(self) -> None:
-        """Open the feed health screen."""
-        if self.feed is None:
-            self.notify("No feed: nothing to report.", timeout=3)
-            return
-        self.push_screen(HealthScreen(self.feed, clock=self._clock, title=self.feed.name))
 
 
 def start_kernel_warm_up() -> threading.Thread:

@@ -18,7 +18,7 @@ has one. Nothing here imports Textual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,20 +95,22 @@ class DashboardPanels:
                           signals_view(snap, self.live_s))
 
     def scan(self, hub: Any, now: int,
-             snapshot_of: Callable[[str], MarketSnapshot] | None = None) -> list[Alert]:
+             snapshot_of: Callable[[str], MarketSnapshot] | None = None,
+             keys: Sequence[str] | None = None) -> list[Alert]:
         """Evaluate every market's rules and announce what fired (the alert timer).
 
         Args:
             hub: the engine hub.
             now: the App's clock, ns.
             snapshot_of: snapshot source per key (the App reuses its focused frame snapshot).
+            keys: only these markets (default: every market of ``hub``).
 
         Returns:
             The alerts raised.
         """
         if not self.alert_settings.enabled:
             return []
-        alerts = scan_markets(self.engine, hub, now, snapshot_of)
+        alerts = scan_markets(self.engine, hub, now, snapshot_of, keys)
         if self.muted:
             # Muted: keep the record, skip the bell, notifications and webhook.
             if alerts:

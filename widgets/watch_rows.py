@@ -44,7 +44,7 @@ from typing import NamedTuple
 from tapescope.engine.events import FeedState
 from tapescope.engine.snapshot import MarketSnapshot
 from tapescope.engine.volatility import VolRegime
-from tapescope.widgets.format import MISSING, fmt_price, fmt_signed
+from tapescope.widgets.format import MISSING, fmt_price, fmt_signed, fmt_size
 
 #: Watchlist labels of the book states (shown in the Last column when not ``LIVE``).
 STATE_LABELS = {
@@ -75,8 +75,9 @@ DEFAULT_DESCENDING = {k: k not in ("watchlist", "symbol") for k in SORT_KEYS}
 SORT_COLUMN = {"watchlist": "n", "symbol": "sym", "change": "chg", "spread": "spr",
                "imbalance": "imb", "cvd_slope": "cvd", "vol": "vol", "score": "score"}
 
-#: Widest symbol and price columns (longer texts are cut).
+#: Widest symbol column (longer symbols are cut).
 MAX_SYMBOL = 10
+#: Widest price text: a longer price loses decimals (rounded), never digits (:func:`fit_price`).
 MAX_PRICE = 11
 
 
@@ -135,6 +136,22 @@ def watch_row(n: int, snap: MarketSnapshot) -> WatchRow:
 
 
 # --------------------------------------------------------------------------- texts
+
+
+def fit_price(price: float, decimals: int, width: int = MAX_PRICE) -> str:
+    """A price in at most ``width`` cells: decimals are rounded away first, then a k/M/G suffix.
+
+    Cutting the text instead would show another number (``12,345,678.`` for
+    ``12,345,678.9``), so the price is re-rounded until it fits.
+
+    >>> fit_price(12_345_678.94, 1), fit_price(60_000.5, 1), fit_price(1.5e12, 2), fit_price(math.nan, 2)
+    ('12,345,679', '60,000.5', '1.50T', '—')
+    """
+    for d in range(max(0, decimals), -1, -1):
+        text = fmt_price(price, d)
+        if len(text) <= width:
+            return text
+    return fmt_size(price, 3)
 
 
 def fmt_change(change: float) -> str:
@@ -212,7 +229,7 @@ def cell_texts(row: WatchRow) -> Mapping[str, str]:
     return MappingProxyType({
         "n": str(row.n),
         "sym": row.symbol[:MAX_SYMBOL],
-        "last": fmt_price(row.last, row.price_decimals)[:MAX_PRICE] if live else STATE_LABELS[row.state],
+        "last": fit_price(row.last, row.price_decimals) if live else STATE_LABELS[row.state],
         "chg": fmt_change(row.change),
         "spr": fmt_bps(row.spread_bps) if live else MISSING,
         "imb": fmt_imbalance(row.imbalance) if live else MISSING,
@@ -339,11 +356,17 @@ GAP = 1
 
 
 def layout(rows: Sequence[WatchRow], width: int) -> tuple[Column, ...]:
-    """The columns that fit ``width`` cells, with the symbol and price columns sized to ``rows``.
+    """The columns that fit ``width`` cells, each at least as wide as its header and every row's text.
 
-    Columns are dropped highest ``drop`` rank first (the gauge, then the
-    position, then spread...) until the rest fit; symbol, price and change
-    always stay.
+    Every text column is sized to the widest text of ``rows`` (all rows, not
+    only the visible window, so scrolling does not shift the columns), so a
+    value is never cut: a price or change wider than the rows seen so far
+    widens its column at the next refresh. :data:`COLUMNS` widths are
+    minimums (the symbol and price columns have none). Columns are then
+    dropped highest ``drop`` rank first (the gauge, then the position, then
+    spread...) until the rest fit; symbol, price and change always stay.
+
+    Runtime complexity: ``O(rows * columns)`` (cell texts are cached per row).
 
     >>> rs = [WatchRow("k", "BTC-SIM", 1, 60000.0, 0.0, 1.0, FeedState.LIVE, 1)]
     >>> [c.id for c in layout(rs, 60)]
@@ -352,11 +375,17 @@ def layout(rows: Sequence[WatchRow], width: int) -> tuple[Column, ...]:
     ['sym', 'last', 'chg', 'spr', 'imb', 'cvd', 'vol', 'score']
     >>> [(c.id, c.width) for c in layout(rs, 20)]
     [('sym', 7), ('last', 8), ('chg', 5)]
+    >>> [(c.id, c.width) for c in layout([rs[0]._replace(change=150.0)], 20)]
+    [('sym', 7), ('last', 8), ('chg', 6)]
     """
-    sym_w = max([len("Symbol")] + [min(len(r.symbol), MAX_SYMBOL) for r in rows])
-    last_w = max([len("RESYNC")] + [len(cell_texts(r)["last"]) for r in rows])
-    sized = [c._replace(width=sym_w if c.id == "sym" else last_w) if c.width == 0 else c
-             for c in COLUMNS]
+    widths = {c.id: max(c.width, len(c.header)) for c in COLUMNS}
+    widths["last"] = max(widths["last"], len("RESYNC"))
+    for r in rows:
+        texts = cell_texts(r)
+        for cid, w in widths.items():
+            if cid != "gauge" and len(texts[cid]) > w:
+                widths[cid] = len(texts[cid])
+    sized = [c._replace(width=widths[c.id]) for c in COLUMNS]
 
     def total(cols: list[Column]) -> int:
         return sum(c.width for c in cols) + GAP * (len(cols) - 1)

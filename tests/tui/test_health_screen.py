@@ -148,3 +148,33 @@ async def test_escape_closes() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is not screen
+
+
+async def test_narrow_layout_fits_80_columns_without_horizontal_scrolling() -> None:
+    feed, clock = FakeFeed(), Clock()
+    a, conn = feed.syms["x:AAA"], feed.conns["x#0"]
+    a.state, a.reason = FeedState.RESYNCING, "checksum mismatch after delta 48213: expected 1234, got 99"
+    a.gaps, a.checksum_failures, a.crossed = 2, 1, 3
+    conn.state, conn.reason, conn.reconnects = FeedState.DISCONNECTED, "connection reset by peer", 4
+    screen = HealthScreen(feed, interval=3600, clock=clock, title="fake")
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert screen.narrow is True
+        conns, syms = screen.shown()
+        # Venue prefix dropped, short state, the counters folded into one column.
+        assert syms["x:AAA"][:6] == ("AAA", "↻ RESYNC", "—", "—", "2g 1k 3x", "—")
+        assert syms["x:BBB"][4] == "·"
+        assert conns["x#0"][:6] == ("x#0", "✕ DOWN", "—", "4", "—", "—")
+        for table_id in ("#health-conn-table", "#health-sym-table"):
+            table = screen.query_one(table_id, DataTable)
+            # Every column, the reason included, is on screen: nothing to scroll to.
+            assert table.virtual_size.width <= table.size.width
+        reason = syms["x:AAA"][6]
+        assert reason.endswith("…") and a.reason.startswith(reason[:-1]) and len(reason) >= 20
+        # Widened past the breakpoint, the full layout comes back with every column.
+        await pilot.resize_terminal(140, 30)
+        await pilot.pause()
+        assert screen.narrow is False
+        assert screen.shown()[1]["x:AAA"][0] == "x:AAA"
+        assert len(screen.shown()[1]["x:AAA"]) == 11

@@ -137,3 +137,69 @@ async def test_sort_keys_are_remappable_and_listed_in_help_and_palette(make_snap
         assert isinstance(app.screen, HelpScreen)
         rows = {r.description: r.key for r in app.screen.rows}
         assert rows["Sort"] == "k" and rows["Reverse sort"] == "K"
+
+
+async def test_tab_run_visits_every_market_once_while_the_sort_changes(config: Config, make_snap) -> None:
+    import random
+
+    from tapescope.tui.watch_actions import TAB_HOLD_S
+
+    now = [FROZEN_NS]
+    hub = SixtyHub(make_snap)
+    app = make_app(config, None, hub, clock=lambda: now[0])
+    rng = random.Random(7)
+
+    def reshuffle() -> None:
+        # Every market gets a new change: the 'change' order is a new permutation.
+        changes = rng.sample(range(-30, 30), 60)
+        for (key, snap), c in zip(list(hub.snaps.items()), changes, strict=True):
+            hub.snaps[key] = replace(snap, session_open=snap.last_price / (1 + c / 1000))
+        app.refresh_watchlist()
+
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("o", "o")                  # change ▼
+        await pilot.pause()
+        start = app.focused_key
+        visited = []
+        for _ in range(60):
+            reshuffle()
+            now[0] += int(0.5e9)                     # presses 0.5 s apart: one run
+            await pilot.press("tab")
+            visited.append(app.focused_key)
+        assert sorted(visited) == sorted(hub.keys)   # none skipped, none twice
+        assert visited[-1] == start                  # and back to the start
+        # After a pause, Tab starts from the order as displayed now.
+        reshuffle()
+        await pilot.pause()
+        now[0] += int((TAB_HOLD_S + 0.1) * 1e9)
+        order = app.dashboard.display_order
+        expected = order[(order.index(app.focused_key) + 1) % 60]
+        await pilot.press("tab")
+        assert app.focused_key == expected
+
+
+async def test_alert_timer_reads_one_batch_of_markets_per_tick(config: Config, make_snap) -> None:
+    from tapescope.tui.alert_actions import ALERT_BATCH
+
+    hub = SixtyHub(make_snap)
+    app = make_app(config, None, hub, clock=lambda: FROZEN_NS)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause()
+        read: list[str] = []
+        plain = hub.snapshot
+
+        def counting(key: str, ladder_step_ticks: int = 1, ladder_rows: int = 40):
+            read.append(key)
+            return plain(key, ladder_step_ticks, ladder_rows)
+
+        hub.snapshot = counting
+        per_tick = []
+        for _ in range(60 // ALERT_BATCH + 1):       # ceil(60 / 8) = 8 ticks: one round
+            before = len(read)
+            app.scan_alerts_batch()                  # synchronous: no other timer runs meanwhile
+            per_tick.append(len(read) - before)
+        # No tick reads more than a batch; the round reads every market but the focused
+        # one (its frame snapshot is reused) exactly once.
+        assert max(per_tick) <= ALERT_BATCH
+        assert sorted(read) == sorted(k for k in hub.keys if k != app.focused_key)

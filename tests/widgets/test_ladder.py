@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.color import Color
-from textual.geometry import Region
 
 from tapescope.engine.events import FeedState
 from tapescope.engine.snapshot import Ladder
@@ -118,10 +117,16 @@ async def test_only_changed_lines_are_refreshed(host, monkeypatch) -> None:
         ladder.view = LadderView(Ladder(0.5, bids=((99.5, 2.0), (99.0, 4.001), (98.5, 0.0)),
                                         asks=BOOK.asks), FeedState.LIVE, "", 1, 1.0, 50.126)
         assert regions == []
-        # 98.5 bid 0 -> 1.0: exactly that line changes.
+        # 98.5 bid 0 -> 1.0: exactly that line changes, and of it only the cells that moved
+        # (the size and its bar; the price left of them is not rewritten).
+        before = "".join(s.text for s in ladder.render_line(6))
         ladder.view = LadderView(Ladder(0.5, bids=((99.5, 2.0), (99.0, 4.0), (98.5, 1.0)),
                                         asks=BOOK.asks), FeedState.LIVE, "", 1, 1.0, 50.126)
-        assert regions == [Region(0, 6, 40, 1)]
+        after = "".join(s.text for s in ladder.render_line(6))
+        assert [r.y for r in regions] == [6] and regions[0].width < 40
+        x0, x1 = regions[0].x, regions[0].right
+        assert before[:x0] == after[:x0] and "98.5" in after[:x0]
+        assert before[x0:x1] != after[x0:x1] and "1.00" in after[x0:x1]
 
 
 async def test_rows_per_side_follows_height_and_layout(host) -> None:

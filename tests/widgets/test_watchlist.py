@@ -210,3 +210,57 @@ async def test_symbol_bar_slides_to_the_focused_market(host) -> None:
         # The focused item is drawn reversed.
         seg = next(s for s in bar.render_line(0) if s.text.startswith("40 S40"))
         assert seg.style.reverse
+
+
+# ------------------------------------------------------------ columns fit their data (issue #6.1)
+
+
+def test_a_long_price_is_rounded_never_cut() -> None:
+    # 12,345,678.9 with one decimal is 12 cells: cutting it at 11 would read "12,345,678.".
+    row = WatchRow("k", "JPYX", 1, 12_345_678.94, 0.0, 1.0, LIVE, 1)
+    assert cell_texts(row)["last"] == "12,345,679"
+    assert cell_texts(row._replace(last=123_456_789_012.0))["last"] == "123G"
+
+
+def test_every_column_is_as_wide_as_its_widest_text() -> None:
+    from tapescope.widgets.watchlist import row_line
+    # A change of +15,000 % (6 cells), a tiny CVD slope (7 cells) and an 8-cell price:
+    # each must fit its column, so every line is exactly the columns' total width.
+    rows = (WatchRow("a", "A", 1, 60_000.5, 150.0, 1.0, LIVE, 1, 0.1, 0.0012),
+            WatchRow("b", "B", 2, math.nan, math.nan, 1.0, LIVE, 1))
+    cols = layout(rows, 200)
+    width = {c.id: c.width for c in cols}
+    assert width["chg"] == len("+15000") and width["cvd"] == len("+0.0012")
+    assert width["last"] == len("60,000.5")
+    total = sum(c.width for c in cols) + len(cols) - 1
+    for row in rows:
+        line = row_line(row, cols, False)
+        assert sum(len(t) for t, _ in line.cells) == total
+    texts = "".join(t for t, _ in row_line(rows[0], cols, False).cells)
+    assert "+15000" in texts and "+0.0012" in texts and "60,000.5" in texts
+
+
+async def test_changed_cell_refreshes_only_its_columns(host, monkeypatch) -> None:
+    table = Watchlist()
+    app = host(table)
+    async with app.run_test(size=(50, 11)) as pilot:
+        rows = many(60)
+        table.rows_data = rows
+        await pilot.pause()
+        regions: list = []
+        original = table.refresh
+        monkeypatch.setattr(table, "refresh", lambda *r, **k: (regions.extend(r), original(*r, **k)))
+        line = 1 + 4                                       # header, then row index 4
+        before = "".join(s.text for s in table.render_line(line))
+        cells0 = table.cells_refreshed
+        changed = list(rows)
+        changed[4] = changed[4]._replace(change=-0.0525)   # +0.50 -> -5.25 (and its colour)
+        table.rows_data = tuple(changed)
+        after = "".join(s.text for s in table.render_line(line))
+        assert len(regions) == 1 and regions[0].y == line
+        x0, x1 = regions[0].x, regions[0].right
+        # Only the Chg% cell is rewritten: the symbol and price before it, the rest after it
+        # stay on the terminal as they were.
+        assert after[x0:x1].strip() == "-5.25" and before[x0:x1].strip() == "+0.50"
+        assert before[:x0] == after[:x0] and before[x1:] == after[x1:]
+        assert table.cells_refreshed - cells0 == x1 - x0 == len("-5.25")

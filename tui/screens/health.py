@@ -6,6 +6,14 @@ messages per second, venue-to-receive latency, sequence gaps, checksum
 failures, resyncs, reconnects, malformed messages, crossed books, the age of
 the last message and why the market is in its state.
 
+Below :data:`NARROW_COLS` columns (an 80x24 terminal) both tables switch to a
+narrow layout that needs no horizontal scrolling (:func:`narrow_symbol_cells`,
+:func:`narrow_connection_cells`): short state names, the five market error
+counters folded into one ``Errors`` column (``2g 1r``: letters in
+:data:`ERROR_LETTERS`), the shared venue prefix dropped from market keys, the
+connection's KB/s and market count dropped, and the reason cut to what is left
+of the width.
+
 The screen pulls detached copies from its :class:`HealthSource` (a
 :class:`~tapescope.feeds.base.Feed` is one) once per ``interval`` and turns
 them into display strings with :func:`connection_rows` and
@@ -53,6 +61,28 @@ STATE_MARKS = {
 }
 #: Longest reason shown (the rest is cut with an ellipsis).
 REASON_WIDTH = 40
+#: Screens narrower than this use the narrow layout (see the module docstring).
+NARROW_COLS = 110
+#: Narrow market table: (key, label).
+NARROW_SYMBOL_COLUMNS = (
+    ("market", "Market"), ("state", "State"), ("rate", "Msg/s"), ("latency", "Lat"),
+    ("errors", "Errors"), ("age", "Age"), ("reason", "Reason"),
+)
+#: Narrow connection table: (key, label).
+NARROW_CONNECTION_COLUMNS = (
+    ("conn", "Connection"), ("state", "State"), ("rate", "Msg/s"), ("reconnects", "Rc"),
+    ("age", "Age"), ("retry", "Retry"), ("reason", "Reason"),
+)
+#: Letter of each market error counter in the narrow ``Errors`` column, in column order.
+ERROR_LETTERS = (("gaps", "g"), ("checksum", "k"), ("resyncs", "r"), ("malformed", "m"),
+                 ("crossed", "x"))
+#: Short state names of the narrow layout.
+SHORT_STATES = {
+    FeedState.CONNECTING: "CONN", FeedState.SYNCING: "SYNC", FeedState.LIVE: "LIVE",
+    FeedState.RESYNCING: "RESYNC", FeedState.STALE: "STALE", FeedState.DISCONNECTED: "DOWN",
+}
+#: Fewest reason cells the narrow layout keeps.
+MIN_REASON = 8
 
 
 class HealthSource(Protocol):
@@ -210,6 +240,73 @@ def symbol_rows(current: Sequence[SymbolHealth], previous: dict[str, SymbolHealt
     return rows
 
 
+def _short_state(text: str) -> str:
+    mark, _, name = text.partition(" ")
+    state = FeedState.__members__.get(name)
+    return f"{mark} {SHORT_STATES[state]}" if state is not None else text
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def common_prefix(keys: Sequence[str]) -> str:
+    """The ``venue:`` prefix every key shares, ``""`` when they differ or there are none.
+
+    >>> common_prefix(["sim:A", "sim:B"]), common_prefix(["a:X", "b:X"]), common_prefix([])
+    ('sim:', '', '')
+    """
+    prefixes = {k.partition(":")[0] + ":" for k in keys if ":" in k}
+    if len(prefixes) != 1 or any(":" not in k for k in keys):
+        return ""
+    return prefixes.pop()
+
+
+def narrow_symbol_cells(cells: tuple[str, ...], prefix: str, reason_width: int) -> tuple[str, ...]:
+    """A :func:`symbol_rows` row in the narrow layout (:data:`NARROW_SYMBOL_COLUMNS`).
+
+    Args:
+        cells: The full row's cells.
+        prefix: Venue prefix dropped from the market key (:func:`common_prefix`).
+        reason_width: Cells left for the reason.
+
+    >>> full = ('b:X', '↻ RESYNCING', '10', '4.2ms', '2', '·', '1', '·', '·', '1s', 'gap: 12 > 10')
+    >>> narrow_symbol_cells(full, "b:", 8)
+    ('X', '↻ RESYNC', '10', '4.2ms', '2g 1r', '1s', 'gap: 12…')
+    """
+    market, state, rate, latency, *counts, age, reason = cells
+    errors = " ".join(f"{n}{letter}" for n, (_, letter) in zip(counts, ERROR_LETTERS, strict=True)
+                      if n != "·") or "·"
+    return (market.removeprefix(prefix) if prefix else market, _short_state(state), rate, latency,
+            errors, age, _cut(reason, reason_width))
+
+
+def narrow_connection_cells(cells: tuple[str, ...], reason_width: int) -> tuple[str, ...]:
+    """A :func:`connection_rows` row in the narrow layout (:data:`NARROW_CONNECTION_COLUMNS`).
+
+    >>> full = ('bin#0', '✕ DISCONNECTED', '—', '—', '3', '2', '40s', '5s', 'connection reset by peer')
+    >>> narrow_connection_cells(full, 12)
+    ('bin#0', '✕ DOWN', '—', '2', '40s', '5s', 'connection …')
+    """
+    conn, state, rate, _kbps, _markets, reconnects, age, retry, reason = cells
+    return (conn, _short_state(state), rate, reconnects, age, retry, _cut(reason, reason_width))
+
+
+def reason_room(width: int, rows: Sequence[tuple[str, ...]], labels: Sequence[str]) -> int:
+    """Cells left for the last (reason) column of a DataTable ``width`` wide.
+
+    Every column takes its widest text (header included) plus one cell of
+    padding each side; two more cells are kept for a vertical scrollbar.
+
+    >>> reason_room(80, [("abc", "de", "x")], ("Mkt", "State", "Reason"))
+    64
+    """
+    used = 2
+    for i, label in enumerate(labels[:-1]):
+        used += max([len(label)] + [len(r[i]) for r in rows]) + 2
+    return max(MIN_REASON, width - used - 2)
+
+
 def apply_rows(table: DataTable, columns: Sequence[tuple[str, str]], rows: list[HealthRow],
                shown: dict[str, tuple[str, ...]]) -> int:
     """Bring ``table`` to ``rows`` by diff; ``shown`` is the text already in it (updated).
@@ -287,6 +384,9 @@ class HealthScreen(Screen[None]):
         self._last_syms: dict[str, SymbolHealth] = {}
         self._shown_conns: dict[str, tuple[str, ...]] = {}
         self._shown_syms: dict[str, tuple[str, ...]] = {}
+        self._rows: tuple[list[HealthRow], list[HealthRow]] = ([], [])
+        self.narrow: bool | None = None
+        """The narrow layout is shown (``None`` before the first layout; see the module docstring)."""
         self.cell_writes = 0
         """Cells written since mount (a diff that changes nothing writes none)."""
 
@@ -295,25 +395,48 @@ class HealthScreen(Screen[None]):
                      id="health-title", markup=False)
         with Vertical(id="health-connections", classes="health-section") as box:
             box.border_title = "Connections"
-            conns: DataTable = DataTable(id="health-conn-table", cursor_type="row")
-            for key, label in CONNECTION_COLUMNS:
-                conns.add_column(label, key=key)
-            yield conns
+            yield DataTable(id="health-conn-table", cursor_type="row")
         with Vertical(id="health-symbols", classes="health-section") as box:
             box.border_title = "Markets"
-            syms: DataTable = DataTable(id="health-sym-table", cursor_type="row",
-                                        zebra_stripes=True)
-            for key, label in SYMBOL_COLUMNS:
-                syms.add_column(label, key=key)
-            yield syms
+            yield DataTable(id="health-sym-table", cursor_type="row", zebra_stripes=True)
         # Wraps to a second line on an 80-column screen rather than losing its end.
-        yield Static("Esc: back   ←/→ scroll   rates over the last refresh   · = none   "
-                     "latency = receive time - venue time (includes clock skew)",
-                     id="health-hint", markup=False)
+        yield Static("", id="health-hint", markup=False)
 
     def on_mount(self) -> None:
+        self._set_layout(self.app.size.width < NARROW_COLS)
         self.refresh_health()
         self.set_interval(self.interval, self.refresh_health, name="health")
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW_COLS
+        if narrow != self.narrow:
+            self._set_layout(narrow)
+            self._show()
+
+    @property
+    def columns(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        """``(connection columns, market columns)`` of the current layout."""
+        if self.narrow:
+            return NARROW_CONNECTION_COLUMNS, NARROW_SYMBOL_COLUMNS
+        return CONNECTION_COLUMNS, SYMBOL_COLUMNS
+
+    def _set_layout(self, narrow: bool) -> None:
+        """Rebuild both tables' columns for the wide or narrow layout (rows come back in :meth:`_show`)."""
+        self.narrow = narrow
+        conn_cols, sym_cols = self.columns
+        for table_id, cols, shown in (("#health-conn-table", conn_cols, self._shown_conns),
+                                      ("#health-sym-table", sym_cols, self._shown_syms)):
+            table = self.query_one(table_id, DataTable)
+            table.clear(columns=True)
+            for key, label in cols:
+                table.add_column(label, key=key)
+            shown.clear()
+        hint = ("Esc: back  · = none  errors: g gap, k checksum, r resync, m malformed, "
+                "x crossed  Lat = receive - venue time (incl. skew)  rates: last refresh"
+                if narrow else
+                "Esc: back   ←/→ scroll   rates over the last refresh   · = none   "
+                "latency = receive time - venue time (includes clock skew)")
+        self.query_one("#health-hint", Static).update(hint)
 
     def refresh_health(self) -> None:
         """Take one sample from the source and update both tables by diff."""
@@ -325,16 +448,31 @@ class HealthScreen(Screen[None]):
             # the same instant keeps the older baseline instead of showing no rate.
             self._prev_ns, self._prev_conns, self._prev_syms = (
                 self._last_ns, self._last_conns, self._last_syms)
-        crow = connection_rows(conns, self._prev_conns, now, self._prev_ns)
-        srow = symbol_rows(syms, self._prev_syms, now, self._prev_ns)
-        with self.app.batch_update():
-            self.cell_writes += apply_rows(self.query_one("#health-conn-table", DataTable),
-                                           CONNECTION_COLUMNS, crow, self._shown_conns)
-            self.cell_writes += apply_rows(self.query_one("#health-sym-table", DataTable),
-                                           SYMBOL_COLUMNS, srow, self._shown_syms)
+        self._rows = (connection_rows(conns, self._prev_conns, now, self._prev_ns),
+                      symbol_rows(syms, self._prev_syms, now, self._prev_ns))
+        self._show()
         self._last_ns = now
         self._last_conns = {c.conn_id: c for c in conns}
         self._last_syms = {s.key: s for s in syms}
+
+    def _show(self) -> None:
+        """Bring both tables to the last sample's rows, in the current layout, by diff."""
+        crow, srow = self._rows
+        conn_cols, sym_cols = self.columns
+        if self.narrow:
+            width = self.size.width or self.app.size.width
+            prefix = common_prefix([r.key for r in srow])
+            cs = [narrow_connection_cells(r.cells, 10**6) for r in crow]
+            room = reason_room(width, cs, [label for _, label in conn_cols])
+            crow = [r._replace(cells=narrow_connection_cells(r.cells, room)) for r in crow]
+            ss = [narrow_symbol_cells(r.cells, prefix, 10**6) for r in srow]
+            room = reason_room(width, ss, [label for _, label in sym_cols])
+            srow = [r._replace(cells=narrow_symbol_cells(r.cells, prefix, room)) for r in srow]
+        with self.app.batch_update():
+            self.cell_writes += apply_rows(self.query_one("#health-conn-table", DataTable),
+                                           conn_cols, crow, self._shown_conns)
+            self.cell_writes += apply_rows(self.query_one("#health-sym-table", DataTable),
+                                           sym_cols, srow, self._shown_syms)
 
     def shown(self) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
         """Text currently in the connection and market tables, by row key (for tests)."""
