@@ -7,7 +7,6 @@ which hands them each changed level together with its fill/cancel split.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from statistics import median
@@ -16,6 +15,7 @@ import numpy as np
 
 from tapescope.engine.book import Book
 from tapescope.engine.detectors.band import BandScan
+from tapescope.engine.detectors.band import kth_largest as _kth_largest
 from tapescope.engine.detectors.band import median as _median
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 from tapescope.engine.detectors.iceberg import IcebergDetector
@@ -196,7 +196,7 @@ class WallDetector:
             entry = threshold
             if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = heapq.nlargest(p.wall_max_per_side, sizes.tolist())[-1]
+                floor = _kth_largest(sizes, p.wall_max_per_side)
                 entry = max(threshold, floor)
             # "Wall-sized" for the spoof detector: what a new wall needs now.
             self._threshold[side] = entry
