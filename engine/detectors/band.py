@@ -11,6 +11,7 @@ the whole band.
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass
 
@@ -35,15 +36,24 @@ def seqsum(arr: np.ndarray) -> float:
     return float(np.add.accumulate(arr)[-1])
 
 
-def kth_largest(arr: np.ndarray, k: int) -> float:
-    """The ``k``-th largest element of a float64 array (``1 <= k <= len(arr)``), as
-    ``heapq.nlargest(k, arr.tolist())[-1]`` gives it. ``O(n)``.
+def median_and_kth_largest(arr: np.ndarray, k: int) -> tuple[float, float]:
+    """``(median(arr), k-th largest of arr)`` from one partial sort (``np.partition``
+    with every index asked for at once). ``O(n)``.
 
-    >>> kth_largest(np.array([3.0, 9.0, 1.0, 9.0, 4.0]), 3)
-    4.0
+    The median is :func:`median`'s (``statistics.median`` bit for bit), the
+    ``k``-th largest what ``heapq.nlargest(k, arr.tolist())[-1]`` gives; with
+    ``k`` outside ``1..len(arr)`` the second value is ``nan``.
+
+    >>> median_and_kth_largest(np.array([3.0, 9.0, 1.0, 9.0, 4.0, 0.5]), 3)
+    (3.5, 4.0)
     """
-    i = len(arr) - k
-    return float(np.partition(arr, i)[i])
+    n = len(arr)
+    h = n // 2
+    mids = (h,) if n % 2 else (h - 1, h)
+    at = n - k
+    part = np.partition(arr, sorted({*mids, at}) if 0 <= at < n else mids)
+    med = float(part[h]) if n % 2 else (float(part[h - 1]) + float(part[h])) / 2
+    return med, (float(part[at]) if 0 <= at < n else math.nan)
 
 
 def median(arr: np.ndarray) -> float:

@@ -14,9 +14,7 @@ from statistics import median
 import numpy as np
 
 from tapescope.engine.book import Book
-from tapescope.engine.detectors.band import BandScan
-from tapescope.engine.detectors.band import kth_largest as _kth_largest
-from tapescope.engine.detectors.band import median as _median
+from tapescope.engine.detectors.band import BandScan, median_and_kth_largest
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 from tapescope.engine.detectors.iceberg import IcebergDetector
 
@@ -174,7 +172,8 @@ class WallDetector:
             n = len(sizes)
             if n < 3:
                 continue
-            med = _median(sizes)
+            # The median and the n-th largest level (wall_max_per_side) from one partition.
+            med, nth = median_and_kth_largest(sizes, p.wall_max_per_side)
             if p.wall_median_s > 0:
                 recent = self._medians[side]
                 recent.append(med)
@@ -189,8 +188,7 @@ class WallDetector:
             entry = threshold
             if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = _kth_largest(sizes, p.wall_max_per_side)
-                entry = max(threshold, floor)
+                entry = max(threshold, nth)
             # "Wall-sized" for the spoof detector: what a new wall needs now.
             self._threshold[side] = entry
             # Only levels at least this big can be (or stay) walls: an active wall
