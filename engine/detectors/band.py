@@ -11,11 +11,49 @@ the whole band.
 
 from __future__ import annotations
 
+import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
 
 from tapescope.engine.book import Book
+
+
+def seqsum(arr: np.ndarray) -> float:
+    """``sum(arr.tolist())`` bit for bit: the same left-to-right additions, in C.
+
+    ``np.add.accumulate`` adds sequentially (unlike ``np.sum``, which adds
+    pairwise and so rounds differently); an empty array gives ``sum([])``, the
+    int 0. ``O(n)``.
+
+    >>> xs = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7]
+    >>> seqsum(np.array(xs)) == sum(xs), seqsum(np.array([]))
+    (True, 0)
+    """
+    if len(arr) == 0:
+        return 0
+    return float(np.add.accumulate(arr)[-1])
+
+
+def median_and_kth_largest(arr: np.ndarray, k: int) -> tuple[float, float]:
+    """``(median(arr), k-th largest of arr)`` from one partial sort (``np.partition``
+    with every index asked for at once). ``O(n)``.
+
+    The median is :func:`median`'s (``statistics.median`` bit for bit), the
+    ``k``-th largest what ``heapq.nlargest(k, arr.tolist())[-1]`` gives; with
+    ``k`` outside ``1..len(arr)`` the second value is ``nan``.
+
+    >>> median_and_kth_largest(np.array([3.0, 9.0, 1.0, 9.0, 4.0, 0.5]), 3)
+    (3.5, 4.0)
+    """
+    n = len(arr)
+    h = n // 2
+    mids = (h,) if n % 2 else (h - 1, h)
+    at = n - k
+    part = np.partition(arr, sorted({*mids, at}) if 0 <= at < n else mids)
+    med = float(part[h]) if n % 2 else (float(part[h - 1]) + float(part[h])) / 2
+    return med, (float(part[at]) if 0 <= at < n else math.nan)
 
 
 def median(arr: np.ndarray) -> float:
@@ -72,9 +110,10 @@ class BandScan:
             mid,
             lo,
             hi,
-            np.array(bp, dtype=np.float64),
+            # array('d', list) converts in one C loop, about 3x faster than np.array(list).
+            np.frombuffer(array("d", bp)),
             np.fromiter(map(bids.__getitem__, bp), np.float64, len(bp)),
-            np.array(ap, dtype=np.float64),
+            np.frombuffer(array("d", ap)),
             np.fromiter(map(asks.__getitem__, ap), np.float64, len(ap)),
         )
 
@@ -91,4 +130,4 @@ class BandScan:
             return None
         i = int(np.searchsorted(self.bid_prices, lo, "left"))
         j = int(np.searchsorted(self.ask_prices, hi, "right"))
-        return sum(self.bid_sizes[i:].tolist()), sum(self.ask_sizes[:j].tolist())
+        return seqsum(self.bid_sizes[i:]), seqsum(self.ask_sizes[:j])

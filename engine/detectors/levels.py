@@ -7,7 +7,6 @@ which hands them each changed level together with its fill/cancel split.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from statistics import median
@@ -15,8 +14,7 @@ from statistics import median
 import numpy as np
 
 from tapescope.engine.book import Book
-from tapescope.engine.detectors.band import BandScan
-from tapescope.engine.detectors.band import median as _median
+from tapescope.engine.detectors.band import BandScan, median_and_kth_largest
 from tapescope.engine.detectors.base import DetectorEvent, DetectorKind, DetectorParams
 from tapescope.engine.detectors.iceberg import IcebergDetector
 
@@ -107,28 +105,21 @@ class WallDetector:
         """Local prominence of the levels ``idx`` of ``sizes``: size over the median of its
         ``wall_local_levels`` nearest levels on each side (``nan`` when the test is off).
 
-        The median is ``statistics.median`` of the neighbours' sizes: levels with a
-        full neighbourhood are done at once in numpy (sort each row, mean of the
-        two middle values, the same float operations), the few near the band's
-        ends one by one. ``O(k n log n)`` for ``k`` levels, in numpy.
+        The median is ``statistics.median`` of the neighbours' sizes and the ratio
+        one float division (``inf`` over a zero median), level by level: only the
+        few levels at or above a side's entry threshold are asked, for which
+        plain Python beats numpy's per-call overhead (sliding windows, row sorts)
+        several times over. ``O(k n log n)`` for ``k`` levels.
         """
         nl = self.p.wall_local_levels
         k = len(idx)
         if nl <= 0 or k == 0:
             return np.full(k, math.nan)
-        n = len(sizes)
-        local = np.empty(k)
-        inner = (idx >= nl) & (idx + nl < n)
-        if inner.any():
-            # Row r holds sizes[i - nl : i + nl + 1]; drop its centre (the level itself).
-            rows = np.lib.stride_tricks.sliding_window_view(sizes, 2 * nl + 1)[idx[inner] - nl]
-            around = np.sort(np.delete(rows, nl, axis=1), axis=1)
-            local[inner] = (around[:, nl - 1] + around[:, nl]) / 2
-        for j in np.flatnonzero(~inner).tolist():
-            i = int(idx[j])
-            local[j] = median(sizes[max(0, i - nl) : i].tolist() + sizes[i + 1 : i + 1 + nl].tolist())
-        with np.errstate(divide="ignore"):
-            return np.where(local > 0, sizes[idx] / local, math.inf)
+        out = []
+        for i in idx.tolist():
+            local = median(sizes[max(0, i - nl) : i].tolist() + sizes[i + 1 : i + 1 + nl].tolist())
+            out.append(float(sizes[i]) / local if local > 0 else math.inf)
+        return np.array(out)
 
     def _grown(
         self,
@@ -181,7 +172,8 @@ class WallDetector:
             n = len(sizes)
             if n < 3:
                 continue
-            med = _median(sizes)
+            # The median and the n-th largest level (wall_max_per_side) from one partition.
+            med, nth = median_and_kth_largest(sizes, p.wall_max_per_side)
             if p.wall_median_s > 0:
                 recent = self._medians[side]
                 recent.append(med)
@@ -196,8 +188,7 @@ class WallDetector:
             entry = threshold
             if 0 < p.wall_max_per_side < n:
                 # Only the few largest levels on a side can become (new) walls.
-                floor = heapq.nlargest(p.wall_max_per_side, sizes.tolist())[-1]
-                entry = max(threshold, floor)
+                entry = max(threshold, nth)
             # "Wall-sized" for the spoof detector: what a new wall needs now.
             self._threshold[side] = entry
             # Only levels at least this big can be (or stay) walls: an active wall

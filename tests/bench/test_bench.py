@@ -102,3 +102,28 @@ def test_bench_entry_point_prints_and_returns_in_process() -> None:
     assert isinstance(rep, BenchReport) and "cumulative" in rep.rss_method
     assert rep.engine_books_match and "(c) decode + sync + Market" in buf.getvalue()
     assert rep.memory is None and rep.full_books_match
+
+
+def test_tick_profile_covers_only_the_seconds_the_market_closes() -> None:
+    from tapescope.feeds.venues.synth import SynthParams, generate
+    from tapescope.tui.bench_paths import profile_engine
+
+    stream = generate(SynthParams(messages=3000, levels=60, changes=8))
+    spots = profile_engine(stream, top=100, path="tick")
+    names = [h.function for h in spots]
+    # The tick's own work is profiled (walls, per-second analysis) ...
+    assert any("detectors/levels.py" in n and "(on_second)" in n for n in names)
+    # ... and the per-message path is not: no book delta, no depth decode.
+    assert not any("apply_delta" in n or "(decode)" in n for n in names)
+    ticks = next(h for h in spots if h.function.endswith("(_tick)"))
+    # One profiled call per closed second: count them on a second, unprofiled run.
+    from tapescope.tui.bench_paths import SETUPS, _market_of
+
+    step, _ = SETUPS["full"](stream)
+    market = _market_of(step)
+    closed = []
+    close = market._tick
+    market._tick = lambda sec: (closed.append(sec), close(sec))
+    for i, f in enumerate(stream.frames):
+        step(f, i)
+    assert len(closed) > 20 and ticks.calls == len(closed)

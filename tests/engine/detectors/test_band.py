@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import math
 import random
 from statistics import median as smedian
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 from tapescope.engine.book import Book
-from tapescope.engine.detectors.band import BandScan, median
+from tapescope.engine.detectors.band import BandScan, median, median_and_kth_largest, seqsum
 
 
 def _book(rng: random.Random, n: int) -> Book:
@@ -48,3 +50,27 @@ def test_median_is_bit_identical_to_statistics_median() -> None:
             xs = (rng.exponential(3.0, n) * rng.choice([1e-3, 1.0, 1e3])).tolist()
             assert median(np.array(xs)) == smedian(xs)
             assert type(median(np.array(xs))) is float
+
+
+def test_median_and_kth_largest_from_one_partition() -> None:
+    rng = np.random.default_rng(11)
+    for n in range(1, 60):
+        for _ in range(10):
+            # Few distinct sizes (ties, as on a real book) or continuous ones.
+            xs = (rng.choice([0.002, 0.01, 0.5, 3.0], n) if rng.random() < 0.5 else rng.exponential(2.0, n)).tolist()
+            for k in (1, 2, 3, 5, n, n + 1):
+                med, kth = median_and_kth_largest(np.array(xs), k)
+                assert med == smedian(xs) and type(med) is float
+                if k <= n:
+                    assert kth == heapq.nlargest(k, xs)[-1]
+                else:
+                    assert math.isnan(kth)
+
+
+def test_seqsum_adds_left_to_right_like_sum() -> None:
+    rng = np.random.default_rng(3)
+    for n in range(0, 200, 7):
+        xs = (rng.exponential(1.0, n) * rng.choice([1e-6, 1.0, 1e9], n)).tolist()
+        assert seqsum(np.array(xs, dtype=np.float64)) == sum(xs)
+        # np.sum (pairwise) is not what the detectors used; the sequential sum is.
+    assert seqsum(np.array([])) == 0 and type(seqsum(np.array([]))) is int
