@@ -178,6 +178,10 @@ def bench(
         "--messages", min=100, max=10_000_000, help="Frames in the generated venue stream.")] = 20_000,
     profile: Annotated[bool, typer.Option(
         "--profile", help="Also profile the engine path and list its hot spots.")] = False,
+    profile_path: Annotated[str, typer.Option(
+        "--profile-path", help="What --profile profiles: engine (decode + book + flow), full "
+                               "(with every detector and signal) or tick (only the messages that "
+                               "close a second: the p99).")] = "full",
     isolate: Annotated[bool, typer.Option(
         "--isolate/--no-isolate", help="Measure each path in a forked child (per-path peak RSS).")] = True,
     frames: Annotated[int, typer.Option(
@@ -196,7 +200,9 @@ def bench(
     from tapescope.tui.bench import BenchParams
     from tapescope.tui.bench import bench as run_bench
 
-    run_bench(BenchParams(messages=messages, profile=profile, isolate=isolate))
+    if profile_path not in ("engine", "full", "tick"):
+        raise typer.BadParameter("choose engine, full or tick", param_hint="--profile-path")
+    run_bench(BenchParams(messages=messages, profile=profile, isolate=isolate, profile_path=profile_path))
     if frames:
         from tapescope.tui.perf import render_frame_time
 

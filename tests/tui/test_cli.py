@@ -76,6 +76,11 @@ def test_bad_flag_is_a_usage_error(capsys) -> None:
     assert code == 2 and "--fps" in err and "Traceback" not in err
 
 
+def test_bench_profile_path_must_be_a_known_path(capsys) -> None:
+    code, _, err = run(capsys, "bench", "--profile", "--profile-path", "nope", "--frames", "0")
+    assert code == 2 and "--profile-path" in err and "engine, full or tick" in err
+
+
 def test_locate(capsys, isolated_config: Path) -> None:
     code, out, _ = run(capsys, "locate")
     lines = out.splitlines()
