@@ -134,7 +134,7 @@ async def test_coinbase_capture_with_a_lost_frame(shared_data):
     feed, hub, tap, emu = await run_venue("coinbase", script, lambda url: CoinbaseConfig(ws_url=url), keys, [fault])
     health = {h.key: h for h in feed.symbol_health()}
     # a connection-level sequence jump makes every book on the connection suspect
-    assert all(health[k].resyncs == 1 for k in keys)
+    assert all(health[k].resyncs == 1 for k in keys), {k: health[k].resyncs for k in keys}
     assert all(FeedState.RESYNCING in tap.states[k] for k in keys)
     assert hub.markets["coinbase:BTC-USD"].book.depth()[0] > 100
 
