@@ -140,11 +140,16 @@ def clock():
 BookState = tuple[int, list[tuple[float, float]], list[tuple[float, float]]]
 
 
-def record_sim_session(path: Path, params: SimParams) -> Path:
-    """Record a compressed-time simulator session to ``path`` (checkpoints every 10 s)."""
-    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path,
-                                     RecordConfig(checkpoint_interval_s=10.0), out=io.StringIO(),
-                                     handle_signals=False))
+def record_sim_session(path: Path, params: SimParams, config: RecordConfig | None = None) -> Path:
+    """Record a compressed-time simulator session to ``path`` (receive times are venue times).
+
+    Args:
+        path: Output file.
+        params: Simulator settings (seed, symbols, ``duration_s``).
+        config: Recorder settings (default: the shipped defaults).
+    """
+    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, config or RecordConfig(),
+                                     out=io.StringIO(), handle_signals=False))
     assert res.exit_code == 0, res.error
     return path
 
@@ -174,7 +179,7 @@ def books_of(hub) -> dict[str, BookState]:
 
 
 @pytest.fixture(scope="session")
-def record_sim() -> Callable[[Path, SimParams], Path]:
+def record_sim() -> Callable[..., Path]:
     """The :func:`record_sim_session` factory."""
     return record_sim_session
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tapescope.engine.recorder.config import RecordConfig
 from tapescope.feeds.sim import SimParams
 from tapescope.tui.app import make_app
 from tapescope.tui.config import Config
@@ -18,7 +19,7 @@ from tapescope.widgets.replay_bar import ReplayBar
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
     params = SimParams(seed=8, symbols=("BTC-SIM", "ETH-SIM"), duration_s=120.0)
-    return record_sim(tmp_path_factory.mktemp("app") / "sim.db", params)
+    return record_sim(tmp_path_factory.mktemp("app") / "sim.db", params, RecordConfig(checkpoint_interval_s=10.0))
 
 
 async def settle(feed, pilot) -> None:

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from tapescope.engine.hub import Hub
+from tapescope.engine.recorder.config import RecordConfig
 from tapescope.feeds.replay import SIM_DECODERS, ReplayFeed
 from tapescope.feeds.sim import SimParams
 from tapescope.tui.replay import analysis_hub
@@ -37,7 +38,7 @@ PARAMS = SimParams(seed=5, symbols=("BTC-SIM", "ETH-SIM"), duration_s=150.0)
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
-    return record_sim(tmp_path_factory.mktemp("ctl") / "sim.db", PARAMS)
+    return record_sim(tmp_path_factory.mktemp("ctl") / "sim.db", PARAMS, RecordConfig(checkpoint_interval_s=10.0))
 
 
 class ReplayHost(ReplayActions, App[None]):
