@@ -10,8 +10,9 @@ share lives here, so the two cannot drift apart:
 * :func:`band_notes` (which row carries ``VW``, ``+1σ``, ``-2σ``...);
 * :func:`bar_text` (a length in half cells to ``█``/``▌`` cells);
 * :data:`PROFILE_CLASSES`, the component classes both declare, and
-  :func:`profile_css`, the ``DEFAULT_CSS`` that colours them (with the
-  ``$profile-*`` variables every tapescope theme defines).
+  :func:`profile_css`, the ``DEFAULT_CSS`` that colours them (with
+  ``$profile-bar``, ``$profile-value``, ``$profile-poc`` and ``$profile-vwap``,
+  which every tapescope theme defines).
 """
 
 from __future__ import annotations
