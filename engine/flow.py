@@ -18,7 +18,9 @@ market, in event order, and keeps rolling state on event time:
 * **Trades per second** over ``trades_window``.
 
 The instantaneous book measures (imbalance by levels and by bps, microprice,
-spread) are computed only in :meth:`FlowMetrics.snapshot`, at read time.
+spread) are computed only in :meth:`FlowMetrics.snapshot`, at read time, by
+:func:`tapescope.engine.flow_book.book_measures`; the per-update OFI
+arithmetic is :class:`tapescope.engine.flow_book.OfiTracker`.
 
 Definitions and choices written down here (detectors.md allows "or better,
 with the change written down"):
@@ -31,9 +33,8 @@ with the change written down"):
   to the new one is not order flow. A snapshot update contributes ``e = 0``
   and only re-anchors the previous-top reference; the next delta is measured
   against the snapshot's top. A missing level (side empty or fewer than ``L``
-  levels) is a level of size 0 priced at ``-inf`` (bids) or ``+inf`` (asks),
-  which makes a level appearing count as added size and a level vanishing as
-  removed size.
+  levels) is a level of size 0 priced at ``-inf`` (bids) or ``+inf`` (asks)
+  (:func:`~tapescope.engine.flow_book.read_top`).
 * **Delta flip.** At the close of each second the flip-window delta ``D`` is
   compared with ``k`` times the population std of its previous per-second
   values (at least ``delta_flip_min_history`` of them, at most
@@ -67,8 +68,8 @@ from __future__ import annotations
 import math
 
 from tapescope.engine.book import Book
-from tapescope.engine.book_view import ask_size_to, bid_size_from, top_asks, top_bids
 from tapescope.engine.events import NS_PER_S
+from tapescope.engine.flow_book import OfiTracker, book_measures, read_top
 from tapescope.engine.flow_params import FlowParams
 from tapescope.engine.ring import SecondRing, ValueRing
 from tapescope.engine.snapshot import FlowSnapshot
@@ -104,7 +105,7 @@ class FlowMetrics:
         "bid", "ask", "delta_flip", "flips", "last_flip_s",
         "_offset", "_delta", "_flip_idx", "_buy", "_sell", "_count", "_ofi", "_ofi_multi",
         "_flip_hist", "_flip_sign", "_bar", "_bar_vol", "_bar_partial", "_bars", "_spread",
-        "_L", "_pbp", "_pbq", "_pap", "_paq",
+        "_L", "_ofi_ref",
     )  # fmt: skip
 
     def __init__(self, params: FlowParams | None = None, tick_size: float = 0.01) -> None:
@@ -157,11 +158,8 @@ class FlowMetrics:
         self._bar_partial = True
         self._bars = ValueRing(p.volume_bars)
         self._spread = ValueRing(p.spread_window)
-        L = self._L = p.ofi_levels
-        self._pbp = [NEG_INF] * L
-        self._pbq = [0.0] * L
-        self._pap = [POS_INF] * L
-        self._paq = [0.0] * L
+        self._L = p.ofi_levels
+        self._ofi_ref = OfiTracker(p.ofi_levels)
 
     # -- time -------------------------------------------------------------
 
@@ -357,78 +355,20 @@ class FlowMetrics:
         sec = ts // NS_PER_S
         if sec > self.sec:
             self.roll(sec)
-        L = self._L
-        bids, asks = book.bids, book.asks
-        # top_bids / top_asks inlined: this runs at every book update.
-        lists = bids._list._lists
-        if lists and len(lists[-1]) >= L:
-            bp = lists[-1][-L:]
-            bp.reverse()
-        else:
-            bp = top_bids(bids, L)
-        lists = asks._list._lists
-        if lists and len(lists[0]) >= L:
-            ap = lists[0][:L]
-        else:
-            ap = top_asks(asks, L)
-        if bp and ap and bp[0] >= ap[0]:
+        top = read_top(book, self._L)
+        if top is None:
             # No spread samples from a book that cannot be the venue's.
             self.bid = NEG_INF
             self.ask = POS_INF
             return False
-        bq = list(map(bids.__getitem__, bp))
-        aq = list(map(asks.__getitem__, ap))
-        if len(bp) < L:
-            pad = L - len(bp)
-            bp += [NEG_INF] * pad
-            bq += [0.0] * pad
-        if len(ap) < L:
-            pad = L - len(ap)
-            ap += [POS_INF] * pad
-            aq += [0.0] * pad
+        bp, bq, ap, aq = top
         self.bid = bp[0]
         self.ask = ap[0]
         self.book_updates += 1
         if snapshot:
-            self._pbp, self._pbq, self._pap, self._paq = bp, bq, ap, aq
+            self._ofi_ref.anchor(bp, bq, ap, aq)
             return True
-        e1 = em = 0.0
-        pbp, pbq = self._pbp, self._pbq
-        if bp == pbp:
-            # Same prices (the common case): every level's e is q - q'.
-            if bq != pbq:
-                e1 = bq[0] - pbq[0]
-                em = sum(bq) - sum(pbq)
-                self._pbq = bq
-        else:
-            for p, q, p0, q0 in zip(bp, bq, pbp, pbq, strict=True):
-                if p > p0:
-                    em += q
-                elif p < p0:
-                    em -= q0
-                else:
-                    em += q - q0
-            p, p0 = bp[0], pbp[0]
-            e1 = bq[0] if p > p0 else (-pbq[0] if p < p0 else bq[0] - pbq[0])
-            self._pbp, self._pbq = bp, bq
-        pap, paq = self._pap, self._paq
-        if ap == pap:
-            if aq != paq:
-                e1 -= aq[0] - paq[0]
-                em -= sum(aq) - sum(paq)
-                self._paq = aq
-        else:
-            # Asks: -1[Pa<=Pa'] qa + 1[Pa>=Pa'] qa'.
-            for p, q, p0, q0 in zip(ap, aq, pap, paq, strict=True):
-                if p < p0:
-                    em -= q
-                elif p > p0:
-                    em += q0
-                else:
-                    em += q0 - q
-            p, p0 = ap[0], pap[0]
-            e1 += -aq[0] if p < p0 else (paq[0] if p > p0 else paq[0] - aq[0])
-            self._pap, self._paq = ap, aq
+        e1, em = self._ofi_ref.step(bp, bq, ap, aq)
         self._ofi.cur += e1
         self._ofi_multi.cur += em
         return True
@@ -502,26 +442,10 @@ class FlowMetrics:
         ofi = tuple(zip(ows, self._ofi.totals(), strict=True))
         ofi_multi = tuple(zip(ows, self._ofi_multi.totals(), strict=True))
 
-        imb_levels = imb_bps = micro = s_ticks = s_bps = s_z = NAN
-        if book.bids and book.asks:
-            pb, qb = book.bids.peekitem(-1)
-            pa, qa = book.asks.peekitem(0)
-            micro = (pb * qa + pa * qb) / (qa + qb)
-            mid = (pb + pa) * 0.5
-            s_ticks = (pa - pb) / tick
-            s_bps = (pa - pb) / mid * 1e4
-            bids, asks = book.bids, book.asks
-            n = p.imbalance_levels
-            b = sum(map(bids.__getitem__, top_bids(bids, n)))
-            a = sum(map(asks.__getitem__, top_asks(asks, n)))
-            imb_levels = (b - a) / (b + a)
-            # Same band arithmetic as Book.size_within_bps, so the two agree exactly.
-            band = mid * p.imbalance_bps * 1e-4
-            b = bid_size_from(bids, mid - band)
-            a = ask_size_to(asks, mid + band)
-            if b + a > 0.0:
-                imb_bps = (b - a) / (b + a)
-            s_z = self.spread_z(s_ticks)
+        imb_levels, imb_bps, micro, s_ticks, s_bps = book_measures(
+            book, tick, p.imbalance_levels, p.imbalance_bps
+        )
+        s_z = self.spread_z(s_ticks)  # nan when a side is empty (s_ticks is nan)
         return FlowSnapshot(
             cvd=self.cvd,
             cvd_quote=self.cvd_quote,
@@ -550,4 +474,5 @@ class FlowMetrics:
         for vr in (self._flip_hist, self._bars, self._spread):
             vr._check()
         assert self._buy.cur >= 0.0 and self._sell.cur >= 0.0 and self._bar_vol >= 0.0
-        assert len(self._pbp) == len(self._pbq) == len(self._pap) == len(self._paq) == self._L
+        self._ofi_ref._check()
+        assert self._ofi_ref.levels == self._L

@@ -101,7 +101,7 @@ async def measure_frames(app_size: tuple[int, int] = (120, 40), frames: int = 10
     return FrameTimes(
         size=app_size, frames=len(times), mean_ms=statistics.fmean(times),
         p50_ms=statistics.median(times),
-        p95_ms=ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))],
+        p95_ms=p95(ordered),
         max_ms=ordered[-1], events=events,
     )
 
@@ -139,23 +139,54 @@ def terminal_bytes(app_size: tuple[int, int] = (120, 40), seconds: float = 10.0,
     Raises:
         OSError: no pseudo-terminals on this platform.
     """
+    return pty_output_rate(["-m", "tapescope.tui", "demo"], app_size, seconds, settle_s,
+                           truecolor=truecolor)
+
+
+def pty_output_rate(args: list[str], app_size: tuple[int, int], seconds: float, settle_s: float,
+                    truecolor: bool = True, tab_every_s: float = 0.0) -> float:
+    """Bytes per second ``python <args>`` writes to a pseudo-terminal of ``app_size`` (POSIX only).
+
+    The child gets ``TERM=xterm-256color`` (plus ``COLORTERM=truecolor`` when
+    ``truecolor``) and ``TAPESCOPE_CONFIG_FILE`` pointed at an empty file, so
+    the user's config cannot change the figure. It is stopped with SIGTERM
+    after ``seconds``.
+
+    Args:
+        args: Arguments after the Python interpreter (``["-m", "tapescope.tui", "demo"]``).
+        app_size: Terminal ``(columns, rows)``.
+        seconds: Run length, seconds.
+        settle_s: Seconds not counted at the start (start-up, first full paint).
+        truecolor: Advertise 24-bit colour to the child.
+        tab_every_s: Write a Tab key to the child this often after ``settle_s`` (0: never).
+
+    Returns:
+        Mean bytes per second over ``seconds - settle_s`` seconds.
+
+    Raises:
+        OSError: no pseudo-terminals on this platform.
+    """
     import fcntl
     import pty
     import termios
 
     pid, fd = pty.fork()
-    if pid == 0:  # child: become the demo
+    if pid == 0:  # child: become the program measured
         os.environ["TERM"] = "xterm-256color"
         if truecolor:
             os.environ["COLORTERM"] = "truecolor"
         os.environ["TAPESCOPE_CONFIG_FILE"] = os.devnull
-        os.execvp(sys.executable, [sys.executable, "-m", "tapescope.tui", "demo"])
+        os.execvp(sys.executable, [sys.executable, *args])
     cols, rows = app_size
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     start = time.monotonic()
+    next_tab = settle_s
     counted = 0
     try:
         while (now := time.monotonic() - start) < seconds:
+            if tab_every_s and now >= next_tab:
+                os.write(fd, b"\t")
+                next_tab += tab_every_s
             ready, _, _ = select.select([fd], [], [], 0.05)
             if not ready:
                 continue
@@ -170,3 +201,12 @@ def terminal_bytes(app_size: tuple[int, int] = (120, 40), seconds: float = 10.0,
         os.waitpid(pid, 0)
         os.close(fd)
     return counted / max(1e-9, seconds - settle_s)
+
+
+def p95(ordered: list[float]) -> float:
+    """95th percentile of sorted values (nearest rank on ``0.95 * (n - 1)``).
+
+    >>> p95([float(i) for i in range(21)])
+    19.0
+    """
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]

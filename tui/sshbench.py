@@ -51,6 +51,7 @@ from textual.widget import Widget
 
 from tapescope.tui.app import TapescopeApp, make_app
 from tapescope.tui.config import Config, load_config
+from tapescope.tui.perf import p95
 from tapescope.tui.wiring import build_demo
 
 #: Budget of terminal output at 120x40 and 10 fps, bytes per second.
@@ -346,7 +347,7 @@ async def measure_sshbench(size: tuple[int, int] = (120, 40), seconds: float = 1
         bytes_per_s=meter.between(t0, t1) / (t1 - t0),
         peak_bytes_1s=meter.peak_second(t0, t1),
         frames=len(times), frame_ms_mean=statistics.fmean(times),
-        frame_ms_p95=ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        frame_ms_p95=p95(ordered),
         frame_ms_max=ordered[-1], bytes_per_frame=statistics.fmean(sizes),
         by_widget=tuple((name, n / (t1 - t0)) for name, n in split.items()),
         ticks_per_s=ticks, cpu_pct=cpu, mode=mode, writes_per_s=meter.writes(t0, t1) / (t1 - t0),

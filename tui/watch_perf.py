@@ -37,11 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
-import select
-import signal
 import statistics
-import struct
 import sys
 import time
 from dataclasses import dataclass, fields
@@ -51,6 +47,7 @@ from tapescope.feeds.sim import UNIVERSE, SimFeed, SimParams, SymbolSpec
 from tapescope.tui.alert_actions import ALERT_BATCH
 from tapescope.tui.app import make_app
 from tapescope.tui.config import Config, load_config
+from tapescope.tui.perf import p95, pty_output_rate
 from tapescope.tui.wiring import make_hub
 
 #: Price shift between copies of a universe symbol.
@@ -192,7 +189,7 @@ async def measure_watch_frames(symbols: int = 60, app_size: tuple[int, int] = (1
     return WatchFrames(
         symbols=symbols, size=app_size, frames=len(times), mean_ms=statistics.fmean(times),
         p50_ms=statistics.median(times),
-        p95_ms=ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))],
+        p95_ms=p95(ordered),
         max_ms=ordered[-1], full_refresh_ms=statistics.fmean(watch),
         plain_p50_ms=statistics.median(plain) if plain else math.nan,
         alert_mean_ms=statistics.fmean(alerts) if alerts else math.nan, tab=tab,
@@ -223,41 +220,8 @@ def watch_terminal_bytes(symbols: int = 60, app_size: tuple[int, int] = (120, 40
     Returns:
         Mean bytes per second after ``settle_s``.
     """
-    import fcntl
-    import pty
-    import termios
-
-    pid, fd = pty.fork()
-    if pid == 0:  # child: become the dashboard
-        os.environ["TERM"] = "xterm-256color"
-        os.environ["COLORTERM"] = "truecolor"
-        os.environ["TAPESCOPE_CONFIG_FILE"] = os.devnull
-        os.execvp(sys.executable, [sys.executable, "-m", "tapescope.tui.watch_perf",
-                                   "--serve", str(symbols)])
-    cols, rows = app_size
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    start = time.monotonic()
-    next_tab = settle_s
-    counted = 0
-    try:
-        while (now := time.monotonic() - start) < seconds:
-            if tab_every_s and now >= next_tab:
-                os.write(fd, b"\t")
-                next_tab += tab_every_s
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(fd, 1 << 16)
-            except OSError:
-                break
-            if now >= settle_s:
-                counted += len(data)
-    finally:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-        os.close(fd)
-    return counted / max(1e-9, seconds - settle_s)
+    return pty_output_rate(["-m", "tapescope.tui.watch_perf", "--serve", str(symbols)], app_size,
+                           seconds, settle_s, tab_every_s=tab_every_s)
 
 
 def main(argv: list[str] | None = None) -> None:

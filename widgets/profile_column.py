@@ -41,6 +41,7 @@ from tapescope.widgets.profile_draw import (
     ProfileRow,
     band_notes,
     bar_text,
+    profile_css,
 )
 from tapescope.widgets.styles import RowLines
 
@@ -161,19 +162,7 @@ class ProfileColumn(RowLines):
 
     COMPONENT_CLASSES = set(PROFILE_CLASSES)
 
-    DEFAULT_CSS = """
-    ProfileColumn {
-        width: 8;
-        height: 1fr;
-        & > .profile--price { color: $foreground-muted; }
-        & > .profile--current { color: $foreground; text-style: bold reverse; }
-        & > .profile--bar { color: $profile-bar; }
-        & > .profile--value { color: $profile-value; }
-        & > .profile--poc { color: $profile-poc; text-style: bold; }
-        & > .profile--vwap { color: $profile-vwap; text-style: bold; }
-        & > .profile--tpo { color: $foreground-muted; }
-    }
-    """
+    DEFAULT_CSS = profile_css("ProfileColumn", "width: 8;\nheight: 1fr;")
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:

@@ -9,8 +9,10 @@ share lives here, so the two cannot drift apart:
 * :func:`zone_of` (POC / value area / outside for a row's price range);
 * :func:`band_notes` (which row carries ``VW``, ``+1σ``, ``-2σ``...);
 * :func:`bar_text` (a length in half cells to ``█``/``▌`` cells);
-* :data:`PROFILE_CLASSES`, the component classes both declare (their
-  colours are the ``profile-*`` theme variables every tapescope theme defines).
+* :data:`PROFILE_CLASSES`, the component classes both declare, and
+  :func:`profile_css`, the ``DEFAULT_CSS`` that colours them (with
+  ``$profile-bar``, ``$profile-value``, ``$profile-poc`` and ``$profile-vwap``,
+  which every tapescope theme defines).
 """
 
 from __future__ import annotations
@@ -30,6 +32,34 @@ PROFILE_CLASSES = frozenset({"profile--price", "profile--current", "profile--bar
 
 #: Bar class by zone.
 ZONE_CLASSES = {"poc": "profile--poc", "value": "profile--value", "out": "profile--bar"}
+
+#: Colours of :data:`PROFILE_CLASSES`, nested inside a profile widget's rule.
+PROFILE_CLASS_RULES = """\
+    & > .profile--price { color: $foreground-muted; }
+    & > .profile--current { color: $foreground; text-style: bold reverse; }
+    & > .profile--bar { color: $profile-bar; }
+    & > .profile--value { color: $profile-value; }
+    & > .profile--poc { color: $profile-poc; text-style: bold; }
+    & > .profile--vwap { color: $profile-vwap; text-style: bold; }
+    & > .profile--tpo { color: $foreground-muted; }
+"""
+
+
+def profile_css(widget: str, layout: str) -> str:
+    """``DEFAULT_CSS`` of a profile widget: its own layout rules plus the shared class colours.
+
+    Args:
+        widget: The widget's CSS type name (``"ProfilePanel"``).
+        layout: Its layout declarations, one per line (``"height: 1fr;"``).
+
+    Returns:
+        One rule for ``widget`` holding ``layout`` and :data:`PROFILE_CLASS_RULES`.
+
+    >>> print(profile_css("P", "height: 1fr;").splitlines()[:3])
+    ['P {', '    height: 1fr;', '    & > .profile--price { color: $foreground-muted; }']
+    """
+    body = "".join(f"    {line.strip()}\n" for line in layout.strip().splitlines())
+    return f"{widget} {{\n{body}{PROFILE_CLASS_RULES}}}\n"
 
 
 class ProfileRow(NamedTuple):

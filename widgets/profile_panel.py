@@ -52,6 +52,7 @@ from tapescope.widgets.profile_draw import (
     ProfileRow,
     band_notes,
     bar_text,
+    profile_css,
     zone_of,
 )
 
@@ -150,18 +151,7 @@ class ProfilePanel(Widget):
 
     COMPONENT_CLASSES = set(PROFILE_CLASSES)
 
-    DEFAULT_CSS = """
-    ProfilePanel {
-        height: 1fr;
-        & > .profile--price { color: $foreground-muted; }
-        & > .profile--current { color: $foreground; text-style: bold reverse; }
-        & > .profile--bar { color: $profile-bar; }
-        & > .profile--value { color: $profile-value; }
-        & > .profile--poc { color: $profile-poc; text-style: bold; }
-        & > .profile--vwap { color: $profile-vwap; text-style: bold; }
-        & > .profile--tpo { color: $foreground-muted; }
-    }
-    """
+    DEFAULT_CSS = profile_css("ProfilePanel", "height: 1fr;")
 
     # always_update: the stats hold numpy arrays (no truth value for ==); the rows are diffed instead.
     profile: reactive[ProfileStats | None] = reactive(None, repaint=False, always_update=True)

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
+
+from tapescope.widgets.tone_line import ToneLine
 
 #: Nanoseconds per second.
 NS_PER_S = 1_000_000_000
@@ -119,8 +120,10 @@ def replay_parts(view: ReplayView, width: int) -> list[tuple[str, str]]:
     return parts + tail
 
 
-class ReplayBar(Widget):
+class ReplayBar(ToneLine):
     """One-line replay controls readout (state, speed, clock, progress)."""
+
+    TONE_PREFIX = "replay-bar"
 
     COMPONENT_CLASSES = {
         "replay-bar--state", "replay-bar--paused", "replay-bar--played", "replay-bar--rest",
@@ -142,30 +145,11 @@ class ReplayBar(Widget):
     view: reactive[ReplayView] = reactive(ReplayView, repaint=False)
     """What to show."""
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._parts: list[tuple[str, str]] = []
-
-    @property
-    def plain(self) -> str:
-        """The text currently shown (for tests)."""
-        return "".join(t for t, _ in self._parts)
-
     def watch_view(self, view: ReplayView) -> None:
-        self._update(view)
+        self.show_parts(replay_parts(view, self.size.width))
 
     def on_resize(self) -> None:
-        self._update(self.view)
-
-    def _update(self, view: ReplayView) -> None:
-        parts = replay_parts(view, self.size.width)
-        if parts != self._parts:
-            self._parts = parts
-            self.refresh()
+        self.show_parts(replay_parts(self.view, self.size.width))
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        for part, tone in self._parts:
-            text.append(part, self.get_component_rich_style(f"replay-bar--{tone}") if tone else None)
-        return text
+        return self.tone_text(self._parts, "crop")

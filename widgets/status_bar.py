@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tapescope.engine.events import FeedState
 from tapescope.widgets.format import MISSING, fmt_size
+from tapescope.widgets.tone_line import ToneLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +101,10 @@ def _parts(view: StatusView, feed: bool, target: bool) -> list[tuple[str, str]]:
     return parts
 
 
-class StatusBar(Widget):
+class StatusBar(ToneLine):
     """One-line status of the feed and the focused market."""
+
+    TONE_PREFIX = "status-bar"
 
     COMPONENT_CLASSES = {"status-bar--live", "status-bar--alert", "status-bar--dim"}
 
@@ -119,24 +121,10 @@ class StatusBar(Widget):
     view: reactive[StatusView] = reactive(StatusView, repaint=False)
     """What to show."""
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._parts: list[tuple[str, str]] = []
-
-    @property
-    def plain(self) -> str:
-        """The text currently shown (for tests)."""
-        return "".join(t for t, _ in self._parts)
-
     def watch_view(self, view: StatusView) -> None:
-        parts = status_parts(view)
-        if parts != self._parts:
-            self._parts = parts
-            self.refresh()
+        self.show_parts(status_parts(view))
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for part, tone in status_parts(self.view, self.size.width) if self._parts else ():
-            text.append(part, self.get_component_rich_style(f"status-bar--{tone}") if tone else None)
-        return text
+        # The width decides which parts fit, so the parts are rebuilt for it here;
+        # the cached width-free parts only decide whether to repaint.
+        return self.tone_text(status_parts(self.view, self.size.width) if self._parts else (), "ellipsis")

@@ -40,7 +40,7 @@ _NUMBER_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 def parse_duration(text: str) -> int:
     """Parse ``"90s"``, ``"30m"``, ``"1h"``, ``"1.5h"``, ``"250ms"`` into nanoseconds.
 
-    An empty string means "off" and returns 0.
+    An empty string means "off" and returns 0. Runtime complexity: ``O(len(text))``.
 
     >>> parse_duration("1h") == 3600 * 10**9, parse_duration("250ms"), parse_duration("")
     (True, 250000000, 0)
@@ -48,23 +48,14 @@ def parse_duration(text: str) -> int:
     Raises:
         RecorderSettingError: not ``<number><unit>`` with a known unit, or zero.
     """
-    if text.strip() == "":
-        return 0
-    match = _NUMBER_UNIT.match(text)
-    unit = match.group(2).lower() if match else ""
-    if not match or unit not in DURATION_UNITS:
-        raise RecorderSettingError(
-            f"bad duration {text!r}: expected a number and a unit "
-            f"({', '.join(DURATION_UNITS)}), e.g. '1h' or '30m'"
-        )
-    value = int(float(match.group(1)) * DURATION_UNITS[unit])
-    if value <= 0:
-        raise RecorderSettingError(f"bad duration {text!r}: must be above zero")
-    return value
+    return _parse_amount(text, DURATION_UNITS, "duration",
+                         f"({', '.join(DURATION_UNITS)}), e.g. '1h' or '30m'")
 
 
 def parse_size(text: str) -> int:
     """Parse ``"500MB"``, ``"2GB"``, ``"64MiB"`` into bytes (``""`` means off: 0).
+
+    Runtime complexity: ``O(len(text))``.
 
     >>> parse_size("500MB"), parse_size("1GiB"), parse_size("")
     (500000000, 1073741824, 0)
@@ -72,17 +63,25 @@ def parse_size(text: str) -> int:
     Raises:
         RecorderSettingError: not ``<number><unit>`` with a known unit, or zero.
     """
+    return _parse_amount(text, SIZE_UNITS, "size", "(B, KB, MB, GB, TB, KiB, MiB, GiB), e.g. '500MB'")
+
+
+def _parse_amount(text: str, units: dict[str, int], what: str, expected: str) -> int:
+    """``<number><unit>`` times the unit's factor; ``""`` is 0 (off).
+
+    Raises:
+        RecorderSettingError: naming ``what`` and ``expected`` when the unit is
+            unknown or the text is not a number and a unit; also when the value is zero.
+    """
     if text.strip() == "":
         return 0
     match = _NUMBER_UNIT.match(text)
     unit = match.group(2).lower() if match else ""
-    if not match or unit not in SIZE_UNITS:
-        raise RecorderSettingError(
-            f"bad size {text!r}: expected a number and a unit (B, KB, MB, GB, TB, KiB, MiB, GiB), e.g. '500MB'"
-        )
-    value = int(float(match.group(1)) * SIZE_UNITS[unit])
+    if not match or unit not in units:
+        raise RecorderSettingError(f"bad {what} {text!r}: expected a number and a unit {expected}")
+    value = int(float(match.group(1)) * units[unit])
     if value <= 0:
-        raise RecorderSettingError(f"bad size {text!r}: must be above zero")
+        raise RecorderSettingError(f"bad {what} {text!r}: must be above zero")
     return value
 
 

@@ -9,144 +9,45 @@ that the parts belong to one session and join without holes, and offers:
 * :meth:`Recording.seek`: the checkpoints to load and the message id to
   resume from so a replay reaches time ``t`` without reading from the start.
 
-Reads are blocking ``sqlite3`` calls; async callers run them in a thread
-(``asyncio.to_thread``), a chunk at a time.
+The record types live in :mod:`~tapescope.engine.recorder.records` and the
+file-set handling in :mod:`~tapescope.engine.recorder.parts`; both are
+re-exported here. Reads are blocking ``sqlite3`` calls; async callers run
+them in a thread (``asyncio.to_thread``), a chunk at a time.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tapescope.engine.recorder.checkpoint import Checkpoint, decode_book
 from tapescope.engine.recorder.errors import (
     CorruptRecordingError,
     EmptyRecordingError,
-    MissingPartError,
-    NotARecordingError,
 )
+from tapescope.engine.recorder.parts import Part, check_set, fetch, glob_escape, resolve_parts
+from tapescope.engine.recorder.records import GapMarker, Message, Record, RestSnapshot, SeekPoint
 from tapescope.engine.recorder.schema import open_readonly
+
+__all__ = [
+    "CHUNK",
+    "GapMarker",
+    "Message",
+    "Record",
+    "Recording",
+    "RestSnapshot",
+    "SeekPoint",
+    "glob_escape",
+    "resolve_parts",
+]
 
 log = logging.getLogger(__name__)
 
 #: Rows fetched per query while iterating (bounds memory, amortises query cost).
 CHUNK = 20_000
-_PART_RE = re.compile(r"^(?P<stem>.+)\.(?P<num>\d{4,})\.db$")
-
-
-class Message(NamedTuple):
-    """One recorded raw message."""
-
-    id: int
-    """Session-wide message number (1-based, increasing)."""
-    conn_id: str
-    """Connection it arrived on."""
-    recv_ns: int
-    """Local receive time, ns."""
-    payload: bytes | str
-    """The frame exactly as received."""
-
-
-class RestSnapshot(NamedTuple):
-    """A REST snapshot body, received after message ``after_msg_id``."""
-
-    symbol: str
-    """Market key."""
-    recv_ns: int
-    """Local receive time, ns."""
-    after_msg_id: int
-    """Id of the last message received before it."""
-    payload: bytes | str
-    """The body exactly as received."""
-
-
-class GapMarker(NamedTuple):
-    """Messages the recorder dropped (queue full) after message ``after_msg_id``."""
-
-    from_ns: int
-    """Receive time of the first dropped message."""
-    to_ns: int
-    """Receive time of the last dropped message."""
-    dropped: int
-    """How many were dropped."""
-    after_msg_id: int
-    """Id of the last message written before the gap."""
-
-
-#: What :meth:`Recording.iter_records` yields.
-Record = Message | RestSnapshot | GapMarker
-
-
-@dataclass(frozen=True, slots=True)
-class SeekPoint:
-    """Where to resume a replay to reach time ``t_ns``."""
-
-    t_ns: int
-    """The requested receive time."""
-    checkpoints: dict[str, Checkpoint]
-    """Per market, the latest checkpoint at or before ``t_ns`` (markets without one are absent)."""
-    resume_id: int
-    """Replay messages with ``id >= resume_id``; a market's own messages apply only after its checkpoint's ``msg_id``."""
-    target_id: int
-    """First message id with ``recv_ns >= t_ns`` (one past the last when ``t_ns`` is beyond the end)."""
-
-
-@dataclass(slots=True)
-class _Part:
-    path: Path
-    conn: sqlite3.Connection
-    meta: dict[str, Any]
-    first_id: int
-    last_id: int
-    conn_names: dict[int, str] = field(default_factory=dict)
-
-
-def resolve_parts(path: Path | str) -> list[Path]:
-    """Files of the recording at ``path``, in order.
-
-    ``path`` may be a single file, one numbered part (``s.0002.db``: the whole
-    set is opened), or the un-numbered name of a rotated set (``s.db`` when
-    only ``s.0001.db``... exist).
-
-    Raises:
-        NotARecordingError: nothing matches.
-        MissingPartError: the numbering has a hole.
-    """
-    path = Path(path)
-    match = _PART_RE.match(path.name)
-    if match:
-        stem = match.group("stem")
-    elif path.exists():
-        return [path]
-    else:
-        stem = path.name[:-3] if path.name.endswith(".db") else path.name
-    parts = sorted(
-        (int(m.group("num")), p)
-        for p in path.parent.glob(f"{glob_escape(stem)}.*.db")
-        if (m := _PART_RE.match(p.name)) and m.group("stem") == stem
-    )
-    if not parts:
-        raise NotARecordingError(f"{path}: no such recording")
-    numbers = [n for n, _ in parts]
-    expected = list(range(numbers[0], numbers[0] + len(numbers)))
-    if numbers[0] != 1 or numbers != expected:
-        missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
-        raise MissingPartError(f"{path}: rotated set is missing part(s) {', '.join(f'{m:04d}' for m in missing)}")
-    return [p for _, p in parts]
-
-
-def glob_escape(text: str) -> str:
-    """Escape glob metacharacters in a literal file name part.
-
-    >>> glob_escape("a[1]*")
-    'a[[]1[]][*]'
-    """
-    return re.sub(r"([*?\[\]])", r"[\1]", text)
 
 
 class Recording:
@@ -160,7 +61,7 @@ class Recording:
             point = rec.seek(t1)  # checkpoints + where to resume
     """
 
-    def __init__(self, parts: list[_Part]) -> None:
+    def __init__(self, parts: list[Part]) -> None:
         self._parts = parts
         self.meta: dict[str, Any] = parts[0].meta
         """Meta of the first file (venues, symbols, config, versions, started_ns)."""
@@ -181,16 +82,16 @@ class Recording:
             MissingPartError: parts missing or from different sessions.
             EmptyRecordingError: no messages (unless ``allow_empty``).
         """
-        parts: list[_Part] = []
+        parts: list[Part] = []
         try:
             for file in resolve_parts(path):
                 conn, meta = open_readonly(file, check_integrity=check_integrity)
-                part = _Part(file, conn, meta, 0, 0)
+                part = Part(file, conn, meta, 0, 0)
                 parts.append(part)
-                lo, hi = _fetch(part, "SELECT min(id), max(id) FROM messages", ())[0]
+                lo, hi = fetch(part, "SELECT min(id), max(id) FROM messages", ())[0]
                 part.first_id, part.last_id = lo or 0, hi or 0
-                part.conn_names = dict(_fetch(part, "SELECT id, conn_id FROM connections", ()))
-            _check_set(parts)
+                part.conn_names = dict(fetch(part, "SELECT id, conn_id FROM connections", ()))
+            check_set(parts)
         except BaseException:
             for p in parts:
                 p.conn.close()
@@ -278,7 +179,7 @@ class Recording:
 
     # -- messages --------------------------------------------------------------
 
-    def _part_of(self, msg_id: int) -> _Part | None:
+    def _part_of(self, msg_id: int) -> Part | None:
         for part in self._parts:
             if part.first_id and part.first_id <= msg_id <= part.last_id:
                 return part
@@ -289,7 +190,7 @@ class Recording:
         part = self._part_of(msg_id)
         if part is None:
             return None
-        rows = _fetch(part, "SELECT id, conn, recv_ns, payload FROM messages WHERE id = ?", (msg_id,))
+        rows = fetch(part, "SELECT id, conn, recv_ns, payload FROM messages WHERE id = ?", (msg_id,))
         row = rows[0] if rows else None
         return Message(row[0], part.conn_names.get(row[1], f"#{row[1]}"), row[2], row[3]) if row else None
 
@@ -323,7 +224,7 @@ class Recording:
             cursor_id = max(start_id, part.first_id)
             stop = min(hi, part.last_id)
             while cursor_id <= stop:
-                rows = _fetch(
+                rows = fetch(
                     part,
                     "SELECT id, conn, recv_ns, payload FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?",
                     (cursor_id, stop, chunk),
@@ -401,7 +302,7 @@ class Recording:
     def checkpoint_at(self, symbol: str, t_ns: int) -> Checkpoint | None:
         """Latest checkpoint of ``symbol`` with ``recv_ns <= t_ns``, decoded. ``O(log c + levels)``."""
         for part in reversed(self._parts):
-            rows = _fetch(
+            rows = fetch(
                 part,
                 "SELECT recv_ns, msg_id, book FROM checkpoints WHERE symbol = ? AND recv_ns <= ? "
                 "ORDER BY recv_ns DESC, id DESC LIMIT 1",
@@ -468,34 +369,3 @@ class Recording:
                 for r in part.conn.execute("SELECT from_ns, to_ns, dropped, after_msg_id FROM gaps ORDER BY id")
             )
         return out
-
-
-def _fetch(part: _Part, sql: str, args: tuple[Any, ...]) -> list[Any]:
-    """Run a query on one part; SQLite damage becomes :class:`CorruptRecordingError`."""
-    try:
-        return part.conn.execute(sql, args).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise CorruptRecordingError(f"{part.path}: damaged ({exc})") from None
-
-
-def _check_set(parts: list[_Part]) -> None:
-    """Parts must share a session id, be numbered 1..n and continue each other's ids.
-
-    Raises:
-        MissingPartError: they do not.
-    """
-    if len(parts) < 2:
-        return
-    session = parts[0].meta.get("session_id")
-    prev_last = 0
-    for i, part in enumerate(parts, start=1):
-        if part.meta.get("session_id") != session:
-            raise MissingPartError(f"{part.path}: belongs to another recording session than {parts[0].path}")
-        if part.meta.get("file_index") != i:
-            raise MissingPartError(f"{part.path}: is part {part.meta.get('file_index')} but sits at position {i}")
-        if part.first_id:
-            if prev_last and part.first_id != prev_last + 1:
-                raise MissingPartError(
-                    f"{part.path}: messages jump from {prev_last} to {part.first_id}; a part is missing"
-                )
-            prev_last = part.last_id

@@ -1,4 +1,4 @@
-"""Fixtures for TUI tests: an isolated config, hand-built market snapshots and a fake hub.
+"""Fixtures for TUI tests: an isolated config, hand-built market snapshots, a fake hub, replay oracles.
 
 ``FakeHub`` plays the engine hub's part (memray's ``MockReader`` pattern): it
 serves prepared :class:`MarketSnapshot` objects and records the ladder size
@@ -7,16 +7,25 @@ it was asked for, so the App runs with no feed and no engine.
 
 from __future__ import annotations
 
+import asyncio
+import io
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tapescope.engine.events import FeedState
+from tapescope.engine.book import Book
+from tapescope.engine.events import BookDelta, BookSnapshot, FeedState
 from tapescope.engine.instrument import Instrument
+from tapescope.engine.recorder.config import RecordConfig
+from tapescope.engine.recorder.reader import Recording
 from tapescope.engine.snapshot import FlowSnapshot, Ladder, MarketSnapshot, Series, TradePrint
+from tapescope.feeds.sim import SimFeed, SimParams
+from tapescope.feeds.sim.codec import decode
 from tapescope.tui.config import Config, load_config
+from tapescope.tui.record import record_session
 
 #: Frozen wall clock for latency (2023-11-14 22:13:20 UTC + 5 ms).
 FROZEN_NS = 1_700_000_000_005_000_000
@@ -125,3 +134,63 @@ def make_snap():
 def clock():
     """The frozen wall clock."""
     return frozen_clock
+
+
+#: A market's book as compared by the replay tests: ``(seq, bids, asks)``.
+BookState = tuple[int, list[tuple[float, float]], list[tuple[float, float]]]
+
+
+def record_sim_session(path: Path, params: SimParams, config: RecordConfig | None = None) -> Path:
+    """Record a compressed-time simulator session to ``path`` (receive times are venue times).
+
+    Args:
+        path: Output file.
+        params: Simulator settings (seed, symbols, ``duration_s``).
+        config: Recorder settings (default: the shipped defaults).
+    """
+    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, config or RecordConfig(),
+                                     out=io.StringIO(), handle_signals=False))
+    assert res.exit_code == 0, res.error
+    return path
+
+
+def read_books_until(path: Path, t: int) -> dict[str, BookState]:
+    """Books from reading the recording from the start up to (not including) receive time ``t``.
+
+    The independent oracle for seeks: plain decode and apply, no checkpoints.
+    """
+    books: dict[str, Book] = {}
+    with Recording.open(path) as rec:
+        for m in rec.iter_messages():
+            if m.recv_ns >= t:
+                break
+            ev = decode(m.payload)
+            if isinstance(ev, BookSnapshot):
+                books.setdefault(ev.symbol, Book()).apply_snapshot(ev.bids, ev.asks, ev.seq)
+            elif isinstance(ev, BookDelta):
+                books[ev.symbol].apply_delta(ev.bids, ev.asks, ev.seq)
+    return {k: (b.seq, list(b.bids.items()), list(b.asks.items())) for k, b in books.items()}
+
+
+def books_of(hub) -> dict[str, BookState]:
+    """The books of every market of an engine hub, in the oracle's form."""
+    return {k: (m.book.seq, list(m.book.bids.items()), list(m.book.asks.items()))
+            for k, m in hub.markets.items()}
+
+
+@pytest.fixture(scope="session")
+def record_sim() -> Callable[..., Path]:
+    """The :func:`record_sim_session` factory."""
+    return record_sim_session
+
+
+@pytest.fixture(scope="session")
+def oracle_books() -> Callable[[Path, int], dict[str, BookState]]:
+    """The :func:`read_books_until` oracle."""
+    return read_books_until
+
+
+@pytest.fixture(scope="session")
+def hub_books() -> Callable[[object], dict[str, BookState]]:
+    """The :func:`books_of` reader of a hub's books."""
+    return books_of

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import io
 from pathlib import Path
 
 import pytest
 
-from tapescope.engine.book import Book
-from tapescope.engine.events import BookDelta, BookSnapshot
 from tapescope.engine.recorder.config import RecordConfig
-from tapescope.engine.recorder.reader import Recording
-from tapescope.feeds.sim import SimFeed, SimParams
-from tapescope.feeds.sim.codec import decode
+from tapescope.feeds.sim import SimParams
 from tapescope.tui.app import make_app
 from tapescope.tui.config import Config
-from tapescope.tui.record import record_session
 from tapescope.tui.replay_cli import build_replay
 from tapescope.tui.replay_controls import ReplayController
 from tapescope.tui.replay_time import NS_PER_S
@@ -24,31 +17,9 @@ from tapescope.widgets.replay_bar import ReplayBar
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("app") / "sim.db"
+def recording(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
     params = SimParams(seed=8, symbols=("BTC-SIM", "ETH-SIM"), duration_s=120.0)
-    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, RecordConfig(checkpoint_interval_s=10.0),
-                                     out=io.StringIO(), handle_signals=False))
-    assert res.exit_code == 0
-    return path
-
-
-def oracle(path: Path, t: int) -> dict[str, tuple]:
-    books: dict[str, Book] = {}
-    with Recording.open(path) as rec:
-        for m in rec.iter_messages():
-            if m.recv_ns >= t:
-                break
-            ev = decode(m.payload)
-            if isinstance(ev, BookSnapshot):
-                books.setdefault(ev.symbol, Book()).apply_snapshot(ev.bids, ev.asks, ev.seq)
-            elif isinstance(ev, BookDelta):
-                books[ev.symbol].apply_delta(ev.bids, ev.asks, ev.seq)
-    return {k: (b.seq, list(b.bids.items()), list(b.asks.items())) for k, b in books.items()}
-
-
-def books(hub) -> dict[str, tuple]:
-    return {k: (m.book.seq, list(m.book.bids.items()), list(m.book.asks.items())) for k, m in hub.markets.items()}
+    return record_sim(tmp_path_factory.mktemp("app") / "sim.db", params, RecordConfig(checkpoint_interval_s=10.0))
 
 
 async def settle(feed, pilot) -> None:
@@ -59,7 +30,8 @@ async def settle(feed, pilot) -> None:
     await pilot.pause(0.2)
 
 
-async def test_replay_mode_keys_in_the_dashboard(config: Config, recording: Path) -> None:
+async def test_replay_mode_keys_in_the_dashboard(config: Config, recording: Path, oracle_books,
+                                                  hub_books) -> None:
     feed, hub = build_replay(recording)
     feed.pause()
     app = make_app(config, feed, hub, replay=ReplayController(feed, hub))
@@ -75,13 +47,13 @@ async def test_replay_mode_keys_in_the_dashboard(config: Config, recording: Path
         await pilot.press("right", "shift+right", "left")
         await settle(feed, pilot)
         assert feed.position_ns == start + 60 * NS_PER_S
-        assert books(hub) == oracle(recording, start + 60 * NS_PER_S)
+        assert hub_books(hub) == oracle_books(recording, start + 60 * NS_PER_S)
         assert "1:00 / 1:5" in bar.plain
         await pilot.press("g")
         await pilot.press(*"+30s", "enter")
         await settle(feed, pilot)
         assert feed.position_ns == start + 30 * NS_PER_S
-        assert books(hub) == oracle(recording, start + 30 * NS_PER_S)
+        assert hub_books(hub) == oracle_books(recording, start + 30 * NS_PER_S)
         await pilot.press("space")
         await pilot.pause(0.5)
         assert not feed.paused and feed.position_ns > start + 30 * NS_PER_S

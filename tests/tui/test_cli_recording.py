@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -12,20 +10,15 @@ import typer
 from typer.testing import CliRunner
 
 from tapescope.engine.recorder.config import RecordConfig
-from tapescope.feeds.sim import SimFeed, SimParams
+from tapescope.feeds.sim import SimParams
 from tapescope.tui.cli_recording import register
-from tapescope.tui.record import record_session
 from tapescope.tui.replay import CSV_COLUMNS, replay_headless
 
 
 @pytest.fixture(scope="module")
-def sim_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "sim.db"
+def sim_db(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
     params = SimParams(seed=4, symbols=("BTC-SIM", "ETH-SIM"), duration_s=90.0)
-    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, RecordConfig(checkpoint_interval_s=10.0),
-                                     out=io.StringIO(), handle_signals=False))
-    assert res.exit_code == 0
-    return path
+    return record_sim(tmp_path_factory.mktemp("cli") / "sim.db", params, RecordConfig(checkpoint_interval_s=10.0))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ listed, and NO_COLOR / COLUMNS are honoured end to end through the CLI.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
@@ -17,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.reader import GapMarker, Recording
-from tapescope.feeds.sim import SimFeed, SimParams
+from tapescope.feeds.sim import SimParams
 from tapescope.tui.cli import main
 from tapescope.tui.plots import (
     NS_PER_MIN,
@@ -32,7 +30,6 @@ from tapescope.tui.plots import (
     signal_chart,
     use_colour,
 )
-from tapescope.tui.record import record_session
 
 #: Minute number of 2023-11-14 22:13 UTC (an arbitrary, fixed session start).
 M0 = 1_700_000_000 // 60
@@ -40,14 +37,10 @@ ANSI = re.compile(r"\x1b\[")
 
 
 @pytest.fixture(scope="module")
-def sim_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sim_db(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
     """Four simulated minutes, recorded in compressed time (receive times are venue times)."""
-    path = tmp_path_factory.mktemp("plots") / "sim.db"
     params = SimParams(seed=11, symbols=("BTC-SIM", "ETH-SIM"), duration_s=240.0)
-    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, RecordConfig(),
-                                     out=io.StringIO(), handle_signals=False))
-    assert res.exit_code == 0
-    return path
+    return record_sim(tmp_path_factory.mktemp("plots") / "sim.db", params)
 
 
 # ------------------------------------------------------------------ data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -14,9 +13,8 @@ from tapescope.engine.events import Trade
 from tapescope.engine.recorder.config import RecordConfig
 from tapescope.engine.recorder.reader import Recording
 from tapescope.feeds.captures import read_capture
-from tapescope.feeds.sim import SimFeed, SimParams
+from tapescope.feeds.sim import SimParams
 from tapescope.feeds.sim.codec import decode
-from tapescope.tui.record import record_session
 from tapescope.tui.recording_cli import run_export, run_import, run_inspect
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -24,13 +22,9 @@ needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared capture data 
 
 
 @pytest.fixture(scope="module")
-def sim_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("rc") / "sim.db"
+def sim_db(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
     params = SimParams(seed=9, symbols=("BTC-SIM", "ETH-SIM"), duration_s=60.0)
-    res = asyncio.run(record_session([SimFeed(params, realtime=False)], path, RecordConfig(),
-                                     out=io.StringIO(), handle_signals=False))
-    assert res.exit_code == 0
-    return path
+    return record_sim(tmp_path_factory.mktemp("rc") / "sim.db", params)
 
 
 @needs_data

@@ -9,8 +9,6 @@ built by reading the recording from the start.
 
 from __future__ import annotations
 
-import asyncio
-import io
 from pathlib import Path
 
 import pytest
@@ -19,15 +17,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
-from tapescope.engine.book import Book
-from tapescope.engine.events import BookDelta, BookSnapshot
 from tapescope.engine.hub import Hub
 from tapescope.engine.recorder.config import RecordConfig
-from tapescope.engine.recorder.reader import Recording
 from tapescope.feeds.replay import SIM_DECODERS, ReplayFeed
-from tapescope.feeds.sim import SimFeed, SimParams
-from tapescope.feeds.sim.codec import decode
-from tapescope.tui.record import record_session
+from tapescope.feeds.sim import SimParams
 from tapescope.tui.replay import analysis_hub
 from tapescope.tui.replay_controls import (
     REPLAY_BINDINGS,
@@ -44,33 +37,8 @@ PARAMS = SimParams(seed=5, symbols=("BTC-SIM", "ETH-SIM"), duration_s=150.0)
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ctl") / "sim.db"
-    res = asyncio.run(record_session([SimFeed(PARAMS, realtime=False)], path,
-                                     RecordConfig(checkpoint_interval_s=10.0), out=io.StringIO(),
-                                     handle_signals=False))
-    assert res.exit_code == 0, res.error
-    return path
-
-
-def oracle_books(path: Path, t: int) -> dict[str, tuple]:
-    """Books from reading the recording from the start up to (not including) receive time ``t``."""
-    books: dict[str, Book] = {}
-    with Recording.open(path) as rec:
-        for m in rec.iter_messages():
-            if m.recv_ns >= t:
-                break
-            ev = decode(m.payload)
-            if isinstance(ev, BookSnapshot):
-                books.setdefault(ev.symbol, Book()).apply_snapshot(ev.bids, ev.asks, ev.seq)
-            elif isinstance(ev, BookDelta):
-                books[ev.symbol].apply_delta(ev.bids, ev.asks, ev.seq)
-    return {k: (b.seq, list(b.bids.items()), list(b.asks.items())) for k, b in books.items()}
-
-
-def hub_books(hub: Hub) -> dict[str, tuple]:
-    return {k: (m.book.seq, list(m.book.bids.items()), list(m.book.asks.items()))
-            for k, m in hub.markets.items()}
+def recording(tmp_path_factory: pytest.TempPathFactory, record_sim) -> Path:
+    return record_sim(tmp_path_factory.mktemp("ctl") / "sim.db", PARAMS, RecordConfig(checkpoint_interval_s=10.0))
 
 
 class ReplayHost(ReplayActions, App[None]):
@@ -163,7 +131,7 @@ async def test_plus_minus_walk_the_speed_ladder(recording: Path) -> None:
     app.feed.close()
 
 
-async def test_arrow_seeks_land_on_the_books_read_from_the_start(recording: Path) -> None:
+async def test_arrow_seeks_land_on_the_books_read_from_the_start(recording: Path, oracle_books, hub_books) -> None:
     app = make_app(recording)
     start = app.replay.start_ns
     async with app.run_test() as pilot:
@@ -199,7 +167,7 @@ async def test_seek_resets_the_engine_and_playback_continues_from_there(recordin
     app.feed.close()
 
 
-async def test_go_to_a_typed_time(recording: Path) -> None:
+async def test_go_to_a_typed_time(recording: Path, oracle_books, hub_books) -> None:
     app = make_app(recording)
     start = app.replay.start_ns
     async with app.run_test() as pilot:
@@ -225,7 +193,7 @@ async def test_go_to_a_typed_time(recording: Path) -> None:
     app.feed.close()
 
 
-async def test_seek_after_the_end_restarts_the_feed(recording: Path) -> None:
+async def test_seek_after_the_end_restarts_the_feed(recording: Path, oracle_books, hub_books) -> None:
     app = make_app(recording)
     end = app.replay.end_ns
     async with app.run_test() as pilot:

@@ -1,4 +1,4 @@
-"""A minimal host App for mounting one widget with tapescope's themes."""
+"""A minimal host App for mounting one widget with tapescope's themes, and a line-text reader."""
 
 from __future__ import annotations
 
@@ -35,3 +35,9 @@ def host():
 def strip_text(widget: Widget, y: int) -> str:
     """Plain text of line ``y``."""
     return "".join(seg.text for seg in widget.render_line(y))
+
+
+@pytest.fixture
+def line_text():
+    """Factory: ``line_text(widget, y)`` -> the plain text of a line-API widget's line ``y``."""
+    return strip_text

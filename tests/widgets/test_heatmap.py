@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from textual.app import App, ComposeResult
 
 from tapescope.engine.heatmap import HeatmapSnapshot
 from tapescope.widgets.heatmap import (
@@ -19,25 +18,6 @@ from tapescope.widgets.heatmap import (
 )
 
 NAN = math.nan
-#: Market colours for the test host only (the shipped themes define them).
-MARKET = {"bid": "#2ea043", "ask": "#f85149", "buy": "#3fb950", "sell": "#ff7b72",
-          "alert": "#d29922", "chart-price": "#79c0ff"}
-
-
-class Host(App[None]):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return MARKET
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
-
-
-def text(widget, y: int) -> str:
-    return "".join(seg.text for seg in widget.render_line(y))
 
 
 def known(sizes_00: float = 0.0) -> HeatmapSnapshot:
@@ -80,19 +60,19 @@ def test_zoomed_in_pixels_repeat_rows_and_zoomed_out_sum_them() -> None:
     assert ZOOMS[2] == (1, 2)
 
 
-async def test_widget_text_and_colours_for_a_known_history() -> None:
+async def test_widget_text_and_colours_for_a_known_history(host, line_text) -> None:
     hm = LiquidityHeatmap()
-    async with Host(hm).run_test(size=(12, 4)) as pilot:
+    async with host(hm).run_test(size=(12, 4)) as pilot:
         hm.heatmap = known()
         await pilot.pause()
         assert hm.centre == 101
         # 8 pixels, rows 105..98 from the top. Label column: len("105.00") + 1 = 7; 5 cell
         # columns, the first two blank. Line 0 (rows 105/104) is outside the history: unknown.
-        assert text(hm, 0) == " " * 12
+        assert line_text(hm, 0) == " " * 12
         # Line 1 (rows 103/102): a sell dot at 102 in column 0, then level 0 over 8, unknown.
-        assert text(hm, 1) == "  ·▀ " + " " * 7
+        assert line_text(hm, 1) == "  ·▀ " + " " * 7
         # Line 2 (rows 101/100): 6 over 4, the buy dot (largest volume: ●), unknown; mid label.
-        assert text(hm, 2) == "  ▀● " + " 101.00"
+        assert line_text(hm, 2) == "  ▀● " + " 101.00"
         strip = list(hm.render_line(2))
         ramp = hm._ramp_styles()
         half = next(s for s in strip if s.text == "▀")
@@ -107,9 +87,9 @@ async def test_widget_text_and_colours_for_a_known_history() -> None:
         assert sell.style.color == hm.get_component_rich_style("heatmap--sell").color
 
 
-async def test_same_snapshot_costs_nothing_and_a_change_refreshes_its_line_only() -> None:
+async def test_same_snapshot_costs_nothing_and_a_change_refreshes_its_line_only(host) -> None:
     hm = LiquidityHeatmap()
-    async with Host(hm).run_test(size=(12, 4)) as pilot:
+    async with host(hm).run_test(size=(12, 4)) as pilot:
         first = known()
         hm.heatmap = first
         await pilot.pause()
@@ -124,9 +104,9 @@ async def test_same_snapshot_costs_nothing_and_a_change_refreshes_its_line_only(
         assert [a == b for a, b in zip(hm.lines, lines, strict=True)] == [True, True, False, True]
 
 
-async def test_zoom_clamps_and_recentres() -> None:
+async def test_zoom_clamps_and_recentres(host, line_text) -> None:
     hm = LiquidityHeatmap()
-    async with Host(hm).run_test(size=(12, 4)) as pilot:
+    async with host(hm).run_test(size=(12, 4)) as pilot:
         hm.heatmap = known()
         await pilot.pause()
         for _ in range(10):
@@ -138,20 +118,20 @@ async def test_zoom_clamps_and_recentres() -> None:
         assert hm.zoom == 0 and hm.centre == 101
         # Zoomed in: each row is a full cell (rows 103..100); line 2 is row 101: level 6 as a
         # full cell, the buy dot, unknown, and the mid label.
-        assert text(hm, 2) == "   ● " + " 101.00"
+        assert line_text(hm, 2) == "   ● " + " 101.00"
 
 
-async def test_time_axis_labels_whole_periods() -> None:
+async def test_time_axis_labels_whole_periods(host, line_text) -> None:
     n = 40
     t0 = 1_700_000_000  # 22:13:20 UTC
     sizes = np.ones((10, n), dtype=np.float32)
     snap = HeatmapSnapshot(1.0, 100, sizes, np.zeros_like(sizes), np.zeros_like(sizes),
                            np.arange(t0 - n + 1, t0 + 1), np.full(n, 105.0), 1, n)
     hm = LiquidityHeatmap()
-    async with Host(hm).run_test(size=(50, 8)) as pilot:
+    async with host(hm).run_test(size=(50, 8)) as pilot:
         hm.heatmap = snap
         await pilot.pause()
-        axis = text(hm, 7)
+        axis = line_text(hm, 7)
         # 43 cell columns (labels 7 wide): 3 blank, then the 40 columns. Labels every 10 s at
         # t % 10 == 0: column i holds t0 - 39 + i, so i = 9 (22:12:50), 19, 29; 39 (22:13:20)
         # would overrun the right edge.
@@ -160,8 +140,8 @@ async def test_time_axis_labels_whole_periods() -> None:
         assert axis.count(":") == 6
 
 
-async def test_waiting_message_without_history() -> None:
+async def test_waiting_message_without_history(host, line_text) -> None:
     hm = LiquidityHeatmap()
-    async with Host(hm).run_test(size=(40, 5)) as pilot:
+    async with host(hm).run_test(size=(40, 5)) as pilot:
         await pilot.pause()
-        assert "waiting for a live book" in text(hm, 2)
+        assert "waiting for a live book" in line_text(hm, 2)

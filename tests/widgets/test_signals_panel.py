@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-
 from tapescope.engine.alerts import Alert, RuleKind, Severity
 from tapescope.engine.events import FeedState
 from tapescope.engine.instrument import Instrument
@@ -21,24 +19,6 @@ from tapescope.widgets.signals_panel import (
 
 S = 1_000_000_000
 NOW = 1_700_000_400 * S  # 22:20:00 UTC
-MARKET = {"bid": "#2ea043", "ask": "#f85149", "buy": "#3fb950", "sell": "#ff7b72",
-          "alert": "#d29922", "chart-price": "#79c0ff"}
-
-
-class Host(App[None]):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return MARKET
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
-
-
-def text(widget, y: int) -> str:
-    return "".join(seg.text for seg in widget.render_line(y))
 
 
 def verdict(age_s: int, name: str, direction: int, strength: float, conf: float,
@@ -80,12 +60,12 @@ EXPECTED = [
 ]
 
 
-async def test_panel_text_for_a_known_snapshot() -> None:
+async def test_panel_text_for_a_known_snapshot(host, line_text) -> None:
     panel = SignalsPanel()
-    async with Host(panel).run_test(size=(60, 10)) as pilot:
+    async with host(panel).run_test(size=(60, 10)) as pilot:
         panel.view = signals_view(snapshot(), live_s=120.0)
         await pilot.pause()
-        assert [text(panel, y) for y in range(10)] == EXPECTED
+        assert [line_text(panel, y) for y in range(10)] == EXPECTED
         # Validation states carry their own colours.
         line3 = list(panel.render_line(3))
         seg = next(s for s in line3 if s.text == "✗ unconfirmed")
@@ -96,20 +76,20 @@ async def test_panel_text_for_a_known_snapshot() -> None:
         assert seg.style.color == panel.get_component_rich_style("signals--short").color
 
 
-async def test_narrow_panel_keeps_the_validation_state_and_cuts_the_name() -> None:
+async def test_narrow_panel_keeps_the_validation_state_and_cuts_the_name(host, line_text) -> None:
     panel = SignalsPanel()
-    async with Host(panel).run_test(size=(30, 10)) as pilot:
+    async with host(panel).run_test(size=(30, 10)) as pilot:
         panel.view = signals_view(snapshot())
         await pilot.pause()
         # "▼ flow_inflection 0.70×0.65" (27) + "20s ✗ unconfirmed" (17) needs 45 cells: the
         # name is cut to 30 - 17 - 1 = 12 cells, ending in an ellipsis.
-        assert text(panel, 3) == "▼ flow_infl… 20s ✗ unconfirmed"
-        assert text(panel, 2) == "▼ void_swept 0.50×… 5s ✗ stale"  # 30 - 10 - 1 = 19 cells
+        assert line_text(panel, 3) == "▼ flow_infl… 20s ✗ unconfirmed"
+        assert line_text(panel, 2) == "▼ void_swept 0.50×… 5s ✗ stale"  # 30 - 10 - 1 = 19 cells
 
 
-async def test_not_live_book_silences_and_unchanged_views_cost_nothing() -> None:
+async def test_not_live_book_silences_and_unchanged_views_cost_nothing(host, line_text) -> None:
     panel = SignalsPanel()
-    async with Host(panel).run_test(size=(60, 10)) as pilot:
+    async with host(panel).run_test(size=(60, 10)) as pilot:
         panel.view = signals_view(snapshot())
         await pilot.pause()
         before = panel.lines_refreshed
@@ -120,10 +100,10 @@ async def test_not_live_book_silences_and_unchanged_views_cost_nothing() -> None
         panel.view = signals_view(snapshot(now=NOW + S))
         await pilot.pause()
         assert panel.lines_refreshed == before + 3
-        assert text(panel, 2) == right("▼ void_swept 0.50×0.40", "6s ✗ stale")
+        assert line_text(panel, 2) == right("▼ void_swept 0.50×0.40", "6s ✗ stale")
         panel.view = signals_view(snapshot(FeedState.RESYNCING, now=NOW + S))
         await pilot.pause()
-        assert text(panel, 1) == "silenced: book RESYNCING".ljust(60)
+        assert line_text(panel, 1) == "silenced: book RESYNCING".ljust(60)
 
 
 def test_compact_width_and_height() -> None:
@@ -136,12 +116,12 @@ def test_compact_width_and_height() -> None:
                               ("────", "signals--muted")]
 
 
-async def test_no_analysis_says_so() -> None:
+async def test_no_analysis_says_so(host, line_text) -> None:
     panel = SignalsPanel()
     assert signals_view(MarketSnapshot(Instrument("sim", "X"))) is None
-    async with Host(panel).run_test(size=(40, 4)) as pilot:
+    async with host(panel).run_test(size=(40, 4)) as pilot:
         await pilot.pause()
-        assert text(panel, 0).startswith("no signal engine for this market")
+        assert line_text(panel, 0).startswith("no signal engine for this market")
 
 
 def alert(t: int, sev: Severity, msg: str, direction: int = 0) -> Alert:
@@ -149,21 +129,21 @@ def alert(t: int, sev: Severity, msg: str, direction: int = 0) -> Alert:
                  direction)
 
 
-async def test_alert_log_newest_first_with_severity_colours() -> None:
+async def test_alert_log_newest_first_with_severity_colours(host, line_text) -> None:
     log = AlertLog()
-    async with Host(log).run_test(size=(50, 3)) as pilot:
+    async with host(log).run_test(size=(50, 3)) as pilot:
         await pilot.pause()
-        assert text(log, 0).startswith("no alerts")
+        assert line_text(log, 0).startswith("no alerts")
         log.alerts = (alert(0, Severity.INFO, "first"), alert(1, Severity.CRITICAL, "feed down"))
         await pilot.pause()
-        assert text(log, 0) == "22:13:21 BTCUSDT · feed down · rule".ljust(50)
-        assert text(log, 1) == "22:13:20 BTCUSDT · first · rule".ljust(50)
+        assert line_text(log, 0) == "22:13:21 BTCUSDT · feed down · rule".ljust(50)
+        assert line_text(log, 1) == "22:13:20 BTCUSDT · first · rule".ljust(50)
         seg = next(s for s in log.render_line(0) if s.text == "feed down")
         assert seg.style.color == log.get_component_rich_style("alert-log--critical").color
         log.alerts = log.alerts + (alert(2, Severity.WARNING, "spoof", -1),)
         await pilot.pause()
-        assert text(log, 0) == "22:13:22 BTCUSDT ▼ spoof · rule".ljust(50)
-        assert text(log, 2) == "22:13:20 BTCUSDT · first · rule".ljust(50)
+        assert line_text(log, 0) == "22:13:22 BTCUSDT ▼ spoof · rule".ljust(50)
+        assert line_text(log, 2) == "22:13:20 BTCUSDT · first · rule".ljust(50)
         log.show_market = False
         await pilot.pause()
-        assert text(log, 0) == "22:13:22 ▼ spoof · rule".ljust(50)
+        assert line_text(log, 0) == "22:13:22 ▼ spoof · rule".ljust(50)
