@@ -12,6 +12,16 @@ checkpoint as a :class:`BookSnapshot`, then fast-forwards through the
 messages between the checkpoint and the target, so the engine's books equal
 what they were live at that moment.
 
+Seek warm-up: with :attr:`ReplayFeed.warmup_ns` set, a seek restores from
+the checkpoints at or before ``target - warmup_ns`` (bounded to the last
+:attr:`ReplayFeed.warmup_max_messages` messages before the target) and
+replays from there, so every per-second history (chart series, flow
+windows, volatility, detectors' rolling statistics) holds the minutes before
+the target, as if the replay had played from the start. With a
+:class:`SeekStage` attached, that replay goes into a private engine the
+stage provides (no screen, no alerts) and the stage swaps it in when the
+target is reached: the user sees the old position, then the new one.
+
 Decoders are chosen by connection-id prefix
 (:class:`~tapescope.engine.recorder.decode.DecoderRegistry`); a decoder with
 an ``on_checkpoint(checkpoint)`` method is told about each checkpoint loaded
@@ -24,7 +34,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tapescope.engine.events import BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth
@@ -46,6 +58,37 @@ log = logging.getLogger(__name__)
 CHUNK = 5000
 #: Longest single sleep while pacing, so pause/seek/speed changes act promptly (s).
 MAX_SLEEP_S = 0.1
+
+
+class SeekStage(Protocol):
+    """Where a seek's warm-up is played: a private engine swapped in once the target is reached."""
+
+    def begin(self) -> EventSink:
+        """A fresh sink (engine) for the seek about to be applied; replaces any earlier one."""
+
+    def commit(self) -> None:
+        """The seek reached its target: make the engine :meth:`begin` returned the live one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeekReport:
+    """What the last seek replayed."""
+
+    target_ns: int
+    """Receive time sought."""
+    from_ns: int
+    """Receive time the warm-up was asked to start at (``target_ns`` without warm-up)."""
+    resume_id: int
+    """First message id replayed (the earliest market's checkpoint, or the session start)."""
+    target_id: int
+    """First message id not replayed (playback continues there)."""
+    bounded: bool
+    """True when :attr:`ReplayFeed.warmup_max_messages` shortened the warm-up."""
+
+    @property
+    def messages(self) -> int:
+        """Message ids replayed to reach the target (records between them included)."""
+        return max(self.target_id - self.resume_id, 0)
 
 
 def sim_decoder(prefix: str) -> RecordDecoder:
@@ -137,6 +180,16 @@ class ReplayFeed(Feed):
         self.finished = False
         """True once the recording (or ``end_ns``) was reached."""
         self._anchor: tuple[float, int] | None = None
+        self.warmup_ns = 0
+        """Receive-time history a seek replays before its target, ns (0: from the nearest checkpoint)."""
+        self.warmup_max_messages = 0
+        """Most messages a seek's warm-up replays (0 = no bound); the checkpoint restore may add
+        up to one checkpoint interval, since a book is only exact from a checkpoint on."""
+        self.stage: SeekStage | None = None
+        """Private engine for seeks (``None``: a seek replays straight into the run's sink)."""
+        self.last_seek: SeekReport | None = None
+        """What the last applied seek replayed."""
+        self._applying: int | None = None
         self._health: dict[str, ConnectionHealth] = {
             c: ConnectionHealth(c, url=f"replay://{self.path.name}", state=FeedState.LIVE)
             for c in self.recording.conn_ids()
@@ -167,8 +220,8 @@ class ReplayFeed(Feed):
 
     @property
     def seek_pending(self) -> int | None:
-        """Receive time of a seek asked for and not yet applied, else ``None``."""
-        return self._seek_to
+        """Receive time of a seek asked for and not yet applied (or still warming up), else ``None``."""
+        return self._seek_to if self._seek_to is not None else self._applying
 
     def toggle_pause(self) -> None:
         """Pause when playing, play when paused."""
@@ -293,13 +346,51 @@ class ReplayFeed(Feed):
             first = end + 1
             await asyncio.sleep(0)
 
+    def warmup_start(self, t_ns: int) -> tuple[int, bool]:
+        """Receive time a seek to ``t_ns`` restores from, and whether the message bound shortened it.
+
+        ``max(first, t_ns - warmup_ns)``, moved later when more than
+        :attr:`warmup_max_messages` messages lie between it and the target.
+        Runtime complexity: ``O(log n)`` (two indexed look-ups).
+        """
+        rec = self.recording
+        if self.warmup_ns <= 0:
+            return t_ns, False
+        start = max(t_ns - self.warmup_ns, rec.first_recv_ns())
+        cap = self.warmup_max_messages
+        if cap > 0:
+            target_id = rec.id_at(t_ns)
+            lo_id = target_id - cap
+            if lo_id > rec.id_at(start):
+                msg = rec.message(lo_id)
+                if msg is not None and msg.recv_ns > start:
+                    return msg.recv_ns, True
+        return start, False
+
     async def _apply_seek(self, sink: EventSink) -> int:
-        """Load checkpoints at the seek target and fast-forward to it; return the next id."""
+        """Restore checkpoints before the seek target and replay to it; return the next id.
+
+        With a warm-up the restore point lies :attr:`warmup_ns` before the
+        target (see :meth:`warmup_start`); with a :attr:`stage` the replay goes
+        into the stage's private engine, committed when the target is reached.
+        Runtime complexity: ``O(levels + m)`` for ``m`` messages replayed.
+        """
         t = self._seek_to
         assert t is not None
         self._seek_to = None
+        self._applying = t
+        try:
+            return await self._seek(t, sink)
+        finally:
+            self._applying = None
+
+    async def _seek(self, t: int, sink: EventSink) -> int:
         rec = self.recording
-        sp = await asyncio.to_thread(rec.seek, t, [i.key for i in self._instruments])
+        keys = [i.key for i in self._instruments]
+        start, bounded = await asyncio.to_thread(self.warmup_start, t)
+        sp = await asyncio.to_thread(rec.seek, start, keys)
+        target_id = sp.target_id if start == t else await asyncio.to_thread(rec.id_at, t)
+        out = self.stage.begin() if self.stage is not None else sink
         self.registry = DecoderRegistry(self._factories)
         decoders = self.registry.decoders()
         if any(getattr(d, "needs_warmup", False) for d in decoders) and sp.resume_id > rec.first_id:
@@ -311,17 +402,21 @@ class ReplayFeed(Feed):
                 hook = getattr(dec, "on_checkpoint", None)
                 if hook is not None:
                     hook(cp)
-            sink.on_event(BookSnapshot(key, cp.recv_ns, cp.recv_ns, cp.bids, cp.asks, cp.seq))
+            out.on_event(BookSnapshot(key, cp.recv_ns, cp.recv_ns, cp.bids, cp.asks, cp.seq))
         skip = {k: cp.msg_id for k, cp in sp.checkpoints.items()}
         first = sp.resume_id
-        while first < sp.target_id:
-            last = min(first + CHUNK - 1, sp.target_id - 1)
+        while first < target_id:
+            last = min(first + CHUNK - 1, target_id - 1)
             chunk = await asyncio.to_thread(lambda a=first, b=last: list(rec.iter_records(a, b)))
             for record in chunk:
-                self._emit(record, sink, skip)
+                self._emit(record, out, skip)
             first = last + 1
             await asyncio.sleep(0)
+        if self.stage is not None:
+            self.stage.commit()
         self.position_ns = t
         self._anchor = None
-        log.info("replay sought to %d (resumed at message %d)", t, sp.target_id)
-        return sp.target_id
+        self.last_seek = SeekReport(t, start, sp.resume_id, target_id, bounded)
+        log.info("replay sought to %d (replayed messages %d..%d%s)", t, sp.resume_id, target_id - 1,
+                 ", warm-up bounded" if bounded else "")
+        return target_id

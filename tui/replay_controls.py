@@ -2,11 +2,23 @@
 
 :class:`ReplayController` drives a :class:`~tapescope.feeds.replay.ReplayFeed`
 for the UI: pause/resume, the speed ladder 0.25x .. 100x then MAX, relative
-and absolute seeks clamped to the recording. A seek first resets the engine
-(fresh markets, detectors and signals: history before a jump is not the
-history before the new position), then asks the feed to seek, which rebuilds
-every book from the nearest checkpoint and fast-forwards to the target, so
-the book equals the one read from the start.
+and absolute seeks clamped to the recording. The controller is the feed's
+:class:`~tapescope.feeds.replay.SeekStage`: a seek replays into a private,
+fresh engine (markets, detectors, signals, heatmaps: history before a jump is
+not the history before the new position), starting from the checkpoints
+``[replay] warmup_s`` before the target (bounded by ``warmup_max_messages``)
+so the chart and every rolling window hold the minutes before it. The
+dashboard keeps showing the old position meanwhile; at the target the
+warm-up's detector events and verdicts are dropped (no bell, notification or
+webhook for history) and the fresh markets replace the hub's in one step.
+Every book equals the one read from the start.
+
+CVD after a seek: CVD is session-cumulative (``[flow] session_reset``), and
+the warm-up starts its count at the restore point, so the CVD *level* is the
+level accumulated since that point; its changes over the chart window (the
+plotted shape, the ``Δ`` label, per-second deltas) equal a replay from the
+start. A seek that restores from the session's first message (a warm-up
+reaching back to the start) matches the level exactly.
 
 :class:`ReplayActions` is the App side (mix it into the App): the
 ``REPLAY_BINDINGS`` with ids and tooltips, ``action_replay_*`` methods, and
@@ -24,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 from textual.app import SystemCommand
 from textual.binding import Binding
 
+from tapescope.engine.alerts import drain
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
+from tapescope.engine.heatmap import HeatmapHistory
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
 from tapescope.tui.replay_config import ReplaySettings
@@ -82,22 +96,42 @@ def next_speed(speed: float, direction: int) -> float:
     return next((SPEEDS[i] for i in range(len(rank) - 1, -1, -1) if rank[i] < now), SPEEDS[0])
 
 
-def reset_hub(hub: Hub, analysis: AnalysisParams | None = None) -> None:
-    """Replace every market of ``hub`` by a fresh one (same instrument, flow params, callback).
+def fresh_market(old: Market, hub: Hub, analysis: AnalysisParams | None = None) -> Market:
+    """An empty market like ``old``: same instrument, ``hub``'s flow params and callback.
 
-    Markets that had a :class:`MarketAnalysis` get a fresh one with ``analysis``
-    (or its previous parameters). ``O(markets)``.
+    A :class:`MarketAnalysis` on ``old`` gets a fresh one (``analysis`` or its
+    previous parameters), a :class:`HeatmapHistory` a fresh one with its
+    parameters. ``O(1)`` plus the analyses' set-up.
     """
+    fresh = Market(old.instrument, hub.params, hub.on_invalid)
+    prev = old.analysis
+    if isinstance(prev, MarketAnalysis):
+        MarketAnalysis.attach(fresh, analysis or prev.params)
+    for a in old.analyzers:
+        if isinstance(a, HeatmapHistory):
+            HeatmapHistory.attach(fresh, a.params)
+    return fresh
+
+
+def reset_hub(hub: Hub, analysis: AnalysisParams | None = None) -> None:
+    """Replace every market of ``hub`` by a fresh one (see :func:`fresh_market`). ``O(markets)``."""
     for key, old in list(hub.markets.items()):
-        fresh = Market(old.instrument, hub.params, hub.on_invalid)
-        prev = old.analysis
-        if isinstance(prev, MarketAnalysis):
-            MarketAnalysis.attach(fresh, analysis or prev.params)
-        hub.markets[key] = fresh
+        hub.markets[key] = fresh_market(old, hub, analysis)
+
+
+def staged_hub(hub: Hub) -> Hub:
+    """A new hub holding a :func:`fresh_market` for every market of ``hub`` (same order)."""
+    staged = Hub([], hub.params, hub.on_invalid)
+    for key, old in hub.markets.items():
+        staged.markets[key] = fresh_market(old, hub)
+    return staged
 
 
 class ReplayController:
-    """Drives a replay feed for the UI; every method is ``O(1)`` (seeks run in the feed task)."""
+    """Drives a replay feed for the UI, and stages its seeks (see the module docstring).
+
+    Every control method is ``O(1)``: seeks run in the feed task.
+    """
 
     def __init__(self, feed: ReplayFeed, hub: Hub | None = None,
                  restart: Callable[[], None] | None = None,
@@ -106,8 +140,9 @@ class ReplayController:
 
         Args:
             feed: the replay being played.
-            settings: the ``[replay]`` section (seek steps).
-            hub: engine hub reset before each seek (``None``: leave the engine alone).
+            settings: the ``[replay]`` section (seek steps, warm-up).
+            hub: engine hub whose markets a seek replaces by warmed-up fresh ones
+                (``None``: leave the engine alone; the feed seeks into its sink).
             restart: runs the feed again (the App's feed worker) when a seek
                 happens after the feed reached the end.
         """
@@ -124,6 +159,40 @@ class ReplayController:
         """First receive time of the recording."""
         self.end_ns = feed.end_ns if feed.end_ns is not None else rec.last_recv_ns()
         """Last receive time played."""
+        self.on_commit: Callable[[dict[str, Market]], None] | None = None
+        """Called with the hub's markets after a seek swapped in fresh ones (the App rebinds panels)."""
+        self.dropped_alerts = 0
+        """Detector events and verdicts raised during seek warm-ups and dropped (never announced)."""
+        self._staged: Hub | None = None
+        if hub is not None:
+            feed.stage = self
+            feed.warmup_ns = round(self.settings.warmup_s * NS_PER_S)
+            feed.warmup_max_messages = self.settings.warmup_max_messages
+
+    # -- SeekStage ---------------------------------------------------------------
+
+    def begin(self) -> Hub:
+        """A private hub of fresh markets for the seek the feed is applying. ``O(markets)``."""
+        assert self.hub is not None
+        self._staged = staged_hub(self.hub)
+        return self._staged
+
+    def commit(self) -> None:
+        """Swap the warmed-up markets into the hub, dropping what their analyses raised meanwhile.
+
+        The swap is one dict update between two frames: the frame timer sees
+        the old markets or the new ones, never a half-built engine.
+        """
+        staged, self._staged = self._staged, None
+        if staged is None or self.hub is None:
+            return
+        for market in staged.markets.values():
+            queue = getattr(market.analysis, "alerts", None)
+            if queue:
+                self.dropped_alerts += len(drain(queue))
+        self.hub.markets.update(staged.markets)
+        if self.on_commit is not None:
+            self.on_commit(self.hub.markets)
 
     @property
     def position_ns(self) -> int:
@@ -151,8 +220,6 @@ class ReplayController:
     def seek_to(self, t_ns: int) -> int:
         """Seek to receive time ``t_ns`` clamped to the recording; returns the target used."""
         t = min(max(int(t_ns), self.start_ns), self.end_ns)
-        if self.hub is not None:
-            reset_hub(self.hub)
         f = self.feed
         was_finished = f.finished
         f.seek(t)
@@ -176,8 +243,36 @@ class ReplayActions:
     :meth:`check_replay_action` first in its ``check_action``.
     """
 
-    replay: ReplayController | None = None
-    """The replay being played, or ``None`` outside replay mode."""
+    _replay: ReplayController | None = None
+
+    @property
+    def replay(self) -> ReplayController | None:
+        """The replay being played, or ``None`` outside replay mode.
+
+        Setting it hooks :meth:`replay_committed` to the controller's
+        ``on_commit``, so the App's panels follow the markets a seek swaps in.
+        """
+        return self._replay
+
+    @replay.setter
+    def replay(self, controller: ReplayController | None) -> None:
+        self._replay = controller
+        if controller is not None:
+            controller.on_commit = self.replay_committed
+
+    def replay_committed(self, markets: dict[str, Market]) -> None:
+        """A seek swapped in fresh markets: point the App's heatmap panel at their histories.
+
+        Works with any App holding a ``panels`` with a ``heatmaps`` dict (the
+        dashboard's :class:`~tapescope.tui.panels.DashboardPanels`); others have nothing to rebind.
+        """
+        heatmaps = getattr(getattr(self, "panels", None), "heatmaps", None)
+        if heatmaps is None:
+            return
+        for key, market in markets.items():
+            for a in market.analyzers:
+                if isinstance(a, HeatmapHistory):
+                    heatmaps[key] = a
 
     def replay_main_screen(self) -> bool:
         """True when no modal or other screen is on top (override in the App)."""
