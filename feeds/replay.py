@@ -32,15 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tapescope.engine.events import BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth
 from tapescope.engine.instrument import ContractKind, Instrument
+from tapescope.engine.recorder.checkpoint import Checkpoint
 from tapescope.engine.recorder.decode import (
     DecoderFactory,
     DecoderRegistry,
@@ -54,6 +56,8 @@ from tapescope.feeds.sim import codec as sim_codec
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: Records read from disk per chunk (read in a worker thread).
 CHUNK = 5000
 #: Longest single sleep while pacing, so pause/seek/speed changes act promptly (s).
@@ -63,11 +67,19 @@ MAX_SLEEP_S = 0.1
 class SeekStage(Protocol):
     """Where a seek's warm-up is played: a private engine swapped in once the target is reached."""
 
-    def begin(self) -> EventSink:
-        """A fresh sink (engine) for the seek about to be applied; replaces any earlier one."""
+    def begin(self, checkpoints: Mapping[str, Checkpoint]) -> EventSink:
+        """A fresh sink (engine) for the seek about to be applied; replaces any earlier one.
+
+        Args:
+            checkpoints: per market, the checkpoint its book is restored from
+                (markets absent replay from the session start).
+        """
 
     def commit(self) -> None:
         """The seek reached its target: make the engine :meth:`begin` returned the live one."""
+
+    def checkpoint_passed(self, key: str, msg_id: int) -> None:
+        """Market ``key`` has just applied every message up to checkpoint ``msg_id`` (live or staged engine)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +202,10 @@ class ReplayFeed(Feed):
         self.last_seek: SeekReport | None = None
         """What the last applied seek replayed."""
         self._applying: int | None = None
+        self._marks: dict[int, tuple[str, ...]] | None = None
+        # Held by every read in a worker thread and by close(): a cancelled run leaves
+        # its read running, and closing SQLite under it crashes the process.
+        self._io = threading.Lock()
         self._health: dict[str, ConnectionHealth] = {
             c: ConnectionHealth(c, url=f"replay://{self.path.name}", state=FeedState.LIVE)
             for c in self.recording.conn_ids()
@@ -249,8 +265,18 @@ class ReplayFeed(Feed):
         return out
 
     def close(self) -> None:
-        """Close the recording files."""
-        self.recording.close()
+        """Close the recording files (after any read still running in a worker thread)."""
+        with self._io:
+            self.recording.close()
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` in a worker thread, holding the read lock :meth:`close` waits for."""
+
+        def locked() -> T:
+            with self._io:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
 
     # -- playback ----------------------------------------------------------------
 
@@ -258,12 +284,19 @@ class ReplayFeed(Feed):
         """Play the recording into ``sink`` until its end (or ``end_ns``), or until cancelled."""
         rec = self.recording
         next_id = rec.first_id
+        if self.stage is not None and self._marks is None:
+            # Where each market's checkpoints lie, so the stage can note the engine's
+            # state there (CVD seeds for later seeks). O(checkpoints), once.
+            marks: dict[int, tuple[str, ...]] = {}
+            for key, _recv, msg_id in await self._in_thread(rec.checkpoints):
+                marks[msg_id] = (*marks.get(msg_id, ()), key)
+            self._marks = marks
         while True:
             if self._seek_to is not None:
                 next_id = await self._apply_seek(sink)
             if self.end_ns is not None and self.position_ns > self.end_ns:
                 break
-            chunk = await asyncio.to_thread(lambda a=next_id: list(rec.iter_records(a, a + CHUNK - 1)))
+            chunk = await self._in_thread(lambda a=next_id: list(rec.iter_records(a, a + CHUNK - 1)))
             if not chunk:
                 break
             for record in chunk:
@@ -302,6 +335,13 @@ class ReplayFeed(Feed):
             if skip_until is not None and msg_id <= skip_until.get(ev[0], 0):
                 continue  # already inside the market's checkpoint
             sink.on_event(ev)
+        marks = self._marks
+        if marks is not None and isinstance(record, Message):
+            keys = marks.get(msg_id)
+            if keys is not None:
+                passed = self.stage.checkpoint_passed  # type: ignore[union-attr]
+                for key in keys:
+                    passed(key, msg_id)
 
     async def _pace(self, recv_ns: int) -> bool:
         """Wait until ``recv_ns`` is due (and while paused). False when a seek interrupts."""
@@ -340,7 +380,7 @@ class ReplayFeed(Feed):
         decode = self.registry.decode
         while first <= last:
             end = min(first + CHUNK - 1, last)
-            chunk = await asyncio.to_thread(lambda a=first, b=end: list(rec.iter_records(a, b)))
+            chunk = await self._in_thread(lambda a=first, b=end: list(rec.iter_records(a, b)))
             for record in chunk:
                 decode(record)
             first = end + 1
@@ -387,10 +427,10 @@ class ReplayFeed(Feed):
     async def _seek(self, t: int, sink: EventSink) -> int:
         rec = self.recording
         keys = [i.key for i in self._instruments]
-        start, bounded = await asyncio.to_thread(self.warmup_start, t)
-        sp = await asyncio.to_thread(rec.seek, start, keys)
-        target_id = sp.target_id if start == t else await asyncio.to_thread(rec.id_at, t)
-        out = self.stage.begin() if self.stage is not None else sink
+        start, bounded = await self._in_thread(self.warmup_start, t)
+        sp = await self._in_thread(rec.seek, start, keys)
+        target_id = sp.target_id if start == t else await self._in_thread(rec.id_at, t)
+        out = self.stage.begin(sp.checkpoints) if self.stage is not None else sink
         self.registry = DecoderRegistry(self._factories)
         decoders = self.registry.decoders()
         if any(getattr(d, "needs_warmup", False) for d in decoders) and sp.resume_id > rec.first_id:
@@ -407,7 +447,7 @@ class ReplayFeed(Feed):
         first = sp.resume_id
         while first < target_id:
             last = min(first + CHUNK - 1, target_id - 1)
-            chunk = await asyncio.to_thread(lambda a=first, b=last: list(rec.iter_records(a, b)))
+            chunk = await self._in_thread(lambda a=first, b=last: list(rec.iter_records(a, b)))
             for record in chunk:
                 self._emit(record, out, skip)
             first = last + 1

@@ -13,12 +13,21 @@ warm-up's detector events and verdicts are dropped (no bell, notification or
 webhook for history) and the fresh markets replace the hub's in one step.
 Every book equals the one read from the start.
 
-CVD after a seek: CVD is session-cumulative (``[flow] session_reset``), and
-the warm-up starts its count at the restore point, so the CVD *level* is the
-level accumulated since that point; its changes over the chart window (the
-plotted shape, the ``Δ`` label, per-second deltas) equal a replay from the
-start. A seek that restores from the session's first message (a warm-up
-reaching back to the start) matches the level exactly.
+CVD after a seek: CVD is session-cumulative (``[flow] session_reset``), so a
+market restored from a checkpoint needs the CVD it had there. The controller
+notes each market's CVD (and quote CVD, session) whenever the engine passes
+one of the recording's checkpoints while that engine's CVD is exact (it has
+played from the session start, or was itself seeded exactly), and seeds a
+restored market from that note: after any seek into a stretch already
+played (every backward seek, a forward seek into replayed time) the CVD
+level equals a replay from the start, bit for bit. A first seek forward into
+time never played restores without a note: its CVD counts from the restore
+point (``[replay] warmup_s`` and up to one checkpoint interval before the
+target), so the level is offset by the CVD before it while its changes over
+the chart window (the plotted shape, the ``Δ`` label, per-second deltas)
+still equal a replay from the start; :attr:`ReplayController.cvd_exact`
+tells which markets are exact. A warm-up reaching back to the session's
+first message is exact too.
 
 :class:`ReplayActions` is the App side (mix it into the App): the
 ``REPLAY_BINDINGS`` with ids and tooltips, ``action_replay_*`` methods, and
@@ -30,7 +39,7 @@ calls so the keys exist only in replay mode and only on the main screen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
@@ -46,6 +55,8 @@ from tapescope.tui.replay_time import NS_PER_S, fmt_utc
 from tapescope.widgets.replay_bar import ReplayView, fmt_speed
 
 if TYPE_CHECKING:
+    from tapescope.engine.recorder.checkpoint import Checkpoint
+
     # Only a type here: importing the replay feed pulls in the recorder (sqlite,
     # aiosqlite), which the live dashboard must not load before its first frame.
     from tapescope.feeds.replay import ReplayFeed
@@ -163,7 +174,12 @@ class ReplayController:
         """Called with the hub's markets after a seek swapped in fresh ones (the App rebinds panels)."""
         self.dropped_alerts = 0
         """Detector events and verdicts raised during seek warm-ups and dropped (never announced)."""
+        self.cvd_exact: dict[str, bool] = dict.fromkeys(hub.markets if hub is not None else (), True)
+        """Per market: True when its CVD level equals a replay from the session start (see the module docstring)."""
+        self.cvd_seeds: dict[tuple[str, int], tuple[float, float, int]] = {}
+        """``(market, checkpoint msg id) -> (cvd, cvd_quote, session)`` noted as the engine passed it."""
         self._staged: Hub | None = None
+        self._staged_exact: dict[str, bool] = {}
         if hub is not None:
             feed.stage = self
             feed.warmup_ns = round(self.settings.warmup_s * NS_PER_S)
@@ -171,11 +187,41 @@ class ReplayController:
 
     # -- SeekStage ---------------------------------------------------------------
 
-    def begin(self) -> Hub:
-        """A private hub of fresh markets for the seek the feed is applying. ``O(markets)``."""
+    def begin(self, checkpoints: Mapping[str, Checkpoint]) -> Hub:
+        """A private hub of fresh markets for the seek the feed is applying. ``O(markets)``.
+
+        A market restored from a checkpoint with a CVD note starts from that
+        CVD (when the checkpoint lies in the note's session); one replayed
+        from the session start needs none.
+        """
         assert self.hub is not None
-        self._staged = staged_hub(self.hub)
-        return self._staged
+        staged = self._staged = staged_hub(self.hub)
+        exact = self._staged_exact = {}
+        for key, market in staged.markets.items():
+            cp = checkpoints.get(key)
+            if cp is None:
+                exact[key] = True
+                continue
+            seed = self.cvd_seeds.get((key, cp.msg_id))
+            flow = market.flow
+            exact[key] = seed is not None and flow.session_of(cp.recv_ns // NS_PER_S) == seed[2]
+            if exact[key]:
+                assert seed is not None
+                flow.cvd, flow.cvd_quote = seed[0], seed[1]
+        return staged
+
+    def checkpoint_passed(self, key: str, msg_id: int) -> None:
+        """Note market ``key``'s CVD at checkpoint ``msg_id`` if the engine passing it is exact. ``O(1)``."""
+        if self._staged is not None:
+            hub, exact = self._staged, self._staged_exact
+        elif self.hub is not None:
+            hub, exact = self.hub, self.cvd_exact
+        else:
+            return
+        market = hub.markets.get(key)
+        if market is not None and exact.get(key, False):
+            flow = market.flow
+            self.cvd_seeds[(key, msg_id)] = (flow.cvd, flow.cvd_quote, flow.session)
 
     def commit(self) -> None:
         """Swap the warmed-up markets into the hub, dropping what their analyses raised meanwhile.
@@ -191,6 +237,7 @@ class ReplayController:
             if queue:
                 self.dropped_alerts += len(drain(queue))
         self.hub.markets.update(staged.markets)
+        self.cvd_exact.update(self._staged_exact)
         if self.on_commit is not None:
             self.on_commit(self.hub.markets)
 

@@ -48,10 +48,16 @@ class HubStage:
         self.staged: Hub | None = None
         self.live: Hub | None = None
         self.commits = 0
+        self.passed: list[tuple[str, int]] = []
+        self.restored_from: dict = {}
 
-    def begin(self) -> Hub:
+    def begin(self, checkpoints) -> Hub:
+        self.restored_from = dict(checkpoints)
         self.staged = Hub(self.feed.instruments)
         return self.staged
+
+    def checkpoint_passed(self, key: str, msg_id: int) -> None:
+        self.passed.append((key, msg_id))
 
     def commit(self) -> None:
         self.live, self.staged = self.staged, None

@@ -154,3 +154,65 @@ async def test_dashboard_chart_holds_the_minutes_before_a_seek(config: Config, r
         chart = app.dashboard.chart.series
         assert chart is not None and len(chart.t) >= 120 and chart.t[-1] == snap.series.t[-1]
     feed.close()
+
+
+async def play_then_seek(path: Path, targets: list[int], settings: ReplaySettings, play_first: bool):
+    """Optionally play the whole recording, then seek to each target in turn (paused)."""
+    feed = ReplayFeed(path, SIM_DECODERS, speed=0)
+    hub = analysis_hub(feed.instruments)
+    ctl = ReplayController(feed, hub, settings=settings)
+    done = asyncio.Event()
+    ctl.on_commit = lambda markets: done.set()
+    if play_first:
+        await feed.run(hub)
+    feed.pause()
+    feed.finished = False
+    task = asyncio.create_task(feed.run(hub))
+    states = []
+    for t in targets:
+        done.clear()
+        ctl.seek_to(t)
+        await asyncio.wait_for(done.wait(), 60)
+        states.append((dict(ctl.cvd_exact), {k: (m.flow.cvd, m.series_snapshot()) for k, m in hub.markets.items()}))
+    task.cancel()
+    feed.close()
+    return ctl, states
+
+
+def test_cvd_level_after_a_seek_into_played_time_equals_a_replay_from_the_start(recording: Path) -> None:
+    with Recording.open(recording) as rec:
+        t = rec.first_recv_ns() + 180 * NS_PER_S + 5
+    settings = ReplaySettings(warmup_s=60.0, warmup_max_messages=0)
+    ctl, [(exact, state)] = asyncio.run(play_then_seek(recording, [t], settings, play_first=True))
+    want, _ = oracle(recording, t)
+    assert ctl.cvd_seeds  # notes taken while playing
+    for key, (cvd, series) in state.items():
+        assert exact[key]
+        ref = want.markets[key]
+        assert cvd == ref.flow.cvd and cvd != 0.0
+        n = 60
+        exp = ref.series_snapshot()
+        np.testing.assert_array_equal(series.cvd[-n:], exp.cvd[-n:])
+        np.testing.assert_array_equal(series.t[-n:], exp.t[-n:])
+
+
+def test_first_forward_seek_counts_cvd_from_the_restore_point_and_says_so(recording: Path) -> None:
+    with Recording.open(recording) as rec:
+        start = rec.first_recv_ns()
+    settings = ReplaySettings(warmup_s=60.0, warmup_max_messages=0)
+    # Forward into unplayed time (not exact), then back into time the warm-up played
+    # from a non-exact engine (still not exact), then back to where the warm-up reaches the start.
+    targets = [start + 200 * NS_PER_S, start + 170 * NS_PER_S, start + 40 * NS_PER_S]
+    _, states = asyncio.run(play_then_seek(recording, targets, settings, play_first=False))
+    for (exact, state), t in zip(states, targets, strict=True):
+        want, _ = oracle(recording, t)
+        for key, (cvd, series) in state.items():
+            ref = want.markets[key]
+            exp = ref.series_snapshot()
+            n = 30
+            # The chart's CVD changes match in every case.
+            np.testing.assert_allclose(np.diff(series.cvd[-n:]), np.diff(exp.cvd[-n:]), rtol=0, atol=1e-9)
+            if t == targets[-1]:
+                assert exact[key] and cvd == ref.flow.cvd
+            else:
+                assert not exact[key] and cvd != ref.flow.cvd
