@@ -308,12 +308,20 @@ class ReplayActions:
             controller.on_commit = self.replay_committed
 
     def replay_committed(self, markets: dict[str, Market]) -> None:
-        """A seek swapped in fresh markets: point the App's heatmap panel at their histories.
+        """A seek swapped in fresh markets: point the App's heatmap panel at their histories,
+        and make the alert rules forget the old position's price and fire times.
 
-        Works with any App holding a ``panels`` with a ``heatmaps`` dict (the
-        dashboard's :class:`~tapescope.tui.panels.DashboardPanels`); others have nothing to rebind.
+        Works with any App holding a ``panels`` like the dashboard's
+        :class:`~tapescope.tui.panels.DashboardPanels` (``heatmaps``, ``engine``);
+        others have nothing to rebind.
         """
-        heatmaps = getattr(getattr(self, "panels", None), "heatmaps", None)
+        panels = getattr(self, "panels", None)
+        engine = getattr(panels, "engine", None)
+        if engine is not None:
+            # Event time jumped: no price "cross" between the positions, no cooldown from the old one.
+            for key in markets:
+                engine.forget_position(key)
+        heatmaps = getattr(panels, "heatmaps", None)
         if heatmaps is None:
             return
         for key, market in markets.items():

@@ -84,6 +84,10 @@ async def controller_seek(path: Path, t: int, settings: ReplaySettings):
     ctl = ReplayController(feed, hub, settings=settings)
     host = Host(panels)
     host.replay = ctl
+    # The alert rules remember the old position: a price and a fire time (event time, later).
+    for key in hub.markets:
+        panels.engine._price[key] = 1e9
+        panels.engine._last[(0, key)] = 1 << 62
     old = dict(hub.markets)
     sink = Sink(hub)
     seen_during: list[bool] = []
@@ -117,6 +121,8 @@ def test_controller_seek_is_silent_and_swaps_warmed_markets_in(recording: Path) 
     for key, market in hub.markets.items():
         assert market is not old[key]
         assert market.analysis is not None and not market.analysis.alerts  # nothing left to announce
+        # The rules forgot the old position (no cross across the jump, no cooldown from the future).
+        assert key not in panels.engine._price and (0, key) not in panels.engine._last
         # The heatmap panel follows the fresh market's history.
         assert panels.heatmaps[key] in market.analyzers
         assert isinstance(panels.heatmaps[key], HeatmapHistory)
