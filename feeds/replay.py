@@ -415,16 +415,21 @@ class ReplayFeed(Feed):
         into the stage's private engine, committed when the target is reached.
         Runtime complexity: ``O(levels + m)`` for ``m`` messages replayed.
         """
-        t = self._seek_to
-        assert t is not None
-        self._seek_to = None
-        self._applying = t
         try:
-            return await self._seek(t, sink)
+            while True:
+                t = self._seek_to
+                assert t is not None
+                self._seek_to = None
+                self._applying = t
+                next_id = await self._seek(t, sink)
+                if next_id is not None:
+                    return next_id
+                # Superseded by a newer seek (a held arrow key): start that one instead.
         finally:
             self._applying = None
 
-    async def _seek(self, t: int, sink: EventSink) -> int:
+    async def _seek(self, t: int, sink: EventSink) -> int | None:
+        """Apply one seek; ``None`` when a newer seek arrived during its warm-up (nothing committed)."""
         rec = self.recording
         keys = [i.key for i in self._instruments]
         start, bounded = await self._in_thread(self.warmup_start, t)
@@ -452,6 +457,8 @@ class ReplayFeed(Feed):
                 self._emit(record, out, skip)
             first = last + 1
             await asyncio.sleep(0)
+            if self._seek_to is not None and self.stage is not None:
+                return None  # the staged engine is dropped unseen
         if self.stage is not None:
             self.stage.commit()
         self.position_ns = t

@@ -200,3 +200,41 @@ def test_warmup_start_is_clamped_to_the_recording(recording: Path) -> None:
         assert feed.warmup_start(first + 5 * NS) == (first, False)
     finally:
         feed.close()
+
+
+def test_a_seek_arriving_during_a_warm_up_supersedes_it(recording: Path, target: int) -> None:
+    second = target - 50 * NS
+
+    async def go() -> tuple[ReplayFeed, HubStage, list[int]]:
+        feed = ReplayFeed(recording, SIM_DECODERS, speed=0)
+        feed.warmup_ns = 90 * NS
+        stage = HubStage(feed)
+        begun: list[int] = []
+        begin = stage.begin
+
+        def begin_and_press_again(checkpoints):
+            begun.append(feed.seek_pending)
+            if len(begun) == 1:
+                feed.seek(second)  # the user presses again while the first warm-up runs
+            return begin(checkpoints)
+
+        stage.begin = begin_and_press_again
+        feed.stage = stage
+        feed.pause()
+        task = asyncio.create_task(feed.run(Counting()))
+        feed.seek(target)
+        for _ in range(1000):
+            await asyncio.sleep(0.01)
+            if stage.commits:
+                break
+        await asyncio.sleep(0.05)
+        task.cancel()
+        feed.close()
+        return feed, stage, begun
+
+    feed, stage, begun = asyncio.run(go())
+    # The first warm-up began, was dropped unseen; only the second was committed.
+    assert begun == [target, second] and stage.commits == 1
+    assert feed.position_ns == second and feed.last_seek is not None and feed.last_seek.target_ns == second
+    assert stage.live is not None
+    assert books(stage.live) == books(played_from_start(recording, second))
