@@ -31,6 +31,7 @@ by a seek so a stateful book-sync can continue from it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import threading
 import time
@@ -203,6 +204,7 @@ class ReplayFeed(Feed):
         """What the last applied seek replayed."""
         self._applying: int | None = None
         self._marks: dict[int, tuple[str, ...]] | None = None
+        self._cp_times: list[int] | None = None
         # Held by every read in a worker thread and by close(): a cancelled run leaves
         # its read running, and closing SQLite under it crashes the process.
         self._io = threading.Lock()
@@ -389,9 +391,11 @@ class ReplayFeed(Feed):
     def warmup_start(self, t_ns: int) -> tuple[int, bool]:
         """Receive time a seek to ``t_ns`` restores from, and whether the message bound shortened it.
 
-        ``max(first, t_ns - warmup_ns)``, moved later when more than
-        :attr:`warmup_max_messages` messages lie between it and the target.
-        Runtime complexity: ``O(log n)`` (two indexed look-ups).
+        ``max(first, t_ns - warmup_ns)``; when more than :attr:`warmup_max_messages`
+        messages lie between it and the target, the first checkpoint after the
+        bound instead (or the target itself: restore from the nearest checkpoint).
+        Runtime complexity: ``O(log n + log c)`` (indexed look-ups; the
+        checkpoint times are read once).
         """
         rec = self.recording
         if self.warmup_ns <= 0:
@@ -404,8 +408,19 @@ class ReplayFeed(Feed):
             if lo_id > rec.id_at(start):
                 msg = rec.message(lo_id)
                 if msg is not None and msg.recv_ns > start:
-                    return msg.recv_ns, True
+                    # Restore from the first checkpoint at or after the bound, so the
+                    # restore does not add up to an interval more; with none before
+                    # the target, from the nearest one (a book is exact only from one).
+                    times = self._checkpoint_times()
+                    i = bisect.bisect_left(times, msg.recv_ns)
+                    return (times[i] if i < len(times) and times[i] < t_ns else t_ns), True
         return start, False
+
+    def _checkpoint_times(self) -> list[int]:
+        """Receive times of the recording's checkpoints, ascending (read once). ``O(c log c)``."""
+        if self._cp_times is None:
+            self._cp_times = sorted(recv for _key, recv, _id in self.recording.checkpoints())
+        return self._cp_times
 
     async def _apply_seek(self, sink: EventSink) -> int:
         """Restore checkpoints before the seek target and replay to it; return the next id.
