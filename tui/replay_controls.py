@@ -124,12 +124,6 @@ def fresh_market(old: Market, hub: Hub, analysis: AnalysisParams | None = None) 
     return fresh
 
 
-def reset_hub(hub: Hub, analysis: AnalysisParams | None = None) -> None:
-    """Replace every market of ``hub`` by a fresh one (see :func:`fresh_market`). ``O(markets)``."""
-    for key, old in list(hub.markets.items()):
-        hub.markets[key] = fresh_market(old, hub, analysis)
-
-
 def staged_hub(hub: Hub) -> Hub:
     """A new hub holding a :func:`fresh_market` for every market of ``hub`` (same order)."""
     staged = Hub([], hub.params, hub.on_invalid)
