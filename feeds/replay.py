@@ -13,8 +13,9 @@ messages between the checkpoint and the target, so the engine's books equal
 what they were live at that moment.
 
 Seek warm-up: with :attr:`ReplayFeed.warmup_ns` set, a seek restores from
-the checkpoints at or before ``target - warmup_ns`` (bounded to the last
-:attr:`ReplayFeed.warmup_max_messages` messages before the target) and
+the checkpoints at or before ``target - warmup_ns`` (or, past
+:attr:`ReplayFeed.warmup_max_messages` messages before the target, the first
+checkpoint after that bound) and
 replays from there, so every per-second history (chart series, flow
 windows, volatility, detectors' rolling statistics) holds the minutes before
 the target, as if the replay had played from the start. With a
@@ -90,7 +91,7 @@ class SeekReport:
     target_ns: int
     """Receive time sought."""
     from_ns: int
-    """Receive time the warm-up was asked to start at (``target_ns`` without warm-up)."""
+    """Receive time whose checkpoints were restored (at or before it; ``target_ns`` without warm-up)."""
     resume_id: int
     """First message id replayed (the earliest market's checkpoint, or the session start)."""
     target_id: int
@@ -196,8 +197,10 @@ class ReplayFeed(Feed):
         self.warmup_ns = 0
         """Receive-time history a seek replays before its target, ns (0: from the nearest checkpoint)."""
         self.warmup_max_messages = 0
-        """Most messages a seek's warm-up replays (0 = no bound); the checkpoint restore may add
-        up to one checkpoint interval, since a book is only exact from a checkpoint on."""
+        """Most messages a seek's warm-up replays (0 = no bound). The restore moves to the first
+        checkpoint after the bound (a book is exact only from a checkpoint), so the history may
+        be up to one checkpoint interval shorter; with no checkpoint between the bound and the
+        target, the nearest one before the target is used and the bound may be exceeded."""
         self.stage: SeekStage | None = None
         """Private engine for seeks (``None``: a seek replays straight into the run's sink)."""
         self.last_seek: SeekReport | None = None
