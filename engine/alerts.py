@@ -359,6 +359,24 @@ class AlertEngine:
             self._price[key] = price
         return out
 
+    def forget_position(self, key: str) -> None:
+        """Forget market ``key``'s last price and fire times (a replay seek jumped its event time).
+
+        A jump is not a move: the next evaluation must not see a price cross
+        between the old and the new position, and cooldowns measured in event
+        time must not hold back alerts after a jump back. Condition edges are
+        kept. ``O(rules)``.
+
+        >>> from tapescope.engine.instrument import Instrument
+        >>> eng = AlertEngine([AlertRule(RuleKind.FEED, threshold=5, cooldown_s=60)])
+        >>> eng._last[(0, "sim:X")] = 10 * NS; eng._price["sim:X"] = 1.0
+        >>> eng.forget_position("sim:X"); eng._last, eng._price
+        ({}, {})
+        """
+        self._price.pop(key, None)
+        for i in range(len(self.rules)):
+            self._last.pop((i, key), None)
+
     # -- helpers ------------------------------------------------------------
 
     def _edge_up(self, i: int, key: str, on: int) -> bool:

@@ -12,6 +12,17 @@ checkpoint as a :class:`BookSnapshot`, then fast-forwards through the
 messages between the checkpoint and the target, so the engine's books equal
 what they were live at that moment.
 
+Seek warm-up: with :attr:`ReplayFeed.warmup_ns` set, a seek restores from
+the checkpoints at or before ``target - warmup_ns`` (or, past
+:attr:`ReplayFeed.warmup_max_messages` messages before the target, the first
+checkpoint after that bound) and
+replays from there, so every per-second history (chart series, flow
+windows, volatility, detectors' rolling statistics) holds the minutes before
+the target, as if the replay had played from the start. With a
+:class:`SeekStage` attached, that replay goes into a private engine the
+stage provides (no screen, no alerts) and the stage swaps it in when the
+target is reached: the user sees the old position, then the new one.
+
 Decoders are chosen by connection-id prefix
 (:class:`~tapescope.engine.recorder.decode.DecoderRegistry`); a decoder with
 an ``on_checkpoint(checkpoint)`` method is told about each checkpoint loaded
@@ -21,14 +32,19 @@ by a seek so a stateful book-sync can continue from it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from tapescope.engine.events import BookSnapshot, FeedState
 from tapescope.engine.health import ConnectionHealth
 from tapescope.engine.instrument import ContractKind, Instrument
+from tapescope.engine.recorder.checkpoint import Checkpoint
 from tapescope.engine.recorder.decode import (
     DecoderFactory,
     DecoderRegistry,
@@ -42,10 +58,51 @@ from tapescope.feeds.sim import codec as sim_codec
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: Records read from disk per chunk (read in a worker thread).
 CHUNK = 5000
 #: Longest single sleep while pacing, so pause/seek/speed changes act promptly (s).
 MAX_SLEEP_S = 0.1
+
+
+class SeekStage(Protocol):
+    """Where a seek's warm-up is played: a private engine swapped in once the target is reached."""
+
+    def begin(self, checkpoints: Mapping[str, Checkpoint]) -> EventSink:
+        """A fresh sink (engine) for the seek about to be applied; replaces any earlier one.
+
+        Args:
+            checkpoints: per market, the checkpoint its book is restored from
+                (markets absent replay from the session start).
+        """
+
+    def commit(self) -> None:
+        """The seek reached its target: make the engine :meth:`begin` returned the live one."""
+
+    def checkpoint_passed(self, key: str, msg_id: int) -> None:
+        """Market ``key`` has just applied every message up to checkpoint ``msg_id`` (live or staged engine)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeekReport:
+    """What the last seek replayed."""
+
+    target_ns: int
+    """Receive time sought."""
+    from_ns: int
+    """Receive time whose checkpoints were restored (at or before it; ``target_ns`` without warm-up)."""
+    resume_id: int
+    """First message id replayed (the earliest market's checkpoint, or the session start)."""
+    target_id: int
+    """First message id not replayed (playback continues there)."""
+    bounded: bool
+    """True when :attr:`ReplayFeed.warmup_max_messages` shortened the warm-up."""
+
+    @property
+    def messages(self) -> int:
+        """Message ids replayed to reach the target (records between them included)."""
+        return max(self.target_id - self.resume_id, 0)
 
 
 def sim_decoder(prefix: str) -> RecordDecoder:
@@ -137,6 +194,23 @@ class ReplayFeed(Feed):
         self.finished = False
         """True once the recording (or ``end_ns``) was reached."""
         self._anchor: tuple[float, int] | None = None
+        self.warmup_ns = 0
+        """Receive-time history a seek replays before its target, ns (0: from the nearest checkpoint)."""
+        self.warmup_max_messages = 0
+        """Most messages a seek's warm-up replays (0 = no bound). The restore moves to the first
+        checkpoint after the bound (a book is exact only from a checkpoint), so the history may
+        be up to one checkpoint interval shorter; with no checkpoint between the bound and the
+        target, the nearest one before the target is used and the bound may be exceeded."""
+        self.stage: SeekStage | None = None
+        """Private engine for seeks (``None``: a seek replays straight into the run's sink)."""
+        self.last_seek: SeekReport | None = None
+        """What the last applied seek replayed."""
+        self._applying: int | None = None
+        self._marks: dict[int, tuple[str, ...]] | None = None
+        self._cp_times: list[int] | None = None
+        # Held by every read in a worker thread and by close(): a cancelled run leaves
+        # its read running, and closing SQLite under it crashes the process.
+        self._io = threading.Lock()
         self._health: dict[str, ConnectionHealth] = {
             c: ConnectionHealth(c, url=f"replay://{self.path.name}", state=FeedState.LIVE)
             for c in self.recording.conn_ids()
@@ -167,8 +241,8 @@ class ReplayFeed(Feed):
 
     @property
     def seek_pending(self) -> int | None:
-        """Receive time of a seek asked for and not yet applied, else ``None``."""
-        return self._seek_to
+        """Receive time of a seek asked for and not yet applied (or still warming up), else ``None``."""
+        return self._seek_to if self._seek_to is not None else self._applying
 
     def toggle_pause(self) -> None:
         """Pause when playing, play when paused."""
@@ -196,8 +270,18 @@ class ReplayFeed(Feed):
         return out
 
     def close(self) -> None:
-        """Close the recording files."""
-        self.recording.close()
+        """Close the recording files (after any read still running in a worker thread)."""
+        with self._io:
+            self.recording.close()
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` in a worker thread, holding the read lock :meth:`close` waits for."""
+
+        def locked() -> T:
+            with self._io:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
 
     # -- playback ----------------------------------------------------------------
 
@@ -205,12 +289,19 @@ class ReplayFeed(Feed):
         """Play the recording into ``sink`` until its end (or ``end_ns``), or until cancelled."""
         rec = self.recording
         next_id = rec.first_id
+        if self.stage is not None and self._marks is None:
+            # Where each market's checkpoints lie, so the stage can note the engine's
+            # state there (CVD seeds for later seeks). O(checkpoints), once.
+            marks: dict[int, tuple[str, ...]] = {}
+            for key, _recv, msg_id in await self._in_thread(rec.checkpoints):
+                marks[msg_id] = (*marks.get(msg_id, ()), key)
+            self._marks = marks
         while True:
             if self._seek_to is not None:
                 next_id = await self._apply_seek(sink)
             if self.end_ns is not None and self.position_ns > self.end_ns:
                 break
-            chunk = await asyncio.to_thread(lambda a=next_id: list(rec.iter_records(a, a + CHUNK - 1)))
+            chunk = await self._in_thread(lambda a=next_id: list(rec.iter_records(a, a + CHUNK - 1)))
             if not chunk:
                 break
             for record in chunk:
@@ -249,6 +340,13 @@ class ReplayFeed(Feed):
             if skip_until is not None and msg_id <= skip_until.get(ev[0], 0):
                 continue  # already inside the market's checkpoint
             sink.on_event(ev)
+        marks = self._marks
+        if marks is not None and isinstance(record, Message):
+            keys = marks.get(msg_id)
+            if keys is not None:
+                passed = self.stage.checkpoint_passed  # type: ignore[union-attr]
+                for key in keys:
+                    passed(key, msg_id)
 
     async def _pace(self, recv_ns: int) -> bool:
         """Wait until ``recv_ns`` is due (and while paused). False when a seek interrupts."""
@@ -287,19 +385,75 @@ class ReplayFeed(Feed):
         decode = self.registry.decode
         while first <= last:
             end = min(first + CHUNK - 1, last)
-            chunk = await asyncio.to_thread(lambda a=first, b=end: list(rec.iter_records(a, b)))
+            chunk = await self._in_thread(lambda a=first, b=end: list(rec.iter_records(a, b)))
             for record in chunk:
                 decode(record)
             first = end + 1
             await asyncio.sleep(0)
 
-    async def _apply_seek(self, sink: EventSink) -> int:
-        """Load checkpoints at the seek target and fast-forward to it; return the next id."""
-        t = self._seek_to
-        assert t is not None
-        self._seek_to = None
+    def warmup_start(self, t_ns: int) -> tuple[int, bool]:
+        """Receive time a seek to ``t_ns`` restores from, and whether the message bound shortened it.
+
+        ``max(first, t_ns - warmup_ns)``; when more than :attr:`warmup_max_messages`
+        messages lie between it and the target, the first checkpoint after the
+        bound instead (or the target itself: restore from the nearest checkpoint).
+        Runtime complexity: ``O(log n + log c)`` (indexed look-ups; the
+        checkpoint times are read once).
+        """
         rec = self.recording
-        sp = await asyncio.to_thread(rec.seek, t, [i.key for i in self._instruments])
+        if self.warmup_ns <= 0:
+            return t_ns, False
+        start = max(t_ns - self.warmup_ns, rec.first_recv_ns())
+        cap = self.warmup_max_messages
+        if cap > 0:
+            target_id = rec.id_at(t_ns)
+            lo_id = target_id - cap
+            if lo_id > rec.id_at(start):
+                msg = rec.message(lo_id)
+                if msg is not None and msg.recv_ns > start:
+                    # Restore from the first checkpoint at or after the bound, so the
+                    # restore does not add up to an interval more; with none before
+                    # the target, from the nearest one (a book is exact only from one).
+                    times = self._checkpoint_times()
+                    i = bisect.bisect_left(times, msg.recv_ns)
+                    return (times[i] if i < len(times) and times[i] < t_ns else t_ns), True
+        return start, False
+
+    def _checkpoint_times(self) -> list[int]:
+        """Receive times of the recording's checkpoints, ascending (read once). ``O(c log c)``."""
+        if self._cp_times is None:
+            self._cp_times = sorted(recv for _key, recv, _id in self.recording.checkpoints())
+        return self._cp_times
+
+    async def _apply_seek(self, sink: EventSink) -> int:
+        """Restore checkpoints before the seek target and replay to it; return the next id.
+
+        With a warm-up the restore point lies :attr:`warmup_ns` before the
+        target (see :meth:`warmup_start`); with a :attr:`stage` the replay goes
+        into the stage's private engine, committed when the target is reached.
+        Runtime complexity: ``O(levels + m)`` for ``m`` messages replayed.
+        """
+        try:
+            while True:
+                t = self._seek_to
+                assert t is not None
+                self._seek_to = None
+                self._applying = t
+                next_id = await self._seek(t, sink)
+                if next_id is not None:
+                    return next_id
+                # Superseded by a newer seek (a held arrow key): start that one instead.
+        finally:
+            self._applying = None
+
+    async def _seek(self, t: int, sink: EventSink) -> int | None:
+        """Apply one seek; ``None`` when a newer seek arrived during its warm-up (nothing committed)."""
+        rec = self.recording
+        keys = [i.key for i in self._instruments]
+        start, bounded = await self._in_thread(self.warmup_start, t)
+        sp = await self._in_thread(rec.seek, start, keys)
+        target_id = sp.target_id if start == t else await self._in_thread(rec.id_at, t)
+        out = self.stage.begin(sp.checkpoints) if self.stage is not None else sink
         self.registry = DecoderRegistry(self._factories)
         decoders = self.registry.decoders()
         if any(getattr(d, "needs_warmup", False) for d in decoders) and sp.resume_id > rec.first_id:
@@ -311,17 +465,23 @@ class ReplayFeed(Feed):
                 hook = getattr(dec, "on_checkpoint", None)
                 if hook is not None:
                     hook(cp)
-            sink.on_event(BookSnapshot(key, cp.recv_ns, cp.recv_ns, cp.bids, cp.asks, cp.seq))
+            out.on_event(BookSnapshot(key, cp.recv_ns, cp.recv_ns, cp.bids, cp.asks, cp.seq))
         skip = {k: cp.msg_id for k, cp in sp.checkpoints.items()}
         first = sp.resume_id
-        while first < sp.target_id:
-            last = min(first + CHUNK - 1, sp.target_id - 1)
-            chunk = await asyncio.to_thread(lambda a=first, b=last: list(rec.iter_records(a, b)))
+        while first < target_id:
+            last = min(first + CHUNK - 1, target_id - 1)
+            chunk = await self._in_thread(lambda a=first, b=last: list(rec.iter_records(a, b)))
             for record in chunk:
-                self._emit(record, sink, skip)
+                self._emit(record, out, skip)
             first = last + 1
             await asyncio.sleep(0)
+            if self._seek_to is not None and self.stage is not None:
+                return None  # the staged engine is dropped unseen
+        if self.stage is not None:
+            self.stage.commit()
         self.position_ns = t
         self._anchor = None
-        log.info("replay sought to %d (resumed at message %d)", t, sp.target_id)
-        return sp.target_id
+        self.last_seek = SeekReport(t, start, sp.resume_id, target_id, bounded)
+        log.info("replay sought to %d (replayed messages %d..%d%s)", t, sp.resume_id, target_id - 1,
+                 ", warm-up bounded" if bounded else "")
+        return target_id

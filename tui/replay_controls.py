@@ -2,11 +2,32 @@
 
 :class:`ReplayController` drives a :class:`~tapescope.feeds.replay.ReplayFeed`
 for the UI: pause/resume, the speed ladder 0.25x .. 100x then MAX, relative
-and absolute seeks clamped to the recording. A seek first resets the engine
-(fresh markets, detectors and signals: history before a jump is not the
-history before the new position), then asks the feed to seek, which rebuilds
-every book from the nearest checkpoint and fast-forwards to the target, so
-the book equals the one read from the start.
+and absolute seeks clamped to the recording. The controller is the feed's
+:class:`~tapescope.feeds.replay.SeekStage`: a seek replays into a private,
+fresh engine (markets, detectors, signals, heatmaps: history before a jump is
+not the history before the new position), starting from the checkpoints
+``[replay] warmup_s`` before the target (bounded by ``warmup_max_messages``)
+so the chart and every rolling window hold the minutes before it. The
+dashboard keeps showing the old position meanwhile; at the target the
+warm-up's detector events and verdicts are dropped (no bell, notification or
+webhook for history) and the fresh markets replace the hub's in one step.
+Every book equals the one read from the start.
+
+CVD after a seek: CVD is session-cumulative (``[flow] session_reset``), so a
+market restored from a checkpoint needs the CVD it had there. The controller
+notes each market's CVD (and quote CVD, session) whenever the engine passes
+one of the recording's checkpoints while that engine's CVD is exact (it has
+played from the session start, or was itself seeded exactly), and seeds a
+restored market from that note: after any seek into a stretch already
+played (every backward seek, a forward seek into replayed time) the CVD
+level equals a replay from the start, bit for bit. A first seek forward into
+time never played restores without a note: its CVD counts from the restore
+point (``[replay] warmup_s`` and up to one checkpoint interval before the
+target), so the level is offset by the CVD before it while its changes over
+the chart window (the plotted shape, the ``Δ`` label, per-second deltas)
+still equal a replay from the start; :attr:`ReplayController.cvd_exact`
+tells which markets are exact. A warm-up reaching back to the session's
+first message is exact too.
 
 :class:`ReplayActions` is the App side (mix it into the App): the
 ``REPLAY_BINDINGS`` with ids and tooltips, ``action_replay_*`` methods, and
@@ -18,13 +39,15 @@ calls so the keys exist only in replay mode and only on the main screen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
 
+from tapescope.engine.alerts import drain
 from tapescope.engine.analysis import AnalysisParams, MarketAnalysis
+from tapescope.engine.heatmap import HeatmapHistory
 from tapescope.engine.hub import Hub
 from tapescope.engine.market import Market
 from tapescope.tui.replay_config import ReplaySettings
@@ -32,6 +55,8 @@ from tapescope.tui.replay_time import NS_PER_S, fmt_utc
 from tapescope.widgets.replay_bar import ReplayView, fmt_speed
 
 if TYPE_CHECKING:
+    from tapescope.engine.recorder.checkpoint import Checkpoint
+
     # Only a type here: importing the replay feed pulls in the recorder (sqlite,
     # aiosqlite), which the live dashboard must not load before its first frame.
     from tapescope.feeds.replay import ReplayFeed
@@ -82,22 +107,36 @@ def next_speed(speed: float, direction: int) -> float:
     return next((SPEEDS[i] for i in range(len(rank) - 1, -1, -1) if rank[i] < now), SPEEDS[0])
 
 
-def reset_hub(hub: Hub, analysis: AnalysisParams | None = None) -> None:
-    """Replace every market of ``hub`` by a fresh one (same instrument, flow params, callback).
+def fresh_market(old: Market, hub: Hub, analysis: AnalysisParams | None = None) -> Market:
+    """An empty market like ``old``: same instrument, ``hub``'s flow params and callback.
 
-    Markets that had a :class:`MarketAnalysis` get a fresh one with ``analysis``
-    (or its previous parameters). ``O(markets)``.
+    A :class:`MarketAnalysis` on ``old`` gets a fresh one (``analysis`` or its
+    previous parameters), a :class:`HeatmapHistory` a fresh one with its
+    parameters. ``O(1)`` plus the analyses' set-up.
     """
-    for key, old in list(hub.markets.items()):
-        fresh = Market(old.instrument, hub.params, hub.on_invalid)
-        prev = old.analysis
-        if isinstance(prev, MarketAnalysis):
-            MarketAnalysis.attach(fresh, analysis or prev.params)
-        hub.markets[key] = fresh
+    fresh = Market(old.instrument, hub.params, hub.on_invalid)
+    prev = old.analysis
+    if isinstance(prev, MarketAnalysis):
+        MarketAnalysis.attach(fresh, analysis or prev.params)
+    for a in old.analyzers:
+        if isinstance(a, HeatmapHistory):
+            HeatmapHistory.attach(fresh, a.params)
+    return fresh
+
+
+def staged_hub(hub: Hub) -> Hub:
+    """A new hub holding a :func:`fresh_market` for every market of ``hub`` (same order)."""
+    staged = Hub([], hub.params, hub.on_invalid)
+    for key, old in hub.markets.items():
+        staged.markets[key] = fresh_market(old, hub)
+    return staged
 
 
 class ReplayController:
-    """Drives a replay feed for the UI; every method is ``O(1)`` (seeks run in the feed task)."""
+    """Drives a replay feed for the UI, and stages its seeks (see the module docstring).
+
+    Every control method is ``O(1)``: seeks run in the feed task.
+    """
 
     def __init__(self, feed: ReplayFeed, hub: Hub | None = None,
                  restart: Callable[[], None] | None = None,
@@ -106,8 +145,9 @@ class ReplayController:
 
         Args:
             feed: the replay being played.
-            settings: the ``[replay]`` section (seek steps).
-            hub: engine hub reset before each seek (``None``: leave the engine alone).
+            settings: the ``[replay]`` section (seek steps, warm-up).
+            hub: engine hub whose markets a seek replaces by warmed-up fresh ones
+                (``None``: leave the engine alone; the feed seeks into its sink).
             restart: runs the feed again (the App's feed worker) when a seek
                 happens after the feed reached the end.
         """
@@ -124,6 +164,76 @@ class ReplayController:
         """First receive time of the recording."""
         self.end_ns = feed.end_ns if feed.end_ns is not None else rec.last_recv_ns()
         """Last receive time played."""
+        self.on_commit: Callable[[dict[str, Market]], None] | None = None
+        """Called with the hub's markets after a seek swapped in fresh ones (the App rebinds panels)."""
+        self.dropped_alerts = 0
+        """Detector events and verdicts raised during seek warm-ups and dropped (never announced)."""
+        self.cvd_exact: dict[str, bool] = dict.fromkeys(hub.markets if hub is not None else (), True)
+        """Per market: True when its CVD level equals a replay from the session start (see the module docstring)."""
+        self.cvd_seeds: dict[tuple[str, int], tuple[float, float, int]] = {}
+        """``(market, checkpoint msg id) -> (cvd, cvd_quote, session)`` noted as the engine passed it."""
+        self._staged: Hub | None = None
+        self._staged_exact: dict[str, bool] = {}
+        if hub is not None:
+            feed.stage = self
+            feed.warmup_ns = round(self.settings.warmup_s * NS_PER_S)
+            feed.warmup_max_messages = self.settings.warmup_max_messages
+
+    # -- SeekStage ---------------------------------------------------------------
+
+    def begin(self, checkpoints: Mapping[str, Checkpoint]) -> Hub:
+        """A private hub of fresh markets for the seek the feed is applying. ``O(markets)``.
+
+        A market restored from a checkpoint with a CVD note starts from that
+        CVD (when the checkpoint lies in the note's session); one replayed
+        from the session start needs none.
+        """
+        assert self.hub is not None
+        staged = self._staged = staged_hub(self.hub)
+        exact = self._staged_exact = {}
+        for key, market in staged.markets.items():
+            cp = checkpoints.get(key)
+            if cp is None:
+                exact[key] = True
+                continue
+            seed = self.cvd_seeds.get((key, cp.msg_id))
+            flow = market.flow
+            exact[key] = seed is not None and flow.session_of(cp.recv_ns // NS_PER_S) == seed[2]
+            if exact[key]:
+                assert seed is not None
+                flow.cvd, flow.cvd_quote = seed[0], seed[1]
+        return staged
+
+    def checkpoint_passed(self, key: str, msg_id: int) -> None:
+        """Note market ``key``'s CVD at checkpoint ``msg_id`` if the engine passing it is exact. ``O(1)``."""
+        if self._staged is not None:
+            hub, exact = self._staged, self._staged_exact
+        elif self.hub is not None:
+            hub, exact = self.hub, self.cvd_exact
+        else:
+            return
+        market = hub.markets.get(key)
+        if market is not None and exact.get(key, False):
+            flow = market.flow
+            self.cvd_seeds[(key, msg_id)] = (flow.cvd, flow.cvd_quote, flow.session)
+
+    def commit(self) -> None:
+        """Swap the warmed-up markets into the hub, dropping what their analyses raised meanwhile.
+
+        The swap is one dict update between two frames: the frame timer sees
+        the old markets or the new ones, never a half-built engine.
+        """
+        staged, self._staged = self._staged, None
+        if staged is None or self.hub is None:
+            return
+        for market in staged.markets.values():
+            queue = getattr(market.analysis, "alerts", None)
+            if queue:
+                self.dropped_alerts += len(drain(queue))
+        self.hub.markets.update(staged.markets)
+        self.cvd_exact.update(self._staged_exact)
+        if self.on_commit is not None:
+            self.on_commit(self.hub.markets)
 
     @property
     def position_ns(self) -> int:
@@ -151,8 +261,6 @@ class ReplayController:
     def seek_to(self, t_ns: int) -> int:
         """Seek to receive time ``t_ns`` clamped to the recording; returns the target used."""
         t = min(max(int(t_ns), self.start_ns), self.end_ns)
-        if self.hub is not None:
-            reset_hub(self.hub)
         f = self.feed
         was_finished = f.finished
         f.seek(t)
@@ -176,8 +284,44 @@ class ReplayActions:
     :meth:`check_replay_action` first in its ``check_action``.
     """
 
-    replay: ReplayController | None = None
-    """The replay being played, or ``None`` outside replay mode."""
+    _replay: ReplayController | None = None
+
+    @property
+    def replay(self) -> ReplayController | None:
+        """The replay being played, or ``None`` outside replay mode.
+
+        Setting it hooks :meth:`replay_committed` to the controller's
+        ``on_commit``, so the App's panels follow the markets a seek swaps in.
+        """
+        return self._replay
+
+    @replay.setter
+    def replay(self, controller: ReplayController | None) -> None:
+        self._replay = controller
+        if controller is not None:
+            controller.on_commit = self.replay_committed
+
+    def replay_committed(self, markets: dict[str, Market]) -> None:
+        """A seek swapped in fresh markets: point the App's heatmap panel at their histories,
+        and make the alert rules forget the old position's price and fire times.
+
+        Works with any App holding a ``panels`` like the dashboard's
+        :class:`~tapescope.tui.panels.DashboardPanels` (``heatmaps``, ``engine``);
+        others have nothing to rebind.
+        """
+        panels = getattr(self, "panels", None)
+        engine = getattr(panels, "engine", None)
+        if engine is not None:
+            # Event time jumped: no price "cross" between the positions, no cooldown from the old one.
+            for key in markets:
+                engine.forget_position(key)
+        heatmaps = getattr(panels, "heatmaps", None)
+        if heatmaps is None:
+            return
+        for key, market in markets.items():
+            for a in market.analyzers:
+                if isinstance(a, HeatmapHistory):
+                    heatmaps[key] = a
 
     def replay_main_screen(self) -> bool:
         """True when no modal or other screen is on top (override in the App)."""
