@@ -307,6 +307,11 @@ async def test_plus_minus_change_the_ladder_step(config: Config, hub) -> None:
         await pilot.press("minus")
         assert app.ladder_step_ticks == 5
         assert frame_read(hub)[:2] == ("sim:BTC-SIM", 5)
+        # ] and [ do the same (the keys; + and - are the replay speed in replay).
+        await pilot.press("right_square_bracket")
+        assert app.ladder_step_ticks == 10
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert app.ladder_step_ticks == 2
 
 
 class ScriptedFeed(Feed):

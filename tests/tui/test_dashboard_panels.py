@@ -29,9 +29,9 @@ async def test_panel_keys_wide(config: Config, hub) -> None:
         assert (heat.display, chart.display, signals.display, log.display) == (False, True, True, True)
         await pilot.press("h")
         assert (heat.display, chart.display) == (True, False)
-        await pilot.press("right_square_bracket")
+        await pilot.press("right_curly_bracket")
         assert heat.zoom == 0
-        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.press("left_curly_bracket", "left_curly_bracket")
         assert heat.zoom == 2
         await pilot.press("s", "a")
         assert (signals.display, log.display) == (False, False)
