@@ -62,6 +62,8 @@ T = TypeVar("T")
 
 #: Records read from disk per chunk (read in a worker thread).
 CHUNK = 5000
+#: Unpaced playback yields to the event loop once per this many messages.
+UNPACED_YIELD_EVERY = 500
 #: Longest single sleep while pacing, so pause/seek/speed changes act promptly (s).
 MAX_SLEEP_S = 0.1
 
@@ -309,7 +311,12 @@ class ReplayFeed(Feed):
                     if self.end_ns is not None and record.recv_ns > self.end_ns:
                         self.finished = True
                         return
-                    if not await self._pace(record.recv_ns):
+                    if (self.speed <= 0.0 and self._seek_to is None and self._running.is_set()
+                            and self.emitted % UNPACED_YIELD_EVERY):
+                        # As fast as possible (headless replay): no coroutine per message;
+                        # _pace still runs every UNPACED_YIELD_EVERY messages to yield.
+                        self._anchor = None
+                    elif not await self._pace(record.recv_ns):
                         break  # a seek arrived
                     self._emit(record, sink)
                     next_id = record.id + 1
@@ -359,7 +366,7 @@ class ReplayFeed(Feed):
                 continue
             if self.speed <= 0.0:
                 self._anchor = None
-                if self.emitted % 500 == 0:
+                if self.emitted % UNPACED_YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # stay cooperative when unpaced
                 return self._seek_to is None
             now = self._clock()
