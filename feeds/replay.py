@@ -51,7 +51,14 @@ from tapescope.engine.recorder.decode import (
     FunctionDecoder,
     RecordDecoder,
 )
-from tapescope.engine.recorder.reader import GapMarker, Message, Record, Recording, RestSnapshot
+from tapescope.engine.recorder.reader import (
+    GapMarker,
+    Message,
+    Record,
+    Recording,
+    RestSnapshot,
+    SeekPoint,
+)
 from tapescope.engine.recorder.writer import REST_CONN_PREFIX
 from tapescope.feeds.base import EventSink, Feed
 from tapescope.feeds.sim import codec as sim_codec
@@ -81,6 +88,9 @@ class SeekStage(Protocol):
 
     def commit(self) -> None:
         """The seek reached its target: make the engine :meth:`begin` returned the live one."""
+
+    def abort(self) -> None:
+        """The seek ended without reaching its target (superseded, cancelled, failed): drop the engine."""
 
     def checkpoint_passed(self, key: str, msg_id: int) -> None:
         """Market ``key`` has just applied every message up to checkpoint ``msg_id`` (live or staged engine)."""
@@ -460,7 +470,22 @@ class ReplayFeed(Feed):
         start, bounded = await self._in_thread(self.warmup_start, t)
         sp = await self._in_thread(rec.seek, start, keys)
         target_id = sp.target_id if start == t else await self._in_thread(rec.id_at, t)
-        out = self.stage.begin(sp.checkpoints) if self.stage is not None else sink
+        if self.stage is None:
+            return await self._replay_to(t, start, bounded, sp, target_id, sink)
+        out = self.stage.begin(sp.checkpoints)
+        try:
+            next_id = await self._replay_to(t, start, bounded, sp, target_id, out)
+        except BaseException:
+            self.stage.abort()  # cancelled or failed: nothing was committed
+            raise
+        if next_id is None:
+            self.stage.abort()  # superseded by a newer seek
+        return next_id
+
+    async def _replay_to(self, t: int, start: int, bounded: bool, sp: SeekPoint, target_id: int,
+                         out: EventSink) -> int | None:
+        """Restore ``sp``'s checkpoints into ``out`` and replay up to ``target_id`` (see :meth:`_seek`)."""
+        rec = self.recording
         self.registry = DecoderRegistry(self._factories)
         decoders = self.registry.decoders()
         if any(getattr(d, "needs_warmup", False) for d in decoders) and sp.resume_id > rec.first_id:

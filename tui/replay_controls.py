@@ -217,6 +217,10 @@ class ReplayController:
             flow = market.flow
             self.cvd_seeds[(key, msg_id)] = (flow.cvd, flow.cvd_quote, flow.session)
 
+    def abort(self) -> None:
+        """Drop the staged engine of a seek that did not reach its target. ``O(1)``."""
+        self._staged, self._staged_exact = None, {}
+
     def commit(self) -> None:
         """Swap the warmed-up markets into the hub, dropping what their analyses raised meanwhile.
 

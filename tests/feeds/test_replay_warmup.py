@@ -48,6 +48,7 @@ class HubStage:
         self.staged: Hub | None = None
         self.live: Hub | None = None
         self.commits = 0
+        self.aborts = 0
         self.passed: list[tuple[str, int]] = []
         self.restored_from: dict = {}
 
@@ -62,6 +63,10 @@ class HubStage:
     def commit(self) -> None:
         self.live, self.staged = self.staged, None
         self.commits += 1
+
+    def abort(self) -> None:
+        self.staged = None
+        self.aborts += 1
 
 
 class Counting:
@@ -233,7 +238,7 @@ def test_a_seek_arriving_during_a_warm_up_supersedes_it(recording: Path, target:
 
     feed, stage, begun = asyncio.run(go())
     # The first warm-up began, was dropped unseen; only the second was committed.
-    assert begun == [target, second] and stage.commits == 1
+    assert begun == [target, second] and stage.commits == 1 and stage.aborts == 1
     assert feed.position_ns == second and feed.last_seek is not None and feed.last_seek.target_ns == second
     assert stage.live is not None
     assert books(stage.live) == books(played_from_start(recording, second))

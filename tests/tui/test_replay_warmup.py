@@ -9,6 +9,7 @@ against a replay of the same recording from its first message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from pathlib import Path
 
@@ -237,3 +238,38 @@ def test_dashboard_seek_with_warm_up_in_a_one_hour_recording_is_under_a_second(t
     assert max(result.replayed) >= settings.warmup_s * 30
     # CPU, not wall: four engineers share two cores here (wall is about twice CPU under that load).
     assert max(result.cpu_s) < 1.0, result.to_text()
+
+
+async def cancelled_seek(path: Path, t: int):
+    feed = ReplayFeed(path, SIM_DECODERS, speed=0)
+    feed.pause()
+    hub = analysis_hub(feed.instruments)
+    ctl = ReplayController(feed, hub, settings=ReplaySettings(warmup_s=200.0, warmup_max_messages=0))
+    old = dict(hub.markets)
+    task = asyncio.create_task(feed.run(Sink(hub)))
+    ctl.seek_to(t)
+    staged = None
+    for _ in range(20_000):
+        await asyncio.sleep(0)
+        if ctl._staged is not None:
+            staged = ctl._staged
+            break
+    task.cancel()  # the App quits (or the seek fails) in the middle of the warm-up
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    feed.close()
+    return ctl, hub, old, staged
+
+
+def test_a_seek_cancelled_during_its_warm_up_drops_the_staged_engine(recording: Path) -> None:
+    with Recording.open(recording) as rec:
+        t = rec.first_recv_ns() + 230 * NS_PER_S
+    ctl, hub, old, staged = asyncio.run(cancelled_seek(recording, t))
+    assert staged is not None, "the warm-up had begun when it was cancelled"
+    assert ctl._staged is None
+    assert all(hub.markets[k] is old[k] for k in old)  # nothing was swapped in
+    # Checkpoints are noted from the live engine again, not from the dropped one.
+    key = next(iter(hub.markets))
+    hub.markets[key].flow.cvd = 12.5
+    ctl.checkpoint_passed(key, 7)
+    assert ctl.cvd_seeds[(key, 7)][0] == 12.5
