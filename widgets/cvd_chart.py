@@ -13,8 +13,9 @@ chart_interval``) caps redraws at that cadence instead of the frame rate
 Under the lines, :func:`~tapescope.widgets.delta_bars.delta_rows` lines (two
 at 80x24, more on a tall chart) show each cell column's buy-minus-sell
 volume, summed over the same two seconds the braille column above plots, as
-half-block bars up (buying) or down (selling) from a zero axis on a 1-2-5
-scale; the label line names the scale when it fits (``Δ/2s ±10.0``).
+half-block bars up (buying) or down (selling) from a zero axis, scaled to
+the largest column in view (:func:`~tapescope.widgets.delta_bars.delta_scale`);
+the label line names the scale when it fits (``Δ/2s ±7.50``).
 
 | Component class | Used for |
 |---|---|
