@@ -219,7 +219,7 @@ class ReplayFeed(Feed):
         """What the last applied seek replayed."""
         self._applying: int | None = None
         self._marks: dict[int, tuple[str, ...]] | None = None
-        self._cp_times: list[int] | None = None
+        self._cp_index: tuple[dict[int, tuple[str, ...]], list[int]] | None = None
         # Held by every read in a worker thread and by close(): a cancelled run leaves
         # its read running, and closing SQLite under it crashes the process.
         self._io = threading.Lock()
@@ -303,11 +303,8 @@ class ReplayFeed(Feed):
         next_id = rec.first_id
         if self.stage is not None and self._marks is None:
             # Where each market's checkpoints lie, so the stage can note the engine's
-            # state there (CVD seeds for later seeks). O(checkpoints), once.
-            marks: dict[int, tuple[str, ...]] = {}
-            for key, _recv, msg_id in await self._in_thread(rec.checkpoints):
-                marks[msg_id] = (*marks.get(msg_id, ()), key)
-            self._marks = marks
+            # state there (CVD seeds for later seeks).
+            self._marks = (await self._in_thread(self._checkpoint_index))[0]
         while True:
             if self._seek_to is not None:
                 next_id = await self._apply_seek(sink)
@@ -431,16 +428,24 @@ class ReplayFeed(Feed):
                     # Restore from the first checkpoint at or after the bound, so the
                     # restore does not add up to an interval more; with none before
                     # the target, from the nearest one (a book is exact only from one).
-                    times = self._checkpoint_times()
+                    times = self._checkpoint_index()[1]
                     i = bisect.bisect_left(times, msg.recv_ns)
                     return (times[i] if i < len(times) and times[i] < t_ns else t_ns), True
         return start, False
 
-    def _checkpoint_times(self) -> list[int]:
-        """Receive times of the recording's checkpoints, ascending (read once). ``O(c log c)``."""
-        if self._cp_times is None:
-            self._cp_times = sorted(recv for _key, recv, _id in self.recording.checkpoints())
-        return self._cp_times
+    def _checkpoint_index(self) -> tuple[dict[int, tuple[str, ...]], list[int]]:
+        """The recording's checkpoints, read once: market keys by message id, and receive times ascending.
+
+        Runtime complexity: ``O(c log c)`` the first time, ``O(1)`` after.
+        """
+        if self._cp_index is None:
+            marks: dict[int, tuple[str, ...]] = {}
+            times: list[int] = []
+            for key, recv, msg_id in self.recording.checkpoints():
+                marks[msg_id] = (*marks.get(msg_id, ()), key)
+                times.append(recv)
+            self._cp_index = (marks, sorted(times))
+        return self._cp_index
 
     async def _apply_seek(self, sink: EventSink) -> int:
         """Restore checkpoints before the seek target and replay to it; return the next id.
