@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tapescope.tui.watch_actions import WATCHLIST_BATCH, WATCHLIST_LADDER_ROWS
+from tapescope.tui.watch_actions import WATCHLIST_BATCH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +44,8 @@ class AlertActions:
     _last: MarketSnapshot | None
     _alerts_version: int
     _alert_next: int
+    summary_snapshot: Callable[[str], MarketSnapshot]
+    """One-row-ladder snapshot of a market (:class:`~tapescope.tui.watch_actions.WatchlistActions`)."""
     #: The bell rang in the current round (reset when the slices wrap round).
     _bell_rung: bool = False
 
@@ -68,7 +70,7 @@ class AlertActions:
         """Evaluate the rules of ``keys`` (default: every market, a round of its own) and announce."""
         if keys is None:
             self._bell_rung = False
-        self.panels.scan(self.hub, self._clock(), self._alert_snapshot, keys)
+        self.panels.scan(self.hub, self._clock(), self.summary_snapshot, keys)
         sink = self.panels.sink
         if sink.version != self._alerts_version:
             self._alerts_version = sink.version
@@ -84,10 +86,3 @@ class AlertActions:
             self._bell_rung = False  # a new round
         self._alert_next = start + ALERT_BATCH
         self.scan_alerts(keys[start:start + ALERT_BATCH])
-
-    def _alert_snapshot(self, key: str) -> MarketSnapshot:
-        # The focused market's frame snapshot is reused: reading it again with a
-        # one-row ladder would evict the frame's cached snapshot.
-        if self._last is not None and self._last.key == key:
-            return self._last
-        return self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)

@@ -84,12 +84,18 @@ class WatchlistActions:
         # (``self.screen`` would raise ScreenStackError).
         return not self._exit and bool(self.screen_stack) and self.screen is self.dashboard
 
-    def _watch_row(self, n: int, key: str) -> WatchRow:
+    def summary_snapshot(self, key: str) -> MarketSnapshot:
+        """``key``'s snapshot with a one-row ladder: what the watchlist and the alert rules read.
+
+        The focused market's frame snapshot is reused: reading it again with a
+        one-row ladder would evict the frame's cached snapshot.
+        """
         if key == self.focused_key and self._last is not None and self._last.key == key:
-            snap = self._last  # the frame's snapshot: reading it again would evict its cache
-        else:
-            snap = self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
-        return watch_row(n, snap)
+            return self._last
+        return self.hub.snapshot(key, ladder_step_ticks=1, ladder_rows=WATCHLIST_LADDER_ROWS)
+
+    def _watch_row(self, n: int, key: str) -> WatchRow:
+        return watch_row(n, self.summary_snapshot(key))
 
     def tab_order(self) -> tuple[str, ...]:
         """The order a Tab press walks now (frozen during a run of presses; see the module docstring).

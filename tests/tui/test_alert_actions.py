@@ -35,6 +35,10 @@ class FakeApp(AlertActions):
     def bell(self) -> None:
         self.bells += 1
 
+    def summary_snapshot(self, key: str):
+        # WatchlistActions provides it in the App; FakePanels.scan never reads a snapshot.
+        raise AssertionError("not expected to be read")
+
 
 def test_slices_cover_every_market_once_per_round_and_ring_once() -> None:
     app = FakeApp(20)
